@@ -1,0 +1,2 @@
+// Placeholder entry until the app module lands in this commit series.
+export {};

@@ -1,0 +1,74 @@
+/** The service's configuration, typed. Built from the environment by `loadConfig` and validated there. */
+
+export type Mt5GatewayKind = 'paper' | 'http';
+export type SignalSourceKind = 'inbox' | 'demo' | 'platform';
+export type DrawdownBaselineMode = 'start' | 'peak';
+export type ApprovalMode = 'auto' | 'manual';
+
+export interface AppConfig {
+  port: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  loopId: string;
+  loopTickMs: number;
+  heartbeatIntervalMs: number;
+  heartbeatStaleAfterMs: number;
+  stateDir: string;
+  closeOnShutdown: boolean;
+  /** Undefined: generate one and write it to STATE_DIR/admin-token. */
+  adminToken: string | undefined;
+  debugFaults: boolean;
+
+  risk: {
+    equityCheckIntervalMs: number;
+    drawdownCapPercent: number;
+    baselineMode: DrawdownBaselineMode;
+    dailyLossCapPercent: number | undefined;
+    dailyResetTimezone: string;
+    warnRatio: number;
+    confirmReads: number;
+  };
+
+  mt5: {
+    gateway: Mt5GatewayKind;
+    bridgeUrl: string | undefined;
+    bridgeKeyId: string | undefined;
+    bridgeSecret: string | undefined;
+    timeoutMs: number;
+    maxRetries: number;
+    magic: number;
+  };
+
+  paper: {
+    balance: number;
+    symbols: string[];
+    seed: number;
+  };
+
+  signals: {
+    sources: SignalSourceKind[];
+    /** Undefined only in paper mode: generate one and write it to STATE_DIR/signals-secret. */
+    hmacSecret: string | undefined;
+    maxAgeMs: number;
+    approvalMode: ApprovalMode;
+    maxVolume: number;
+    maxOrdersPerSecond: number;
+    demoSignalsPerMinute: number;
+  };
+
+  platform: {
+    apiUrl: string | undefined;
+    apiKeyId: string | undefined;
+    apiSecret: string | undefined;
+  };
+
+  telegram: {
+    botToken: string | undefined;
+    chatId: string | undefined;
+    apiRoot: string;
+    allowedUserIds: number[];
+  };
+
+  analytics: {
+    webhookUrls: string[];
+  };
+}

@@ -1,0 +1,19 @@
+import type { BrokerResult } from './broker-error';
+import type { AccountInfo, BrokerHealth, ClosePositionRequest, OpenOrderRequest, Position, TradeResult } from './broker-types';
+
+/**
+ * The broker as the rest of the service sees it. Adapters (paper, HTTP bridge) live in libs/mt5;
+ * nothing outside that module knows which one runs.
+ *
+ * Contract every adapter honours (one conformance suite checks it):
+ * - A `request_id` seen before returns the stored final result without trading again.
+ * - Trade answers carry MQL5 retcodes; a transient retcode (REQUOTE...) is returned, not retried here.
+ * - No method throws for an expected failure: it returns `{ ok: false, error }`.
+ */
+export interface BrokerGateway {
+  health(): Promise<BrokerResult<BrokerHealth>>;
+  account(): Promise<BrokerResult<AccountInfo>>;
+  positions(): Promise<BrokerResult<Position[]>>;
+  openPosition(request: OpenOrderRequest): Promise<BrokerResult<TradeResult>>;
+  closePosition(request: ClosePositionRequest): Promise<BrokerResult<TradeResult>>;
+}

@@ -1,0 +1,66 @@
+/** Broker-side records, named as in the MetaTrader5 package and the bridge protocol. */
+
+export type OrderSide = 'buy' | 'sell';
+
+export interface AccountInfo {
+  login: number;
+  currency: string;
+  balance: number;
+  equity: number;
+  margin: number;
+  margin_free: number;
+  server_time: string;
+}
+
+export interface Position {
+  ticket: number;
+  symbol: string;
+  type: OrderSide;
+  volume: number;
+  price_open: number;
+  price_current: number;
+  sl: number;
+  tp: number;
+  profit: number;
+  magic: number;
+  comment: string;
+  time: string;
+}
+
+/** Open a market position. `request_id` is deterministic so a retry can never trade twice. */
+export interface OpenOrderRequest {
+  request_id: string;
+  symbol: string;
+  type: OrderSide;
+  volume: number;
+  sl?: number;
+  tp?: number;
+  deviation?: number;
+  magic?: number;
+  /** At most 26 characters; the service puts the request id here. */
+  comment?: string;
+}
+
+export interface ClosePositionRequest {
+  request_id: string;
+  ticket: number;
+  /** Part of the position to close; all of it when absent. */
+  volume?: number;
+  deviation?: number;
+}
+
+/** The answer to both POSTs of the bridge protocol. */
+export interface TradeResult {
+  request_id: string;
+  retcode: number;
+  order: number;
+  deal: number;
+  position: number;
+  volume: number;
+  price: number;
+  comment: string;
+}
+
+export interface BrokerHealth {
+  connected: boolean;
+}

@@ -1,0 +1,20 @@
+/** A trading signal after validation: what the loop executes. */
+export type SignalSide = 'buy' | 'sell' | 'close';
+
+export interface TradeSignal {
+  id: string;
+  instrument: string;
+  side: SignalSide;
+  /** Lots; 0 for `close`. */
+  volume: number;
+  sl?: number;
+  tp?: number;
+  /** Epoch ms when the signal was generated: start of the latency clock. */
+  createdAtMs: number;
+  /** Epoch ms when this service received it. */
+  receivedAtMs: number;
+  /** Which source delivered it (`inbox`, `demo`, `platform`). */
+  source: string;
+  /** Epoch ms of approval, when the source approved it upstream (platform). */
+  approvedAtMs?: number;
+}
