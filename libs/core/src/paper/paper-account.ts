@@ -1,0 +1,482 @@
+import type { AccountInfo, ClosePositionRequest, OpenOrderRequest, OrderSide, Position, TradeResult } from '../broker/broker-types';
+import { Retcode } from '../broker/retcodes';
+import { ACCOUNT_CURRENCY, profitToUsd, resolveInstruments, roundTo, type InstrumentSpec } from './instruments';
+import { DEFAULT_WALK_OPTIONS, PriceWalk, type PriceWalkOptions, type PriceWalkState, type Quote } from './price-walk';
+
+export interface PaperAccountOptions {
+  /** Starting balance in USD (PAPER_BALANCE). Ignored by `restore`: the snapshot's balance wins. */
+  balance: number;
+  /** PAPER_SYMBOLS. */
+  symbols: readonly string[];
+  /** PAPER_SEED. */
+  seed: number;
+  login?: number;
+  /** 100 means 1:100. */
+  leverage?: number;
+  walk?: Partial<PriceWalkOptions>;
+  /** How long a request id is remembered, in clock time. The bridge promises at least 24 h. */
+  idempotencyTtlMs?: number;
+  /** Upper bound on remembered request ids; the oldest go first beyond it. */
+  idempotencyMaxEntries?: number;
+}
+
+/** An open position as stored in the snapshot. */
+export interface PaperPositionRecord {
+  ticket: number;
+  symbol: string;
+  type: OrderSide;
+  volume: number;
+  priceOpen: number;
+  sl: number;
+  tp: number;
+  magic: number;
+  comment: string;
+  /** Epoch ms of the opening fill. */
+  openedAt: number;
+}
+
+export interface StoredTradeResult {
+  requestId: string;
+  /** Epoch ms when the outcome was stored; drives the 24 h expiry. */
+  at: number;
+  result: TradeResult;
+}
+
+/** Whole state of the account, JSON-serialisable. */
+export interface PaperAccountSnapshot {
+  version: 1;
+  balance: number;
+  nextOrder: number;
+  nextDeal: number;
+  positions: PaperPositionRecord[];
+  walks: Record<string, PriceWalkState>;
+  /** Oldest first. */
+  requests: StoredTradeResult[];
+}
+
+export const PAPER_LOGIN = 1001;
+const DEFAULT_LEVERAGE = 100;
+const DAY_MS = 24 * 60 * 60 * 1000;
+/**
+ * 20,000 ids cover a day of the demo generator (6 signals a minute, each an open or a few
+ * closes) with room to spare, and keep the snapshot, which is rewritten after every trade, at a
+ * few MB. At the MAX_ORDERS_PER_SECOND ceiling (50/s) the cap, not the 24 h, is what limits
+ * memory: ids then live about 7 minutes, still far longer than any retry of the same request.
+ */
+const DEFAULT_MAX_REQUESTS = 20_000;
+const MAX_COMMENT_CHARS = 26;
+// Ticket ranges far apart, so an order number mistaken for a deal number shows in a test.
+const FIRST_ORDER = 100_001;
+const FIRST_DEAL = 500_001;
+
+/**
+ * A simulated MT5 hedging account in USD that answers like the bridge (mt5-bridge.md): market
+ * fills at the seeded walk's bid/ask, MQL5 retcodes, and request-id idempotency. All methods are
+ * synchronous and take the time as `now` (epoch ms); the account never reads a clock.
+ *
+ * Simplifications, on purpose: no slippage or requotes (`deviation` is ignored), SL/TP are
+ * validated and stored but never triggered, no stop-out, margin is fixed at the open price.
+ * Every outcome is final (there is nothing transient to simulate), so every outcome is stored
+ * for idempotency.
+ */
+export class PaperAccount {
+  private balance: number;
+  private nextOrder = FIRST_ORDER;
+  private nextDeal = FIRST_DEAL;
+  private readonly openPositions = new Map<number, PaperPositionRecord>();
+  private readonly walks = new Map<string, PriceWalk>();
+  private readonly requests = new Map<string, StoredTradeResult>();
+  private readonly login: number;
+  private readonly leverage: number;
+  private readonly ttlMs: number;
+  private readonly maxRequests: number;
+  private rev = 0;
+
+  constructor(options: PaperAccountOptions) {
+    if (!(Number.isFinite(options.balance) && options.balance > 0)) throw new RangeError(`paper balance must be positive, got ${options.balance}`);
+    if (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff) throw new RangeError(`paper seed must be a uint32, got ${options.seed}`);
+    this.balance = roundTo(options.balance, 2);
+    this.login = options.login ?? PAPER_LOGIN;
+    this.leverage = options.leverage ?? DEFAULT_LEVERAGE;
+    this.ttlMs = options.idempotencyTtlMs ?? DAY_MS;
+    this.maxRequests = options.idempotencyMaxEntries ?? DEFAULT_MAX_REQUESTS;
+    if (!(this.leverage > 0) || !(this.ttlMs > 0) || !(this.maxRequests >= 1)) throw new RangeError('paper leverage, idempotency ttl and cap must be positive');
+    const walkOptions = { ...DEFAULT_WALK_OPTIONS, ...options.walk };
+    for (const [symbol, spec] of resolveInstruments(options.symbols)) {
+      this.walks.set(symbol, new PriceWalk(spec, options.seed, walkOptions));
+    }
+  }
+
+  /**
+   * Rebuilds an account from `snapshot()`. Symbols of open positions stay quoted even when
+   * PAPER_SYMBOLS no longer lists them, so they can still be valued and closed; walks continue
+   * from their saved state, new symbols start fresh from `options.seed`.
+   */
+  static restore(snapshot: PaperAccountSnapshot, options: PaperAccountOptions): PaperAccount {
+    const state = parsePaperAccountSnapshot(snapshot);
+    const symbols = [...new Set([...options.symbols, ...state.positions.map((p) => p.symbol)])];
+    const account = new PaperAccount({ ...options, symbols });
+    account.balance = state.balance;
+    account.nextOrder = state.nextOrder;
+    account.nextDeal = state.nextDeal;
+    const walkOptions = { ...DEFAULT_WALK_OPTIONS, ...options.walk };
+    for (const [symbol, walkState] of Object.entries(state.walks)) {
+      const walk = account.walks.get(symbol);
+      if (walk) account.walks.set(symbol, new PriceWalk(walk.spec, options.seed, walkOptions, walkState));
+    }
+    for (const position of state.positions) {
+      if (position.ticket >= state.nextOrder) throw new Error(`paper snapshot: position ${position.ticket} is not below nextOrder ${state.nextOrder}`);
+      account.openPositions.set(position.ticket, { ...position });
+    }
+    for (const entry of state.requests) account.requests.set(entry.requestId, { ...entry, result: { ...entry.result } });
+    return account;
+  }
+
+  /** Grows by one on every change of state worth saving (a fill, a close, a newly stored outcome, a shock). */
+  get revision(): number {
+    return this.rev;
+  }
+
+  symbols(): string[] {
+    return [...this.walks.keys()];
+  }
+
+  /** Current bid/ask of a symbol, or undefined when the account does not quote it. */
+  quote(symbol: string, now: number): Quote | undefined {
+    this.sync(now);
+    return this.walks.get(symbol)?.quote();
+  }
+
+  account(now: number): AccountInfo {
+    this.sync(now);
+    const equity = roundTo(this.balance + this.floatingProfit(), 2);
+    const margin = this.usedMargin();
+    return {
+      login: this.login,
+      currency: ACCOUNT_CURRENCY,
+      balance: this.balance,
+      equity,
+      margin,
+      margin_free: roundTo(equity - margin, 2),
+      server_time: new Date(now).toISOString(),
+    };
+  }
+
+  positions(now: number): Position[] {
+    this.sync(now);
+    return [...this.openPositions.values()].map((p) => {
+      const price = this.exitPrice(p);
+      return {
+        ticket: p.ticket,
+        symbol: p.symbol,
+        type: p.type,
+        volume: p.volume,
+        price_open: p.priceOpen,
+        price_current: price,
+        sl: p.sl,
+        tp: p.tp,
+        profit: this.profitUsd(p, p.volume, price),
+        magic: p.magic,
+        comment: p.comment,
+        time: new Date(p.openedAt).toISOString(),
+      };
+    });
+  }
+
+  /** A market order: buy at ask, sell at bid. */
+  open(request: OpenOrderRequest, now: number): TradeResult {
+    return this.idempotent(request.request_id, now, () => this.fillOpen(request, now));
+  }
+
+  /** Closes all of a position, or `volume` of it: a buy at bid, a sell at ask. */
+  close(request: ClosePositionRequest, now: number): TradeResult {
+    return this.idempotent(request.request_id, now, () => this.fillClose(request));
+  }
+
+  /**
+   * Test and operator hook, paper mode only: moves `symbol`'s mid by `percent` (-5 is a 5 % drop)
+   * at once, e.g. to drive a drawdown test or rehearse a cap trigger. The walk continues from
+   * the new level. With `now`, the walk first catches up to it. Throws on an unknown symbol or a
+   * drop of 100 % or more: the caller made a mistake.
+   */
+  applyPriceShock(symbol: string, percent: number, now?: number): void {
+    const walk = this.walks.get(symbol);
+    if (!walk) throw new Error(`paper account does not quote ${symbol}`);
+    if (now !== undefined) this.sync(now);
+    walk.shock(percent);
+    this.rev++;
+  }
+
+  snapshot(): PaperAccountSnapshot {
+    return {
+      version: 1,
+      balance: this.balance,
+      nextOrder: this.nextOrder,
+      nextDeal: this.nextDeal,
+      positions: [...this.openPositions.values()].map((p) => ({ ...p })),
+      walks: Object.fromEntries([...this.walks].map(([symbol, walk]) => [symbol, walk.state()])),
+      requests: [...this.requests.values()].map((e) => ({ ...e, result: { ...e.result } })),
+    };
+  }
+
+  private idempotent(requestId: unknown, now: number, execute: () => TradeResult): TradeResult {
+    this.sync(now);
+    // Without an id there is nothing to deduplicate on: refuse, and remember nothing.
+    if (typeof requestId !== 'string' || requestId.length === 0) {
+      return failure('', Retcode.INVALID, 'Missing request_id');
+    }
+    this.evictExpired(now);
+    const seen = this.requests.get(requestId);
+    if (seen) return { ...seen.result };
+    const result = { ...execute(), request_id: requestId };
+    this.requests.set(requestId, { requestId, at: now, result });
+    while (this.requests.size > this.maxRequests) {
+      const oldest = this.requests.keys().next();
+      if (oldest.done === true) break;
+      this.requests.delete(oldest.value);
+    }
+    this.rev++;
+    return { ...result };
+  }
+
+  private fillOpen(request: OpenOrderRequest, now: number): TradeResult {
+    const id = request.request_id;
+    const walk = typeof request.symbol === 'string' ? this.walks.get(request.symbol) : undefined;
+    if (!walk) return failure(id, Retcode.INVALID, `Unknown symbol ${String(request.symbol)}`);
+    if (request.type !== 'buy' && request.type !== 'sell') return failure(id, Retcode.INVALID, `Invalid order type ${String(request.type)}`);
+    const spec = walk.spec;
+    const volume = validVolume(request.volume, spec, spec.volumeMax);
+    if (volume === undefined) return failure(id, Retcode.INVALID_VOLUME, 'Invalid volume');
+    const magic = request.magic ?? 0;
+    if (!Number.isInteger(magic) || magic < 0) return failure(id, Retcode.INVALID, 'Invalid magic');
+
+    const { bid, ask } = walk.quote();
+    const sl = stopLevel(request.sl);
+    const tp = stopLevel(request.tp);
+    if (sl === undefined || tp === undefined) return failure(id, Retcode.INVALID_STOPS, 'Invalid stops');
+    const stopsOk = request.type === 'buy' ? (sl === 0 || sl < bid) && (tp === 0 || tp > ask) : (sl === 0 || sl > ask) && (tp === 0 || tp < bid);
+    if (!stopsOk) return failure(id, Retcode.INVALID_STOPS, 'Invalid stops');
+
+    const price = request.type === 'buy' ? ask : bid;
+    const required = this.marginUsd(spec, volume, price);
+    const free = this.balance + this.floatingProfit() - this.usedMargin();
+    if (required > free) return failure(id, Retcode.NO_MONEY, 'No money');
+
+    const ticket = this.nextOrder++;
+    const deal = this.nextDeal++;
+    this.openPositions.set(ticket, {
+      ticket,
+      symbol: spec.symbol,
+      type: request.type,
+      volume,
+      priceOpen: price,
+      sl,
+      tp,
+      magic,
+      comment: typeof request.comment === 'string' ? request.comment.slice(0, MAX_COMMENT_CHARS) : '',
+      openedAt: now,
+    });
+    return { request_id: id, retcode: Retcode.DONE, order: ticket, deal, position: ticket, volume, price, comment: 'Request executed' };
+  }
+
+  private fillClose(request: ClosePositionRequest): TradeResult {
+    const id = request.request_id;
+    const position = this.openPositions.get(request.ticket);
+    if (!position) return { ...failure(id, Retcode.POSITION_CLOSED, 'Position doesn\'t exist'), position: numberOr0(request.ticket) };
+    const spec = this.walks.get(position.symbol)?.spec;
+    if (!spec) throw new Error(`paper account holds position ${position.ticket} on unquoted ${position.symbol}`);
+    const volume = request.volume === undefined ? position.volume : validVolume(request.volume, spec, position.volume);
+    if (volume === undefined) return { ...failure(id, Retcode.INVALID_VOLUME, 'Invalid volume'), position: position.ticket };
+
+    const price = this.exitPrice(position);
+    this.balance = roundTo(this.balance + this.profitUsd(position, volume, price), 2);
+    const remaining = roundTo(position.volume - volume, 2);
+    if (remaining > 0) position.volume = remaining;
+    else this.openPositions.delete(position.ticket);
+    return {
+      request_id: id,
+      retcode: Retcode.DONE,
+      order: this.nextOrder++,
+      deal: this.nextDeal++,
+      position: position.ticket,
+      volume,
+      price,
+      comment: 'Request executed',
+    };
+  }
+
+  private sync(now: number): void {
+    if (!Number.isFinite(now)) throw new RangeError(`paper account time must be finite, got ${now}`);
+    for (const walk of this.walks.values()) walk.advanceTo(now);
+  }
+
+  /** Price a position would close at now: bid for a buy, ask for a sell. */
+  private exitPrice(position: PaperPositionRecord): number {
+    const walk = this.walks.get(position.symbol);
+    if (!walk) throw new Error(`paper account holds position ${position.ticket} on unquoted ${position.symbol}`);
+    const { bid, ask } = walk.quote();
+    return position.type === 'buy' ? bid : ask;
+  }
+
+  /** Profit of `volume` lots of a position valued at `price`, in USD cents. */
+  private profitUsd(position: PaperPositionRecord, volume: number, price: number): number {
+    const spec = this.specOf(position);
+    const scale = 10 ** spec.digits;
+    // Whole points and whole volume steps keep the arithmetic exact until the last division.
+    const points = Math.round(price * scale) - Math.round(position.priceOpen * scale);
+    const steps = Math.round(volume / spec.volumeStep);
+    const signed = position.type === 'buy' ? points : -points;
+    const inQuote = (signed * steps * (spec.contractSize * spec.volumeStep)) / scale;
+    return roundTo(profitToUsd(spec, inQuote, price), 2);
+  }
+
+  private floatingProfit(): number {
+    let sum = 0;
+    for (const p of this.openPositions.values()) sum += this.profitUsd(p, p.volume, this.exitPrice(p));
+    return sum;
+  }
+
+  /** Margin in USD at leverage 1:N, on the open price (see the class comment). */
+  private marginUsd(spec: InstrumentSpec, volume: number, priceOpen: number): number {
+    return profitToUsd(spec, (volume * spec.contractSize * priceOpen) / this.leverage, priceOpen);
+  }
+
+  private usedMargin(): number {
+    let sum = 0;
+    for (const p of this.openPositions.values()) sum += this.marginUsd(this.specOf(p), p.volume, p.priceOpen);
+    return roundTo(sum, 2);
+  }
+
+  private specOf(position: PaperPositionRecord): InstrumentSpec {
+    const spec = this.walks.get(position.symbol)?.spec;
+    if (!spec) throw new Error(`paper account holds position ${position.ticket} on unquoted ${position.symbol}`);
+    return spec;
+  }
+
+  private evictExpired(now: number): void {
+    // Insertion order is time order (the clock only moves forward in practice), so stop at the first live entry.
+    for (const [key, entry] of this.requests) {
+      if (now - entry.at < this.ttlMs) break;
+      this.requests.delete(key);
+    }
+  }
+}
+
+function failure(requestId: string, retcode: number, comment: string): TradeResult {
+  return { request_id: requestId, retcode, order: 0, deal: 0, position: 0, volume: 0, price: 0, comment };
+}
+
+function numberOr0(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+/** The volume rounded to its step when it is a positive multiple of the step within [min, max]; undefined otherwise (NaN included). */
+function validVolume(volume: unknown, spec: InstrumentSpec, max: number): number | undefined {
+  if (typeof volume !== 'number' || !Number.isFinite(volume)) return undefined;
+  const steps = volume / spec.volumeStep;
+  const whole = Math.round(steps);
+  if (Math.abs(steps - whole) > 1e-6) return undefined;
+  const normalised = roundTo(whole * spec.volumeStep, 8);
+  if (normalised < spec.volumeMin || normalised > max + 1e-9) return undefined;
+  return normalised;
+}
+
+/** 0 or absent means no stop; undefined means an invalid value. */
+function stopLevel(value: unknown): number | undefined {
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return undefined;
+  return value;
+}
+
+/** Checks the shape of a snapshot read from disk; throws an Error naming the first bad field. */
+export function parsePaperAccountSnapshot(value: unknown): PaperAccountSnapshot {
+  const root = record(value, 'snapshot');
+  if (root.version !== 1) throw new Error(`paper snapshot: unsupported version ${String(root.version)}`);
+  const positions = list(root.positions, 'positions').map((item, i): PaperPositionRecord => {
+    const p = record(item, `positions[${i}]`);
+    const at = `positions[${i}]`;
+    const type = p.type;
+    if (type !== 'buy' && type !== 'sell') throw new Error(`paper snapshot: ${at}.type must be buy or sell`);
+    return {
+      ticket: integer(p.ticket, `${at}.ticket`),
+      symbol: text(p.symbol, `${at}.symbol`),
+      type,
+      volume: positive(p.volume, `${at}.volume`),
+      priceOpen: positive(p.priceOpen, `${at}.priceOpen`),
+      sl: finite(p.sl, `${at}.sl`),
+      tp: finite(p.tp, `${at}.tp`),
+      magic: integer(p.magic, `${at}.magic`),
+      comment: text(p.comment, `${at}.comment`),
+      openedAt: finite(p.openedAt, `${at}.openedAt`),
+    };
+  });
+  const walks: Record<string, PriceWalkState> = {};
+  for (const [symbol, item] of Object.entries(record(root.walks, 'walks'))) {
+    const w = record(item, `walks.${symbol}`);
+    walks[symbol] = {
+      mid: positive(w.mid, `walks.${symbol}.mid`),
+      rng: integer(w.rng, `walks.${symbol}.rng`),
+      lastStep: w.lastStep === null ? null : integer(w.lastStep, `walks.${symbol}.lastStep`),
+    };
+  }
+  const requests = list(root.requests, 'requests').map((item, i): StoredTradeResult => {
+    const e = record(item, `requests[${i}]`);
+    const r = record(e.result, `requests[${i}].result`);
+    const at = `requests[${i}].result`;
+    return {
+      requestId: text(e.requestId, `requests[${i}].requestId`),
+      at: finite(e.at, `requests[${i}].at`),
+      result: {
+        request_id: text(r.request_id, `${at}.request_id`),
+        retcode: integer(r.retcode, `${at}.retcode`),
+        order: integer(r.order, `${at}.order`),
+        deal: integer(r.deal, `${at}.deal`),
+        position: integer(r.position, `${at}.position`),
+        volume: finite(r.volume, `${at}.volume`),
+        price: finite(r.price, `${at}.price`),
+        comment: text(r.comment, `${at}.comment`),
+      },
+    };
+  });
+  return {
+    version: 1,
+    balance: finite(root.balance, 'balance'),
+    nextOrder: integer(root.nextOrder, 'nextOrder'),
+    nextDeal: integer(root.nextDeal, 'nextDeal'),
+    positions,
+    walks,
+    requests,
+  };
+}
+
+function record(value: unknown, name: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`paper snapshot: ${name} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+function list(value: unknown, name: string): unknown[] {
+  if (!Array.isArray(value)) throw new Error(`paper snapshot: ${name} must be an array`);
+  return value as unknown[];
+}
+
+function finite(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`paper snapshot: ${name} must be a finite number`);
+  return value;
+}
+
+function positive(value: unknown, name: string): number {
+  const n = finite(value, name);
+  if (n <= 0) throw new Error(`paper snapshot: ${name} must be positive`);
+  return n;
+}
+
+function integer(value: unknown, name: string): number {
+  const n = finite(value, name);
+  if (!Number.isInteger(n)) throw new Error(`paper snapshot: ${name} must be an integer`);
+  return n;
+}
+
+function text(value: unknown, name: string): string {
+  if (typeof value !== 'string') throw new Error(`paper snapshot: ${name} must be a string`);
+  return value;
+}

@@ -1,0 +1,2 @@
+export * from './file-paper-account-persistence';
+export * from './paper-broker-gateway';
