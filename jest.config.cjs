@@ -1,6 +1,6 @@
 /** One jest config for unit specs (beside the code in libs/ and apps/) and e2e specs (test/). */
 const esmPackages = ['@nestjs', 'uid', 'file-type', 'strtok3', 'token-types', '@tokenizer', 'uint8array-extras', '@borewit'];
-const libs = ['core', 'config', 'mt5', 'state', 'signals', 'runtime', 'drawdown', 'alerts', 'analytics', 'platform'];
+const libs = ['core', 'config', 'mt5', 'state', 'signals', 'runtime', 'drawdown', 'alerts', 'analytics', 'common'];
 
 module.exports = {
   testEnvironment: 'node',

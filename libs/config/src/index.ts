@@ -1,3 +1,4 @@
 export * from './app-config';
 export * from './config.tokens';
 export * from './load-config';
+export * from './config.module';

@@ -1,6 +1,10 @@
 // The pure core: no framework, network or disk. See eslint.config.mjs for the rule that keeps it so.
+export * from './analytics';
 export * from './broker';
 export * from './events/trading-events';
-export * from './execution/request-ids';
-export * from './signals/trade-signal';
+export * from './execution';
+export * from './heartbeat';
+export * from './paper';
+export * from './risk';
+export * from './signals';
 export * from './time/clock';

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -8,7 +9,8 @@ import { dirname } from 'node:path';
 export async function writeFileAtomic(path: string, content: string, mode = 0o600): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
-  const temp = `${path}.${process.pid}.${Date.now().toString(36)}.tmp`;
+  // Unique per call: two writes of one file in the same millisecond must not share a temp file.
+  const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const handle = await open(temp, 'w', mode);
   try {
     await handle.writeFile(content, 'utf8');

@@ -54,7 +54,7 @@ export interface TradingEventMap {
   drawdown_reduction: { drawdown_percent: number; trough_percent: number; drawdown_change_percent: number };
   drawdown_recovered: { recovery_time_ms: number; trough_percent: number };
   equity_read_failed: { consecutive_failures: number; error: string };
-  equity_sample: { equity: number; baseline_equity: number; drawdown_percent: number };
+  equity_sample: { equity: number; baseline_equity: number | null; drawdown_percent: number };
   halted: { halt_id: string; reason: string; source: string; drawdown_percent: number | null };
   resumed: { halt_id: string; reviewed_by: string; note: string; baseline_equity: number | null };
   heartbeat_stale: { loop_id: string; seconds_since_heartbeat: number };

@@ -1,0 +1,16 @@
+import { type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import type { AppConfig } from '@app/config';
+import { AppModule } from '../app.module';
+import { resolveBootSecrets, type BootSecrets } from './boot-secrets';
+import { configureApp } from './configure-app';
+
+/** Build the configured Nest app (main.ts and the e2e tests share this, so tests run the real thing). */
+export async function createApp(config: AppConfig): Promise<{ app: INestApplication; secrets: BootSecrets }> {
+  const secrets = await resolveBootSecrets(config);
+  const app = await NestFactory.create(AppModule.forRoot(config, secrets), { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
+  configureApp(app);
+  return { app, secrets };
+}

@@ -1,0 +1,3 @@
+export * from './alert';
+export * from './alert-dispatcher';
+export * from './alerts.module';

@@ -1,0 +1,108 @@
+import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { TradingEvent } from '@app/core';
+import { EventBus } from '@app/common';
+import { DrawdownGuard } from '@app/drawdown';
+
+/** Buckets for ms-scale latencies, in seconds: 0.5 ms to 30 s. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * The Prometheus view of the service (service.md, Health and metrics). Counters and histograms
+ * follow events; gauges of the account are read from the guard at scrape time, so they are never
+ * stale by more than one equity check. One registry per app instance (tests start several).
+ */
+@Injectable()
+export class TradingMetrics implements OnApplicationBootstrap, OnModuleDestroy {
+  readonly registry = new Registry();
+  private unsubscribe: (() => void) | undefined;
+
+  private readonly heartbeatTimestamp = new Gauge({ name: 'trading_heartbeat_timestamp_seconds', help: 'Unix time of the last heartbeat', registers: [this.registry] });
+  private readonly signals = new Counter({ name: 'trading_signals_total', help: 'Signals by outcome', labelNames: ['outcome'], registers: [this.registry] });
+  private readonly trades = new Counter({ name: 'trading_trades_total', help: 'Orders filled and positions closed on signals', registers: [this.registry] });
+  private readonly errors = new Counter({ name: 'trading_errors_total', help: 'Signals that failed to execute', registers: [this.registry] });
+  private readonly signalLatency = new Histogram({
+    name: 'trading_signal_latency_seconds',
+    help: 'Signal creation to fill',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly orderExecution = new Histogram({
+    name: 'trading_order_execution_seconds',
+    help: 'Order sent to fill',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly capTriggers = new Counter({ name: 'trading_drawdown_cap_triggers_total', help: 'Drawdown cap triggers', registers: [this.registry] });
+  private readonly listenerFailures = new Gauge({ name: 'trading_event_listener_failures', help: 'Event listeners that threw', registers: [this.registry] });
+
+  constructor(
+    private readonly events: EventBus,
+    private readonly guard: DrawdownGuard,
+  ) {
+    collectDefaultMetrics({ register: this.registry });
+    const guardGauge = (name: string, help: string, read: () => number | null) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const value = read();
+          if (value === null) this.reset();
+          else this.set(value);
+        },
+      });
+    guardGauge('trading_equity', 'Account equity at the last check', () => this.guard.snapshot().equity);
+    guardGauge('trading_drawdown_percent', 'Drawdown from the baseline, percent', () => this.guard.snapshot().drawdownPercent);
+    guardGauge('trading_drawdown_cap_percent', 'The configured drawdown cap, percent', () => this.guard.snapshot().capPercent);
+    guardGauge('trading_halted', '1 while trading is halted', () => (this.guard.snapshot().halted ? 1 : 0));
+    guardGauge('trading_open_positions', 'Open positions at the last check', () => this.guard.snapshot().openPositions);
+    for (const outcome of ['accepted', 'rejected', 'executed', 'failed']) this.signals.labels(outcome).inc(0);
+  }
+
+  onApplicationBootstrap(): void {
+    this.unsubscribe = this.events.subscribe((event) => this.observe(event));
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    this.listenerFailures.set(this.events.listenerFailures);
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private observe(event: TradingEvent): void {
+    switch (event.type) {
+      case 'heartbeat':
+        this.heartbeatTimestamp.set(event.at / 1000);
+        break;
+      case 'signal_received':
+        this.signals.labels('accepted').inc();
+        break;
+      case 'signal_rejected':
+        this.signals.labels('rejected').inc();
+        break;
+      case 'trade_executed':
+        this.signals.labels('executed').inc();
+        this.trades.inc();
+        this.signalLatency.observe(event.payload.latency_ms / 1000);
+        this.orderExecution.observe(event.payload.execution_time_ms / 1000);
+        break;
+      case 'positions_closed':
+        if (event.payload.failed === 0) this.signals.labels('executed').inc();
+        this.trades.inc(event.payload.closed);
+        break;
+      case 'trade_failed':
+        this.signals.labels('failed').inc();
+        this.errors.inc();
+        break;
+      case 'drawdown_cap_triggered':
+        this.capTriggers.inc();
+        break;
+      default:
+        break;
+    }
+  }
+}

@@ -1,0 +1,4 @@
+export * from './order-executor';
+export * from './order-rate-limiter';
+export * from './request-ids';
+export * from './map-with-concurrency';

@@ -1,0 +1,84 @@
+import type { BrokerError, BrokerResult } from '../broker/broker-error';
+import type { BrokerGateway } from '../broker/broker-gateway.port';
+import type { ClosePositionRequest, OpenOrderRequest, TradeResult } from '../broker/broker-types';
+import { classifyRetcode, retcodeName } from '../broker/retcodes';
+
+/** How a single broker request ended after retries. */
+export type OrderOutcome =
+  | { kind: 'filled'; result: TradeResult; attempts: number }
+  | { kind: 'already_closed'; result: TradeResult; attempts: number }
+  | { kind: 'rejected'; retcode: number; reason: string; attempts: number }
+  | { kind: 'error'; error: BrokerError; reason: string; attempts: number };
+
+export interface RetryPolicy {
+  /** Retries after the first attempt (MT5_MAX_RETRIES). */
+  maxRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Waits between attempts; injected so tests do not sleep. */
+  sleep(ms: number): Promise<void>;
+  /** [0, 1) jitter source; injected for determinism in tests. */
+  random(): number;
+}
+
+/** Exponential backoff with full jitter on top of half the step: never zero, never above the cap. */
+export function backoffDelay(policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'random'>, retry: number): number {
+  const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
+  return Math.round(step / 2 + (policy.random() * step) / 2);
+}
+
+type Attempt = () => Promise<BrokerResult<TradeResult>>;
+
+/**
+ * Send one order request, retrying transient outcomes (transient retcodes, transport failures,
+ * unknown outcomes) with the SAME request id: the bridge deduplicates by it, so a retry can never
+ * trade twice. Final retcodes and final errors end it at once.
+ */
+async function sendWithRetry(attempt: Attempt, policy: RetryPolicy): Promise<OrderOutcome> {
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    const answer = await attempt();
+    const retriesLeft = attempts <= policy.maxRetries;
+    if (answer.ok) {
+      const result = answer.value;
+      switch (classifyRetcode(result.retcode)) {
+        case 'filled':
+        case 'placed':
+        case 'partial':
+          return { kind: 'filled', result, attempts };
+        case 'already_closed':
+          return { kind: 'already_closed', result, attempts };
+        case 'transient':
+          if (!retriesLeft) return { kind: 'rejected', retcode: result.retcode, reason: `${retcodeName(result.retcode)} after ${attempts} attempts`, attempts };
+          break;
+        case 'final':
+          return { kind: 'rejected', retcode: result.retcode, reason: retcodeName(result.retcode), attempts };
+      }
+    } else {
+      const { error } = answer;
+      const retryable = error.kind === 'transient' || error.kind === 'unknown_outcome';
+      if (!retryable || !retriesLeft) return { kind: 'error', error, reason: `${error.kind}: ${error.code}`, attempts };
+    }
+    await policy.sleep(backoffDelay(policy, attempts - 1));
+  }
+}
+
+export function executeOpenOrder(gateway: BrokerGateway, request: OpenOrderRequest, policy: RetryPolicy): Promise<OrderOutcome> {
+  return sendWithRetry(() => gateway.openPosition(request), policy);
+}
+
+export function executeClose(gateway: BrokerGateway, request: ClosePositionRequest, policy: RetryPolicy): Promise<OrderOutcome> {
+  return sendWithRetry(() => gateway.closePosition(request), policy);
+}
+
+/**
+ * After an open whose outcome stayed unknown (timeouts, resets), look for the position by the
+ * request id written into its comment before declaring the order failed.
+ */
+export async function findPositionByRequestId(gateway: BrokerGateway, requestId: string): Promise<BrokerResult<number | null>> {
+  const positions = await gateway.positions();
+  if (!positions.ok) return positions;
+  const match = positions.value.find((p) => p.comment === requestId.slice(0, 26));
+  return { ok: true, value: match === undefined ? null : match.ticket };
+}

@@ -1,0 +1,2 @@
+export * from './loop-progress';
+export * from './trading-counters';

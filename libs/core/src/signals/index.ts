@@ -1,0 +1,3 @@
+export * from './hmac-signature';
+export * from './signal-validation';
+export * from './trade-signal';

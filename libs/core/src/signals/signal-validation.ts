@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import type { TradeSignal } from './trade-signal';
+
+/** One rule a signal body broke, by field (`body` when the whole body is wrong). */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export type SignalParseResult = { ok: true; signal: TradeSignal } | { ok: false; errors: FieldError[] };
+
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * An ISO-8601 date-time with zone naming a day that exists: Date.parse alone rolls
+ * 2026-02-30 over to 2 March instead of refusing it.
+ */
+function isIsoDateTime(value: string): boolean {
+  const match = ISO_8601.exec(value);
+  if (match === null || !Number.isFinite(Date.parse(value))) return false;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth;
+}
+
+const positive = z.number().finite().positive();
+
+/** The inbox body (service.md). Strict: unknown fields are refused, not ignored. */
+const signalBody = (maxVolume: number) =>
+  z
+    .strictObject({
+      id: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, '1-64 of [A-Za-z0-9._:-]'),
+      instrument: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, '1-32 of [A-Za-z0-9._-]'),
+      side: z.enum(['buy', 'sell', 'close']),
+      volume: z.number().finite().optional(),
+      sl: positive.nullable().optional(),
+      tp: positive.nullable().optional(),
+      created_at: z.string().refine(isIsoDateTime, 'an ISO-8601 date-time with zone, e.g. 2026-11-24T10:00:00.000Z').optional(),
+    })
+    .superRefine((body, ctx) => {
+      if (body.side === 'close') return; // volume is ignored for close
+      if (body.volume === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['volume'], message: 'required for buy and sell' });
+      } else if (!(body.volume > 0 && body.volume <= maxVolume)) {
+        ctx.addIssue({ code: 'custom', path: ['volume'], message: `must be > 0 and <= MAX_VOLUME (${maxVolume})` });
+      }
+    });
+
+/**
+ * Validate a parsed JSON body into a signal, naming every offending field.
+ * `receivedAtMs` starts the latency clock when the body carries no `created_at`.
+ */
+export function parseSignalBody(body: unknown, maxVolume: number, receivedAtMs: number, source: string): SignalParseResult {
+  const result = signalBody(maxVolume).safeParse(body);
+  if (!result.success) {
+    const errors: FieldError[] = [];
+    for (const issue of result.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) errors.push({ field: key, message: 'unknown field' });
+      } else {
+        errors.push({ field: issue.path.length > 0 ? issue.path.join('.') : 'body', message: issue.message });
+      }
+    }
+    return { ok: false, errors };
+  }
+  const b = result.data;
+  const signal: TradeSignal = {
+    id: b.id,
+    instrument: b.instrument,
+    side: b.side,
+    volume: b.side === 'close' ? 0 : (b.volume ?? 0),
+    createdAtMs: b.created_at === undefined ? receivedAtMs : Date.parse(b.created_at),
+    receivedAtMs,
+    source,
+  };
+  if (b.sl !== undefined && b.sl !== null) signal.sl = b.sl;
+  if (b.tp !== undefined && b.tp !== null) signal.tp = b.tp;
+  return { ok: true, signal };
+}

@@ -1,0 +1,135 @@
+import {
+  executeClose,
+  haltCloseRequestId,
+  mapWithConcurrency,
+  type BrokerGateway,
+  type Clock,
+  type Position,
+  type RetryPolicy,
+} from '@app/core';
+
+/** How closing went. `failed` counts positions the last pass could not close; `remaining` what the broker still lists. */
+export interface CloseAllReport {
+  closed: number;
+  failed: number;
+  remaining: number;
+  rounds: number;
+  failures: { ticket: number; symbol: string; reason: string }[];
+}
+
+export interface CloseAllOptions {
+  /** Halts keep going while any position remains; a graceful stop gives up at its deadline. */
+  keepTrying: boolean;
+  deadlineMs?: number;
+  onFirstPass?: (report: CloseAllReport) => void;
+}
+
+interface LoggerLike {
+  warn(message: unknown, ...rest: unknown[]): void;
+}
+
+const CONCURRENCY = 8;
+const MAX_ROUND_DELAY_MS = 5000;
+
+/**
+ * Close every open position on the account, as the broker lists them (not as we remember them),
+ * in parallel with bounded concurrency. Each close has a deterministic request id, so a retry
+ * or a restart never closes twice; after a final refusal the next round uses a new id, as the
+ * protocol demands. Re-reads positions until none is left.
+ */
+export class CloseAllPositions {
+  private stopped = false;
+  private readonly retry: RetryPolicy;
+
+  constructor(
+    private readonly broker: BrokerGateway,
+    private readonly clock: Clock,
+    private readonly logger: LoggerLike,
+    retry?: Partial<RetryPolicy>,
+  ) {
+    this.retry = {
+      maxRetries: 2,
+      baseDelayMs: 100,
+      maxDelayMs: 1000,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      random: Math.random,
+      ...retry,
+    };
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  async closeAll(batchId: string, options: CloseAllOptions): Promise<CloseAllReport> {
+    this.stopped = false;
+    const started = this.clock.now();
+    const idRound = new Map<number, number>();
+    const report: CloseAllReport = { closed: 0, failed: 0, remaining: 0, rounds: 0, failures: [] };
+    let firstPassReported = false;
+    const reportFirstPass = () => {
+      if (firstPassReported) return;
+      firstPassReported = true;
+      options.onFirstPass?.({ ...report, failures: [...report.failures] });
+    };
+    const outOfTime = () => this.stopped || (!options.keepTrying && options.deadlineMs !== undefined && this.clock.now() - started >= options.deadlineMs);
+
+    for (;;) {
+      report.rounds++;
+      const listed = await this.broker.positions();
+      if (!listed.ok) {
+        this.logger.warn({ batch: batchId, error: listed.error }, 'cannot list positions to close; retrying');
+        report.failures = [{ ticket: 0, symbol: '*', reason: `positions unavailable: ${listed.error.code}` }];
+      } else {
+        report.remaining = listed.value.length;
+        if (listed.value.length === 0) {
+          report.failed = 0;
+          reportFirstPass();
+          return report;
+        }
+        const failures = await this.closePass(batchId, listed.value, idRound, report);
+        report.failed = failures.length;
+        report.failures = failures;
+        if (failures.length > 0) this.logger.warn({ batch: batchId, failures }, `${failures.length} position(s) failed to close; retrying`);
+        reportFirstPass();
+        if (failures.length === 0) continue; // confirm with a fresh list
+      }
+      if (!options.keepTrying && !listed.ok) reportFirstPass();
+      if (outOfTime()) return report;
+      await this.retry.sleep(Math.min(MAX_ROUND_DELAY_MS, 200 * 2 ** Math.min(report.rounds, 5)));
+      if (outOfTime()) return report;
+    }
+  }
+
+  private async closePass(
+    batchId: string,
+    positions: Position[],
+    idRound: Map<number, number>,
+    report: CloseAllReport,
+  ): Promise<CloseAllReport['failures']> {
+    const outcomes = await mapWithConcurrency(positions, CONCURRENCY, async (position) => {
+      const round = idRound.get(position.ticket) ?? 0;
+      const outcome = await executeClose(this.broker, { request_id: haltCloseRequestId(batchId, position.ticket, round), ticket: position.ticket }, this.retry);
+      return { position, outcome };
+    });
+    const failures: CloseAllReport['failures'] = [];
+    for (const { position, outcome } of outcomes) {
+      switch (outcome.kind) {
+        case 'filled':
+        case 'already_closed':
+          report.closed++;
+          break;
+        case 'rejected':
+          // A final refusal is stored by the bridge under that id: the next try needs a new one.
+          idRound.set(position.ticket, (idRound.get(position.ticket) ?? 0) + 1);
+          failures.push({ ticket: position.ticket, symbol: position.symbol, reason: outcome.reason });
+          break;
+        case 'error':
+          if (outcome.error.kind === 'final' || outcome.error.kind === 'invalid_response') idRound.set(position.ticket, (idRound.get(position.ticket) ?? 0) + 1);
+          failures.push({ ticket: position.ticket, symbol: position.symbol, reason: outcome.reason });
+          break;
+      }
+    }
+    return failures;
+  }
+}

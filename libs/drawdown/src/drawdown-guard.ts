@@ -1,0 +1,354 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import {
+  DrawdownPolicy,
+  EquityReadTracker,
+  emptyRiskState,
+  parseRiskState,
+  type BrokerGateway,
+  type Clock,
+  type HaltRecord,
+  type RiskState,
+} from '@app/core';
+import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
+import { AlertDispatcher } from '@app/alerts';
+import { EventBus } from '@app/common';
+import { BROKER_GATEWAY } from '@app/mt5/mt5.tokens';
+import { STATE_STORE, type StateStore } from '@app/state';
+import { CloseAllPositions, type CloseAllReport } from './close-all-positions';
+import { capTriggerAlertText, formatPercent } from './drawdown-alert-text';
+import type { HaltStatus } from './halt-status.port';
+
+const EQUITY_CHECK_INTERVAL = 'equity-check';
+
+export type PreTradeDecision = { allowed: true } | { allowed: false; reason: string };
+
+export type HaltSource = HaltRecord['source'];
+
+/** What status, heartbeat and metrics show of the guard. */
+export interface GuardSnapshot {
+  halted: boolean;
+  halt: HaltRecord | null;
+  equity: number | null;
+  baselineEquity: number | null;
+  drawdownPercent: number | null;
+  dailyDrawdownPercent: number | null;
+  capPercent: number;
+  openPositions: number | null;
+  lastCheckAt: number | null;
+  equityReadsBlocked: boolean;
+  capTriggers: number;
+  closingInProgress: boolean;
+}
+
+export type ResumeResult = { ok: true; baselineEquity: number } | { ok: false; code: 'not_halted' | 'equity_unavailable' | 'persist_failed'; message: string };
+
+/**
+ * The drawdown guard: reads equity every EQUITY_CHECK_INTERVAL_MS whether or not signals
+ * arrive, answers the loop's pre-trade check, and on a breach (or a manual halt) runs the
+ * trigger sequence of risk.md: latch and persist first, then close every position until none is
+ * left, then report, alert and audit. The rules themselves live in the pure DrawdownPolicy.
+ */
+@Injectable()
+export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(DrawdownGuard.name);
+  private policy: DrawdownPolicy;
+  private readonly reads = new EquityReadTracker(3);
+  private readonly closer: CloseAllPositions;
+  private last: { equity: number | null; drawdown: number | null; daily: number | null; baseline: number | null; positions: number | null; at: number | null } = {
+    equity: null,
+    drawdown: null,
+    daily: null,
+    baseline: null,
+    positions: null,
+    at: null,
+  };
+  private checking: Promise<void> | undefined;
+  private capTriggerCount = 0;
+  private closing: Promise<CloseAllReport> | undefined;
+  private stopped = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(BROKER_GATEWAY) private readonly broker: BrokerGateway,
+    @Inject(STATE_STORE) private readonly state: StateStore,
+    private readonly alerts: AlertDispatcher,
+    private readonly events: EventBus,
+    private readonly scheduler: SchedulerRegistry,
+  ) {
+    this.policy = this.newPolicy(emptyRiskState());
+    this.closer = new CloseAllPositions(broker, clock, this.logger);
+  }
+
+  /** Load the latch and baselines before anything trades; untrusted state starts halted. */
+  async onApplicationBootstrap(): Promise<void> {
+    const loaded = await this.state.loadRiskState();
+    const problems = [...this.state.loadProblems];
+    let initial = emptyRiskState();
+    let damaged = loaded.kind === 'damaged';
+    if (loaded.kind === 'damaged') problems.push(loaded.problem);
+    if (loaded.kind === 'loaded') {
+      // The checksum proves the bytes; this proves the meaning.
+      const parsed = parseRiskState(loaded.value);
+      if (parsed.ok) initial = parsed.value;
+      else {
+        damaged = true;
+        problems.push(`risk state: ${parsed.problem}`);
+      }
+    }
+    this.policy = this.newPolicy(initial);
+    const untrusted = damaged || this.state.signalLedgerLoad?.trusted === false;
+    if (problems.length > 0) this.logger.error({ problems }, 'state under STATE_DIR has problems');
+    if (untrusted && !this.policy.isHalted()) {
+      const text = `State under ${this.state.stateDir} cannot be trusted; starting halted. ${problems.join('; ')}`;
+      this.alerts.send({ kind: 'state_untrusted', text });
+      await this.halt('untrusted_state', text, null);
+    } else if (this.policy.isHalted()) {
+      const halt = this.policy.halt();
+      this.logger.warn({ halt }, 'starting halted: the latch survived the restart; closing any positions left open');
+      if (halt !== null) this.startClosing(halt);
+    }
+    this.scheduler.addInterval(EQUITY_CHECK_INTERVAL, setInterval(() => void this.check(), this.config.risk.equityCheckIntervalMs));
+    await this.check();
+  }
+
+  onModuleDestroy(): void {
+    this.stopped = true;
+    this.closer.stop();
+    if (this.scheduler.doesExist('interval', EQUITY_CHECK_INTERVAL)) this.scheduler.deleteInterval(EQUITY_CHECK_INTERVAL);
+  }
+
+  isHalted(): boolean {
+    return this.policy.isHalted();
+  }
+
+  /** One periodic check; overlapping calls share the one in flight. */
+  check(): Promise<void> {
+    this.checking ??= this.runCheck().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  /** Asked before orders are placed. Refuses on the first breaching read, while halted, or blind. */
+  async preTradeCheck(): Promise<PreTradeDecision> {
+    if (this.policy.isHalted()) return { allowed: false, reason: 'halted' };
+    const account = await this.broker.account();
+    const now = this.clock.now();
+    if (!account.ok) {
+      this.noteReadFailure(account.error.message);
+      return { allowed: false, reason: 'equity_unavailable' };
+    }
+    if (this.reads.blocked) return { allowed: false, reason: 'equity_unavailable' };
+    const decision = this.policy.preTradeCheck(account.value.equity, now);
+    if (decision.allowed) return { allowed: true };
+    if (decision.reason === 'drawdown_cap' || decision.reason === 'daily_cap') void this.check(); // confirm quickly
+    return { allowed: false, reason: decision.reason };
+  }
+
+  /** Manual kill switch (API, Telegram): same as a cap trigger. */
+  async manualHalt(reason: string, by: string): Promise<{ alreadyHalted: boolean; halt: HaltRecord }> {
+    const existing = this.policy.halt();
+    if (existing !== null) return { alreadyHalted: true, halt: existing };
+    const halt = await this.halt('manual', `${reason} (by ${by})`, this.last.drawdown);
+    return { alreadyHalted: false, halt };
+  }
+
+  async resume(reviewedBy: string, note: string): Promise<ResumeResult> {
+    const halt = this.policy.halt();
+    if (halt === null) return { ok: false, code: 'not_halted', message: 'trading is not halted' };
+    const account = await this.broker.account();
+    if (!account.ok || !Number.isFinite(account.value.equity) || account.value.equity <= 0) {
+      return { ok: false, code: 'equity_unavailable', message: 'cannot re-baseline: equity could not be read' };
+    }
+    const now = this.clock.now();
+    const previous = this.policy.state();
+    const resumed = this.policy.resume(account.value.equity, now, reviewedBy, note);
+    if (!resumed.ok) return { ok: false, code: resumed.code === 'not_halted' ? 'not_halted' : 'equity_unavailable', message: resumed.message };
+    try {
+      await this.state.saveRiskState(this.policy.state());
+    } catch (error) {
+      // Never run on a resume the disk does not remember: restore the latch.
+      this.policy = this.newPolicy(previous);
+      this.logger.error({ err: error }, 'resume not persisted; still halted');
+      return { ok: false, code: 'persist_failed', message: `could not persist the resume: ${String(error)}` };
+    }
+    this.closer.stop();
+    this.closing = undefined;
+    this.reads.reset();
+    this.last = { ...this.last, equity: account.value.equity, baseline: account.value.equity, drawdown: 0, daily: 0 };
+    await this.audit({ at: now, action: 'resume', halt_id: halt.id, reviewed_by: reviewedBy, note, baseline_equity: account.value.equity });
+    this.events.publish('resumed', { halt_id: halt.id, reviewed_by: reviewedBy, note, baseline_equity: account.value.equity });
+    this.alerts.send({
+      kind: 'resume',
+      text: `Trading resumed by ${reviewedBy}: ${note}\nBaseline equity ${account.value.equity.toFixed(2)}; loop ${this.config.loopId}`,
+    });
+    return { ok: true, baselineEquity: account.value.equity };
+  }
+
+  /** Close everything now (graceful stop with CLOSE_ON_SHUTDOWN). Bounded by `deadlineMs`. */
+  closeAllForShutdown(deadlineMs: number): Promise<CloseAllReport> {
+    return this.closer.closeAll(`shutdown-${this.config.loopId}-${this.clock.now()}`, { keepTrying: false, deadlineMs });
+  }
+
+  snapshot(): GuardSnapshot {
+    return {
+      halted: this.policy.isHalted(),
+      halt: this.policy.halt(),
+      equity: this.last.equity,
+      baselineEquity: this.last.baseline ?? this.policy.state().baselineEquity,
+      drawdownPercent: this.last.drawdown,
+      dailyDrawdownPercent: this.last.daily,
+      capPercent: this.config.risk.drawdownCapPercent,
+      openPositions: this.last.positions,
+      lastCheckAt: this.last.at,
+      equityReadsBlocked: this.reads.blocked,
+      capTriggers: this.capTriggerCount,
+      closingInProgress: this.closing !== undefined,
+    };
+  }
+
+  private async runCheck(): Promise<void> {
+    if (this.stopped) return;
+    const [account, positions] = await Promise.all([this.broker.account(), this.broker.positions()]);
+    const now = this.clock.now();
+    if (positions.ok) this.last.positions = positions.value.length;
+    if (!account.ok) return this.noteReadFailure(account.error.message);
+    const observation = this.policy.observe(account.value.equity, now);
+    if (observation.kind === 'invalid_read') return this.noteReadFailure(`equity is not a finite number: ${String(account.value.equity)}`);
+    if (this.reads.success()) {
+      this.alerts.send({ kind: 'equity_unavailable', text: `Equity readable again; opening positions allowed. Loop ${this.config.loopId}` });
+    }
+    this.last = {
+      equity: account.value.equity,
+      drawdown: observation.drawdownPercent,
+      daily: observation.dailyDrawdownPercent,
+      baseline: observation.baselineEquity,
+      positions: this.last.positions,
+      at: now,
+    };
+    this.events.publish('equity_sample', {
+      equity: account.value.equity,
+      baseline_equity: observation.baselineEquity,
+      drawdown_percent: observation.drawdownPercent,
+    });
+    if (observation.stateChanged) await this.persist();
+    if (observation.warning !== null) {
+      const w = observation.warning;
+      this.events.publish('drawdown_warning', { drawdown_percent: w.drawdownPercent, cap_percent: w.capPercent, cap: w.cap });
+      this.alerts.send({
+        kind: 'drawdown_warning',
+        text: `Drawdown warning: ${w.drawdownPercent.toFixed(1)}% of ${w.cap === 'daily' ? 'daily cap' : 'cap'} ${formatPercent(w.capPercent)}%\nLoop ${this.config.loopId}; equity ${account.value.equity.toFixed(2)}`,
+      });
+    }
+    if (observation.trigger !== null) {
+      const t = observation.trigger;
+      await this.halt(t.cap === 'daily' ? 'daily_cap' : 'drawdown_cap', `${t.cap} drawdown ${t.drawdownPercent.toFixed(1)}% >= cap ${formatPercent(t.capPercent)}%`, t.drawdownPercent, t.capPercent);
+    }
+  }
+
+  private noteReadFailure(message: string): void {
+    if (this.reads.failure()) {
+      this.alerts.send({
+        kind: 'equity_unavailable',
+        text: `Equity unreadable ${this.reads.consecutiveFailures} times in a row; no new positions until it reads again.\n${message}\nLoop ${this.config.loopId}`,
+      });
+    }
+    this.events.publish('equity_read_failed', { consecutive_failures: this.reads.consecutiveFailures, error: message });
+  }
+
+  /**
+   * The trigger sequence (risk.md): 1. latch and persist (fsync) before anything else;
+   * 2. close every position, re-reading until none is left; 3. report and alert; 4. audit.
+   */
+  private async halt(source: HaltSource, reason: string, drawdownPercent: number | null, capPercent: number | null = null): Promise<HaltRecord> {
+    const record: HaltRecord = { id: randomUUID(), reason, source, at: this.clock.now(), drawdownPercent, capPercent };
+    this.policy.latchHalt(record);
+    const halt = this.policy.halt() ?? record;
+    await this.persist();
+    await this.audit({ at: halt.at, action: 'halt', halt_id: halt.id, source, reason, drawdown_percent: drawdownPercent, cap_percent: capPercent });
+    this.events.publish('halted', { halt_id: halt.id, reason, source, drawdown_percent: drawdownPercent });
+    if (source === 'drawdown_cap' || source === 'daily_cap') this.capTriggerCount++;
+    this.startClosing(halt);
+    return halt;
+  }
+
+  private startClosing(halt: HaltRecord): void {
+    if (this.closing !== undefined) return;
+    const closing = this.closer.closeAll(halt.id, {
+      keepTrying: true,
+      onFirstPass: (report) => void this.reportTrigger(halt, report),
+    });
+    this.closing = closing;
+    void closing
+      .then(async (report) => {
+        if (report.remaining === 0 && report.rounds > 1) {
+          this.alerts.send({ kind: 'close_failures', text: `All positions closed after ${report.rounds} rounds (halt ${halt.id}); ${report.closed} closed in all.` });
+          await this.audit({ at: this.clock.now(), action: 'close_all_done', halt_id: halt.id, closed: report.closed, rounds: report.rounds });
+        }
+      })
+      .catch((error: unknown) => this.logger.error({ err: error, halt_id: halt.id }, 'closing positions after a halt failed'))
+      .finally(() => {
+        if (this.closing === closing) this.closing = undefined;
+      });
+  }
+
+  /** Step 3 and 4, after the first pass over the positions: honest counts, never success early. */
+  private async reportTrigger(halt: HaltRecord, report: CloseAllReport): Promise<void> {
+    const isCap = halt.source === 'drawdown_cap' || halt.source === 'daily_cap';
+    const drawdown = halt.drawdownPercent ?? this.last.drawdown ?? 0;
+    const cap = halt.capPercent ?? this.config.risk.drawdownCapPercent;
+    const text = isCap
+      ? capTriggerAlertText({ drawdownPercent: drawdown, capPercent: cap, daily: halt.source === 'daily_cap', report, loopId: this.config.loopId, equity: this.last.equity, baseline: this.last.baseline })
+      : `Trading halted (${halt.source}): ${halt.reason}; closed ${report.closed} positions${report.failed > 0 ? `, ${report.failed} failed to close (still trying)` : ''}\nLoop ${this.config.loopId}`;
+    if (isCap) {
+      this.events.publish('drawdown_cap_triggered', {
+        halt_id: halt.id,
+        reason: halt.reason,
+        cap: halt.source === 'daily_cap' ? 'daily' : 'total',
+        drawdown_percent: drawdown,
+        cap_percent: cap,
+        equity: this.last.equity,
+        baseline_equity: this.last.baseline,
+        positions_closed: report.closed,
+        positions_failed: report.failed,
+        message: text.split('\n')[0],
+      });
+    }
+    this.alerts.send({ kind: isCap ? 'drawdown_cap' : 'halt', text });
+    await this.audit({ at: this.clock.now(), action: isCap ? 'cap_triggered' : 'halt_closed', halt_id: halt.id, positions_closed: report.closed, positions_failed: report.failed, failures: report.failures });
+  }
+
+  private async persist(): Promise<void> {
+    try {
+      await this.state.saveRiskState(this.policy.state());
+    } catch (error) {
+      // The latch still holds in memory; say loudly that the disk does not have it.
+      this.logger.error({ err: error }, 'could not persist risk state (halt latch/baselines)');
+      this.alerts.send({ kind: 'state_untrusted', text: `Could not persist risk state under ${this.state.stateDir}: ${String(error)}` });
+    }
+  }
+
+  private async audit(entry: { at: number; action: string; [key: string]: unknown }): Promise<void> {
+    try {
+      await this.state.audit.append(entry);
+    } catch (error) {
+      this.logger.error({ err: error, entry }, 'could not append to the audit log');
+    }
+  }
+
+  private newPolicy(initial: RiskState): DrawdownPolicy {
+    const r = this.config.risk;
+    return new DrawdownPolicy(
+      {
+        capPercent: r.drawdownCapPercent,
+        baselineMode: r.baselineMode,
+        ...(r.dailyLossCapPercent === undefined ? {} : { dailyLossCapPercent: r.dailyLossCapPercent }),
+        dailyResetTimezone: r.dailyResetTimezone,
+        warnRatio: r.warnRatio,
+        confirmReads: r.confirmReads,
+      },
+      initial,
+    );
+  }
+}

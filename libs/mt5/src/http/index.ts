@@ -1,0 +1,4 @@
+export * from './bridge-signature';
+export * from './circuit-breaker';
+export * from './create-http-bridge-gateway';
+export * from './http-bridge-gateway';

@@ -1,0 +1,2 @@
+export * from './mt5.module';
+export * from './mt5.tokens';

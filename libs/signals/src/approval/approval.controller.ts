@@ -1,0 +1,34 @@
+import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post, UseGuards } from '@nestjs/common';
+import { AdminTokenGuard, parseBody } from '@app/common';
+import { z } from 'zod';
+import { SignalPipeline } from './signal-pipeline';
+
+const decisionBody = z.strictObject({ by: z.string().trim().min(1).max(100).optional() });
+
+/** APPROVAL_MODE=manual: a person approves or rejects each signal. */
+@Controller('api/v1/signals')
+@UseGuards(AdminTokenGuard)
+export class ApprovalController {
+  constructor(private readonly pipeline: SignalPipeline) {}
+
+  @Get('pending')
+  pending() {
+    return { signals: this.pipeline.pendingApprovals().map((p) => ({ ...p.signal, pending_since: new Date(p.since).toISOString() })) };
+  }
+
+  @Post(':id/approve')
+  @HttpCode(200)
+  async approve(@Param('id') id: string, @Body() raw: unknown) {
+    const body = parseBody(decisionBody, raw ?? {});
+    if ((await this.pipeline.approvePending(id, body.by ?? 'admin api')) === 'not_pending') throw new NotFoundException({ status: 'refused', reason: 'not_pending' });
+    return { id, status: 'approved' };
+  }
+
+  @Post(':id/reject')
+  @HttpCode(200)
+  async reject(@Param('id') id: string, @Body() raw: unknown) {
+    const body = parseBody(decisionBody, raw ?? {});
+    if ((await this.pipeline.rejectPending(id, body.by ?? 'admin api')) === 'not_pending') throw new NotFoundException({ status: 'refused', reason: 'not_pending' });
+    return { id, status: 'rejected' };
+  }
+}

@@ -1,0 +1,131 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Clock, TradeSignal } from '@app/core';
+import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
+import { EventBus } from '@app/common';
+import { STATE_STORE, type StateStore } from '@app/state';
+import { HALT_STATUS, type HaltStatus } from '@app/drawdown/halt-status.port';
+
+export type SubmitOutcome = 'accepted' | 'duplicate' | 'halted';
+
+/** A signal waiting for a person (APPROVAL_MODE=manual). */
+export interface PendingApproval {
+  signal: TradeSignal;
+  since: number;
+}
+
+/**
+ * Every signal source hands its signals here: claim the id durably (at most once, across
+ * restarts), refuse while halted, approve (automatically or by a person), and queue for the loop.
+ */
+@Injectable()
+export class SignalPipeline {
+  private readonly logger = new Logger(SignalPipeline.name);
+  private approved: TradeSignal[] = [];
+  private readonly pending = new Map<string, PendingApproval>();
+  private readonly wakeListeners: (() => void)[] = [];
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(STATE_STORE) private readonly state: StateStore,
+    @Inject(HALT_STATUS) private readonly halt: HaltStatus,
+    private readonly events: EventBus,
+  ) {}
+
+  /** Take up signals an earlier run accepted but never finished: they must not be silently lost. */
+  async restoreUnfinished(): Promise<number> {
+    const unfinished = this.state.signalLedgerLoad?.unfinished ?? [];
+    for (const { signal, status } of unfinished) {
+      if (status === 'approved') this.enqueueApproved(signal);
+      else await this.approve(signal, 'restart');
+    }
+    if (unfinished.length > 0) this.logger.warn(`resumed ${unfinished.length} signal(s) left unfinished by the previous run`);
+    return unfinished.length;
+  }
+
+  async submit(signal: TradeSignal): Promise<SubmitOutcome> {
+    if (this.state.ledger.has(signal.id)) return 'duplicate';
+    const now = this.clock.now();
+    if (this.halt.isHalted()) {
+      const claimed = await this.state.ledger.claim(signal, 'rejected', now, 'halted');
+      if (!claimed) return 'duplicate';
+      this.events.publish('signal_rejected', { signal_id: signal.id, reason: 'halted' });
+      return 'halted';
+    }
+    if (!(await this.state.ledger.claim(signal, 'accepted', now))) return 'duplicate';
+    this.events.publish('signal_received', {
+      signal_id: signal.id,
+      instrument: signal.instrument,
+      side: signal.side,
+      volume: signal.volume,
+      source: signal.source,
+      created_at: new Date(signal.createdAtMs).toISOString(),
+    });
+    await this.approve(signal, signal.source);
+    return 'accepted';
+  }
+
+  /** Signals ready for the loop, oldest first, at most `max`. */
+  takeApproved(max: number): TradeSignal[] {
+    if (this.approved.length <= max) {
+      const all = this.approved;
+      this.approved = [];
+      return all;
+    }
+    return this.approved.splice(0, max);
+  }
+
+  get approvedBacklog(): number {
+    return this.approved.length;
+  }
+
+  pendingApprovals(): PendingApproval[] {
+    return [...this.pending.values()];
+  }
+
+  /** A person approved a pending signal. */
+  async approvePending(id: string, by: string): Promise<'approved' | 'not_pending'> {
+    const entry = this.pending.get(id);
+    if (entry === undefined) return 'not_pending';
+    this.pending.delete(id);
+    await this.markApproved(entry.signal, by, this.clock.now() - entry.since);
+    return 'approved';
+  }
+
+  async rejectPending(id: string, by: string): Promise<'rejected' | 'not_pending'> {
+    const entry = this.pending.get(id);
+    if (entry === undefined) return 'not_pending';
+    this.pending.delete(id);
+    await this.state.ledger.update(id, 'rejected', this.clock.now(), { reason: `rejected by ${by}` });
+    this.events.publish('signal_rejected', { signal_id: id, reason: `rejected by ${by}` });
+    return 'rejected';
+  }
+
+  /** Called when work arrives, so the loop runs at once instead of at its next tick. */
+  onWork(listener: () => void): void {
+    this.wakeListeners.push(listener);
+  }
+
+  private async approve(signal: TradeSignal, by: string): Promise<void> {
+    if (this.config.signals.approvalMode === 'manual' && signal.approvedAtMs === undefined) {
+      this.pending.set(signal.id, { signal, since: this.clock.now() });
+      return;
+    }
+    // Approved upstream (platform): the approval took from creation to approval there.
+    const approvalTime = signal.approvedAtMs === undefined ? 0 : Math.max(0, signal.approvedAtMs - signal.createdAtMs);
+    await this.markApproved(signal, by === 'restart' ? 'restart' : 'auto', approvalTime);
+  }
+
+  private async markApproved(signal: TradeSignal, by: string, approvalTimeMs: number): Promise<void> {
+    // Manual approvals are durable before the loop sees them; automatic ones are implied by
+    // `accepted` in auto mode, so they skip a disk sync on the hot path.
+    if (by !== 'auto') await this.state.ledger.update(signal.id, 'approved', this.clock.now());
+    this.events.publish('signal_approved', { signal_id: signal.id, approval_time_ms: approvalTimeMs, approved_by: by });
+    this.enqueueApproved(signal);
+  }
+
+  private enqueueApproved(signal: TradeSignal): void {
+    this.approved.push(signal);
+    for (const listener of this.wakeListeners) listener();
+  }
+}

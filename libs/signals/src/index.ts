@@ -1,0 +1,4 @@
+export * from './approval/signal-pipeline';
+export * from './demo/demo-signal-source';
+export * from './signals.module';
+export * from './signals.tokens';

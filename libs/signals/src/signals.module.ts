@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { DrawdownModule } from '@app/drawdown';
+import { ApprovalController } from './approval/approval.controller';
+import { SignalPipeline } from './approval/signal-pipeline';
+import { DemoSignalSource } from './demo/demo-signal-source';
+import { SignalInboxController } from './inbox/signal-inbox.controller';
+
+/** Signal sources (inbox, demo; platform later) feeding one pipeline: claim, approve, queue. */
+@Module({
+  imports: [DrawdownModule],
+  controllers: [SignalInboxController, ApprovalController],
+  providers: [SignalPipeline, DemoSignalSource],
+  exports: [SignalPipeline],
+})
+export class SignalsModule {}

@@ -1,0 +1,98 @@
+import type { TradeSignal } from '@app/core';
+import { join } from 'node:path';
+import { AppendOnlyJournal } from './append-only-journal';
+
+/** Where a signal is in its life. Every accepted signal ends in exactly one final status. */
+export type SignalStatus = 'accepted' | 'approved' | 'executed' | 'failed' | 'rejected';
+
+export const FINAL_SIGNAL_STATUSES: ReadonlySet<SignalStatus> = new Set(['executed', 'failed', 'rejected']);
+
+export interface SignalLedgerRecord {
+  id: string;
+  status: SignalStatus;
+  at: number;
+  /** The whole signal on `accepted`, so an unfinished one can be taken up again after a restart. */
+  signal?: TradeSignal;
+  reason?: string;
+  request_id?: string;
+  ticket?: number;
+}
+
+export interface SignalLedgerLoad {
+  /** Signals accepted in an earlier run that never reached a final status. */
+  unfinished: { signal: TradeSignal; status: SignalStatus }[];
+  known: number;
+  problems: string[];
+  /** False when the journal was damaged in the middle: ids may be missing, so duplicates cannot be ruled out. */
+  trusted: boolean;
+}
+
+/**
+ * The durable record of every signal id this service has seen, so that a signal is executed at
+ * most once, also across restarts and `kill -9`. An append-only journal under STATE_DIR.
+ */
+export class SignalLedger {
+  private readonly journal: AppendOnlyJournal<SignalLedgerRecord>;
+  private readonly statusById = new Map<string, SignalStatus>();
+
+  constructor(stateDir: string) {
+    this.journal = new AppendOnlyJournal<SignalLedgerRecord>(join(stateDir, 'signals.jsonl'));
+  }
+
+  async open(): Promise<SignalLedgerLoad> {
+    const replay = await this.journal.open();
+    const signals = new Map<string, TradeSignal>();
+    for (const record of replay.records) {
+      if (typeof record?.id !== 'string' || typeof record.status !== 'string') continue;
+      this.statusById.set(record.id, record.status);
+      if (record.signal !== undefined) signals.set(record.id, record.signal);
+    }
+    const unfinished: SignalLedgerLoad['unfinished'] = [];
+    for (const [id, status] of this.statusById) {
+      const signal = signals.get(id);
+      if (!FINAL_SIGNAL_STATUSES.has(status) && signal !== undefined) unfinished.push({ signal, status });
+    }
+    const problems: string[] = [];
+    if (replay.tornTail) problems.push(`${this.journal.path}: skipped a last line cut short by a crash`);
+    if (replay.corruptLines.length > 0) problems.push(`${this.journal.path}: damaged lines ${replay.corruptLines.slice(0, 10).join(', ')}`);
+    return { unfinished, known: this.statusById.size, problems, trusted: replay.corruptLines.length === 0 };
+  }
+
+  has(id: string): boolean {
+    return this.statusById.has(id);
+  }
+
+  status(id: string): SignalStatus | undefined {
+    return this.statusById.get(id);
+  }
+
+  /**
+   * Claim an id. Resolves `true` once the claim is on disk, `false` when the id was seen before.
+   * The in-memory claim happens synchronously, so two concurrent requests with one id cannot both win.
+   */
+  async claim(signal: TradeSignal, status: 'accepted' | 'rejected', at: number, reason?: string): Promise<boolean> {
+    if (this.statusById.has(signal.id)) return false;
+    this.statusById.set(signal.id, status);
+    const record: SignalLedgerRecord = { id: signal.id, status, at };
+    if (status === 'accepted') record.signal = signal;
+    if (reason !== undefined) record.reason = reason;
+    try {
+      await this.journal.append(record);
+    } catch (error) {
+      // Not durable: release the claim so the sender's retry is not answered "duplicate" for a signal we never kept.
+      this.statusById.delete(signal.id);
+      throw error;
+    }
+    return true;
+  }
+
+  /** Move a known signal on; durable when the promise resolves. */
+  async update(id: string, status: SignalStatus, at: number, details: Omit<SignalLedgerRecord, 'id' | 'status' | 'at'> = {}): Promise<void> {
+    this.statusById.set(id, status);
+    await this.journal.append({ id, status, at, ...details });
+  }
+
+  close(): Promise<void> {
+    return this.journal.close();
+  }
+}

@@ -1,0 +1,132 @@
+import { AlertDispatcher, type Alert } from '@app/alerts';
+import { startFakeMt5Bridge, type FakeMt5Bridge } from './fakes/fake-mt5-bridge';
+import { postSignal, signalBody } from './support/signed-request';
+import { startTestApp, type TestApp } from './support/test-app';
+
+const SECRET = 'inbox-secret-for-drawdown-tests';
+
+/** The drawdown guard end to end against a fake MT5 bridge whose equity the test sets (risk.md). */
+describe('drawdown cap', () => {
+  let bridge: FakeMt5Bridge;
+  let t: TestApp;
+  let alerts: Alert[];
+
+  const start = async (env: Record<string, string> = {}) => {
+    t = await startTestApp({
+      MT5_GATEWAY: 'http',
+      MT5_BRIDGE_URL: bridge.url,
+      MT5_BRIDGE_KEY_ID: bridge.keyId,
+      MT5_BRIDGE_SECRET: bridge.secret,
+      MT5_TIMEOUT_MS: '300',
+      SIGNALS_HMAC_SECRET: SECRET,
+      EQUITY_CHECK_INTERVAL_MS: '100',
+      DRAWDOWN_CONFIRM_READS: '2',
+      ...env,
+    });
+    alerts = [];
+    const dispatcher = t.app.get(AlertDispatcher);
+    const send = dispatcher.send.bind(dispatcher);
+    jest.spyOn(dispatcher, 'send').mockImplementation((alert: Alert) => {
+      alerts.push(alert);
+      send(alert);
+    });
+  };
+
+  beforeEach(async () => {
+    bridge = await startFakeMt5Bridge({ balance: 10_000 });
+  });
+  afterEach(async () => {
+    await t?.close();
+    await bridge.close();
+  });
+
+  it('closes all five positions within one check interval, latches halted, alerts, and refuses new signals', async () => {
+    for (const symbol of ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD', 'EURUSD']) bridge.addPosition({ symbol, type: 'buy', volume: 0.1, magic: 19019 });
+    await start();
+    await t.waitForEvent('equity_sample', (e) => e.payload.baseline_equity === 10_000);
+
+    const breachedAt = Date.now();
+    bridge.setEquity(7_500);
+    const triggered = await t.waitForEvent('drawdown_cap_triggered');
+    const reaction = Date.now() - breachedAt;
+    expect(reaction).toBeLessThan(100 * 2 + 1000); // two confirming reads at 100 ms, plus close time
+    expect(triggered.payload).toMatchObject({ drawdown_percent: 25, cap_percent: 20, positions_closed: 5, positions_failed: 0 });
+    expect(triggered.payload.message).toBe('Drawdown 25.0% exceeds cap 20%; closed 5 positions');
+    expect(bridge.positions()).toHaveLength(0);
+    expect(alerts.find((a) => a.kind === 'drawdown_cap')?.text.split('\n')[0]).toBe('Drawdown 25.0% exceeds cap 20%; closed 5 positions');
+
+    const status = await t.admin('GET', '/api/v1/status');
+    expect(status.body).toMatchObject({ state: 'halted', cap_percent: 20, halt: expect.objectContaining({ source: 'drawdown_cap' }) });
+
+    const ordersBefore = bridge.requestsTo('POST', '/v1/orders').length;
+    const refused = await postSignal(t.baseUrl, SECRET, signalBody());
+    expect(refused.status).toBe(423);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(bridge.requestsTo('POST', '/v1/orders')).toHaveLength(ordersBefore);
+  });
+
+  it('one bad read does not flatten the account: a trigger needs consecutive breaching reads', async () => {
+    bridge.addPosition({ symbol: 'EURUSD', type: 'buy', volume: 0.1 });
+    await start({ EQUITY_CHECK_INTERVAL_MS: '200', DRAWDOWN_CONFIRM_READS: '3' });
+    await t.waitForEvent('equity_sample', (e) => e.payload.baseline_equity === 10_000);
+    bridge.setEquity(5_000);
+    await t.waitForEvent('equity_sample', (e) => e.payload.equity === 5_000);
+    bridge.setEquity(10_000);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(t.eventsOf('drawdown_cap_triggered')).toHaveLength(0);
+    expect(bridge.positions()).toHaveLength(1);
+  });
+
+  it('keeps closing through failures, reports them honestly, and never reports success early', async () => {
+    for (const symbol of ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD', 'AUDUSD']) bridge.addPosition({ symbol, type: 'sell', volume: 0.2 });
+    await start();
+    await t.waitForEvent('equity_sample', (e) => e.payload.baseline_equity === 10_000);
+    // Two closes refused for good at first, one times out repeatedly (answers too late for 300 ms).
+    bridge.failNext({ method: 'POST', path: /\/close$/ }, { kind: 'retcode', retcode: 10006 }, 2);
+    bridge.failNext({ method: 'POST', path: /\/close$/ }, { kind: 'http', status: 503 }, 12);
+    bridge.setEquity(7_000);
+    const triggered = await t.waitForEvent('drawdown_cap_triggered');
+    expect(triggered.payload.positions_failed).toBeGreaterThan(0);
+    expect(triggered.payload.positions_closed + triggered.payload.positions_failed).toBe(5);
+    expect(triggered.payload.message).toBe(`Drawdown 30.0% exceeds cap 20%; closed ${triggered.payload.positions_closed} positions`);
+    const capAlert = alerts.find((a) => a.kind === 'drawdown_cap');
+    expect(capAlert?.text).toContain('failed to close');
+    // The guard keeps going until the broker lists nothing.
+    const until = Date.now() + 15_000;
+    while (bridge.positions().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect(bridge.positions()).toHaveLength(0);
+  });
+
+  it('a manual halt closes everything and latches; resume needs reviewed_by, re-baselines, and is refused when not halted', async () => {
+    bridge.addPosition({ symbol: 'EURUSD', type: 'buy', volume: 0.1 });
+    await start();
+    await t.waitForEvent('equity_sample');
+    expect((await t.admin('POST', '/api/v1/resume', { reviewed_by: 'alice' })).status).toBe(409);
+    expect((await t.admin('POST', '/api/v1/halt', { reason: 'news spike' })).status).toBe(200);
+    await t.waitForEvent('halted');
+    const until = Date.now() + 5000;
+    while (bridge.positions().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(bridge.positions()).toHaveLength(0);
+    expect((await postSignal(t.baseUrl, SECRET, signalBody())).status).toBe(423);
+
+    expect((await t.admin('POST', '/api/v1/resume', { note: 'no reviewer' })).status).toBe(400);
+    bridge.setEquity(9_000);
+    const resumed = await t.admin('POST', '/api/v1/resume', { reviewed_by: 'alice', note: 'checked the news' });
+    expect(resumed).toEqual({ status: 200, body: { state: 'running', baseline_equity: 9_000 } });
+    expect((await postSignal(t.baseUrl, SECRET, signalBody())).status).toBe(202);
+  });
+
+  it('refuses admin calls without the token', async () => {
+    await start();
+    for (const [method, path] of [
+      ['GET', '/api/v1/status'],
+      ['POST', '/api/v1/halt'],
+      ['POST', '/api/v1/resume'],
+      ['GET', '/api/v1/positions'],
+    ] as const) {
+      const answer = await fetch(`${t.baseUrl}${path}`, { method, headers: { authorization: 'Bearer not-the-token' } });
+      expect(answer.status).toBe(401);
+    }
+    expect((await t.admin('GET', '/api/v1/status')).body.state).toBe('running');
+  });
+});

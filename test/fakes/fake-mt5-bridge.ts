@@ -1,0 +1,466 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Retcode, type Position, type TradeResult } from '@app/core';
+import { BRIDGE_HEADER, BRIDGE_MAX_CLOCK_SKEW_MS, verifyBridgeSignature } from '@app/mt5/http/bridge-signature';
+
+/**
+ * A fake MT5 bridge: a real HTTP server on 127.0.0.1 speaking the bridge protocol
+ * (docs/mt5-bridge.openapi.yaml) over an in-memory hedging account, so the real axios,
+ * axios-retry and signing code of the gateway runs in tests. Faults are injected per request.
+ *
+ * Fills are at a fixed price per symbol (`setPrice`), no spread; profit is
+ * (current - open) * volume * 100 000 for a buy, the opposite for a sell, in account currency.
+ */
+
+export type BridgeFault =
+  /** Answer this status with an `{error,message}` body; nothing executes, nothing is stored. */
+  | { kind: 'http'; status: number; retryAfterSeconds?: number }
+  /** Destroy the socket before doing anything. */
+  | { kind: 'reset' }
+  /** Execute (and store) the request, then destroy the socket: the lost-answer case. */
+  | { kind: 'reset_after_execute' }
+  /** Execute (and store) at once, answer after `ms`. */
+  | { kind: 'delay'; ms: number }
+  /** A trade answers 200 with this retcode instead of trading; stored only when final. */
+  | { kind: 'retcode'; retcode: number }
+  /** 200 with a body that is not what the protocol promises (default: truncated JSON). */
+  | { kind: 'garbage'; body?: string }
+  /** Never answer (until `close()`). */
+  | { kind: 'hang' };
+
+export interface FaultMatcher {
+  method?: 'GET' | 'POST';
+  /** A string matches the whole path; a RegExp is tested against it. */
+  path?: string | RegExp;
+}
+
+export interface BridgeRequestRecord {
+  method: string;
+  path: string;
+  idempotencyKey: string | undefined;
+  signatureOk: boolean;
+  timestamp: string | undefined;
+  body: string;
+  fault: BridgeFault['kind'] | undefined;
+}
+
+export interface FakeMt5BridgeOptions {
+  keyId?: string;
+  secret?: string;
+  balance?: number;
+  login?: number;
+  currency?: string;
+  /** Default fill price of every symbol. 1.1 when not given. */
+  price?: number;
+  /** The bridge's clock for the 30 s timestamp window (real time by default). */
+  now?: () => number;
+}
+
+export interface SeedPosition {
+  symbol: string;
+  type: 'buy' | 'sell';
+  volume: number;
+  price_open?: number;
+  sl?: number;
+  tp?: number;
+  magic?: number;
+  comment?: string;
+  ticket?: number;
+}
+
+interface StoredPosition {
+  ticket: number;
+  symbol: string;
+  type: 'buy' | 'sell';
+  volume: number;
+  price_open: number;
+  sl: number;
+  tp: number;
+  magic: number;
+  comment: string;
+  time: string;
+}
+
+interface FaultRule {
+  matcher: FaultMatcher;
+  fault: BridgeFault;
+  remaining: number;
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+}
+
+class BadRequest extends Error {}
+
+const CONTRACT_SIZE = 100_000;
+const MAX_BODY_BYTES = 64 * 1024;
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+export class FakeMt5Bridge {
+  readonly keyId: string;
+  readonly secret: string;
+  /** Every request that reached the handler, in arrival order. */
+  readonly requests: BridgeRequestRecord[] = [];
+  /** Orders that actually opened a position. */
+  fills = 0;
+
+  private readonly server: Server;
+  private port = 0;
+  private balance: number;
+  private readonly login: number;
+  private readonly currency: string;
+  private readonly now: () => number;
+  private defaultPrice: number;
+  private readonly prices = new Map<string, number>();
+  private equityOverride: number | undefined;
+  private connected = true;
+  private down = false;
+  private nextTicket = 1_001;
+  private nextDeal = 9_001;
+  private readonly open = new Map<number, StoredPosition>();
+  private readonly stored = new Map<string, TradeResult>();
+  private readonly orderKeys = new Set<string>();
+  private faults: FaultRule[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(options: FakeMt5BridgeOptions = {}) {
+    this.keyId = options.keyId ?? 'test-key';
+    this.secret = options.secret ?? randomBytes(16).toString('hex');
+    this.balance = options.balance ?? 10_000;
+    this.login = options.login ?? 123;
+    this.currency = options.currency ?? 'USD';
+    this.defaultPrice = options.price ?? 1.1;
+    this.now = options.now ?? (() => Date.now());
+    this.server = createServer((req, res) => this.onRequest(req, res));
+    // Tests drive keep-alive sockets hard; a long idle timeout keeps the client's reuse race out of them.
+    this.server.keepAliveTimeout = 60_000;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Distinct Idempotency-Key values seen on POST /v1/orders. */
+  get distinctOrderKeys(): string[] {
+    return [...this.orderKeys];
+  }
+
+  async listen(port = 0): Promise<this> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  /** The next `times` requests matching `matcher` suffer `fault`; rules are checked in the order added. */
+  failNext(matcher: FaultMatcher, fault: BridgeFault, times = 1): void {
+    this.faults.push({ matcher, fault, remaining: times });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  /** `false`: the terminal lost its trade server (health says so, trades answer CONNECTION). */
+  setConnected(connected: boolean): void {
+    this.connected = connected;
+  }
+
+  /** Down: the listener is closed and open connections dropped; up again on the same port. */
+  async setDown(down: boolean): Promise<void> {
+    if (down === this.down) return;
+    this.down = down;
+    if (down) await this.stopListening();
+    else await this.listen(this.port);
+  }
+
+  /** Overrides the reported equity (undefined: balance plus floating profit again). */
+  setEquity(equity: number | undefined): void {
+    this.equityOverride = equity;
+  }
+
+  /** Price of one symbol, or of every symbol without its own when `symbol` is omitted. */
+  setPrice(price: number, symbol?: string): void {
+    if (symbol === undefined) this.defaultPrice = price;
+    else this.prices.set(symbol, price);
+  }
+
+  positions(): Position[] {
+    return [...this.open.values()].map((p) => this.view(p));
+  }
+
+  addPosition(seed: SeedPosition): Position {
+    const ticket = seed.ticket ?? this.nextTicket++;
+    const position: StoredPosition = {
+      ticket,
+      symbol: seed.symbol,
+      type: seed.type,
+      volume: seed.volume,
+      price_open: seed.price_open ?? this.priceOf(seed.symbol),
+      sl: seed.sl ?? 0,
+      tp: seed.tp ?? 0,
+      magic: seed.magic ?? 0,
+      comment: seed.comment ?? '',
+      time: new Date(this.now()).toISOString(),
+    };
+    this.open.set(ticket, position);
+    return this.view(position);
+  }
+
+  /** The stored outcome of a request id, if any. */
+  storedResult(requestId: string): TradeResult | undefined {
+    const result = this.stored.get(requestId);
+    return result === undefined ? undefined : { ...result };
+  }
+
+  requestsTo(method: string, path: string | RegExp): BridgeRequestRecord[] {
+    return this.requests.filter((r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path)));
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    if (!this.down) await this.stopListening();
+    this.down = true;
+  }
+
+  private async stopListening(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Drops keep-alive and hanging connections too, so close() never waits on a client.
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (size > MAX_BODY_BYTES) return this.send(res, { status: 413, body: { error: 'too_large', message: 'body over 64 KiB' } });
+      this.handle(req, res, Buffer.concat(chunks).toString('utf8'));
+    });
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse, body: string): void {
+    const method = req.method ?? 'GET';
+    const target = req.url ?? '/';
+    const path = target.split('?')[0] ?? '/';
+    const header = (name: string): string | undefined => {
+      const value = req.headers[name.toLowerCase()];
+      return Array.isArray(value) ? value[0] : value;
+    };
+    const timestamp = header(BRIDGE_HEADER.timestamp);
+    const signatureOk =
+      header(BRIDGE_HEADER.apiKey) === this.keyId &&
+      timestamp !== undefined &&
+      verifyBridgeSignature(this.secret, { timestamp, method, pathWithQuery: target, body }, header(BRIDGE_HEADER.signature));
+    const idempotencyKey = header(BRIDGE_HEADER.idempotencyKey);
+    const rule = this.takeFault(method, path);
+    this.requests.push({ method, path, idempotencyKey, signatureOk, timestamp, body, fault: rule?.kind });
+
+    const skewOk = timestamp !== undefined && /^\d+$/.test(timestamp) && Math.abs(this.now() - Number(timestamp)) <= BRIDGE_MAX_CLOCK_SKEW_MS;
+    if (!signatureOk || !skewOk) {
+      const message = signatureOk ? 'timestamp outside the 30 s window' : 'bad key or signature';
+      return this.send(res, { status: 401, body: { error: 'unauthorized', message } });
+    }
+
+    switch (rule?.kind) {
+      case 'http':
+        if (rule.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(rule.retryAfterSeconds));
+        return this.send(res, { status: rule.status, body: { error: `http_${rule.status}`, message: 'injected fault' } });
+      case 'reset':
+        req.socket.destroy();
+        return;
+      case 'hang':
+        return;
+      case 'garbage':
+        return this.send(res, { status: 200, body: undefined }, rule.body ?? '{"request_id": "x", "retcode": ');
+      case 'reset_after_execute':
+      case 'delay':
+      case 'retcode':
+      case undefined:
+        break;
+    }
+
+    const answer = this.route(method, path, body, idempotencyKey, rule?.kind === 'retcode' ? rule.retcode : undefined);
+    if (rule?.kind === 'reset_after_execute') {
+      req.socket.destroy();
+      return;
+    }
+    if (rule?.kind === 'delay') {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        this.send(res, answer);
+      }, rule.ms);
+      this.timers.add(timer);
+      return;
+    }
+    this.send(res, answer);
+  }
+
+  private route(method: string, path: string, body: string, idempotencyKey: string | undefined, forcedRetcode: number | undefined): Answer {
+    try {
+      if (method === 'GET' && path === '/v1/health') return { status: 200, body: { connected: this.connected } };
+      if (method === 'GET' && path === '/v1/account') return { status: 200, body: this.account() };
+      if (method === 'GET' && path === '/v1/positions') return { status: 200, body: { positions: this.positions() } };
+      if (method === 'POST' && path === '/v1/orders') {
+        const request = this.tradeRequest(body, idempotencyKey);
+        this.orderKeys.add(request.request_id);
+        return { status: 200, body: this.idempotent(request.request_id, forcedRetcode, () => this.fillOrder(request)) };
+      }
+      const close = /^\/v1\/positions\/(\d+)\/close$/.exec(path);
+      if (method === 'POST' && close !== null) {
+        const request = this.tradeRequest(body, idempotencyKey);
+        const ticket = Number(close[1]);
+        return { status: 200, body: this.idempotent(request.request_id, forcedRetcode, () => this.closePosition(ticket, request)) };
+      }
+      return { status: 404, body: { error: 'not_found', message: `${method} ${path}` } };
+    } catch (error) {
+      if (error instanceof BadRequest) return { status: 400, body: { error: 'bad_request', message: error.message } };
+      throw error;
+    }
+  }
+
+  /** Stored outcomes repeat; transient ones (and the injected retcode when transient) are not stored. */
+  private idempotent(requestId: string, forcedRetcode: number | undefined, execute: () => TradeResult): TradeResult {
+    const seen = this.stored.get(requestId);
+    if (seen !== undefined) return { ...seen };
+    let result: TradeResult;
+    if (forcedRetcode !== undefined) result = failure(requestId, forcedRetcode, 'injected retcode');
+    else if (!this.connected) result = failure(requestId, Retcode.CONNECTION, 'No connection with the trade server');
+    else result = execute();
+    if (!TRANSIENT_RETCODES.has(result.retcode)) this.stored.set(requestId, { ...result });
+    return result;
+  }
+
+  private tradeRequest(body: string, idempotencyKey: string | undefined): Record<string, unknown> & { request_id: string } {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      throw new BadRequest('body is not JSON');
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new BadRequest('body must be an object');
+    const record = parsed as Record<string, unknown>;
+    const requestId = record.request_id;
+    if (typeof requestId !== 'string' || requestId.length === 0) throw new BadRequest('request_id is required');
+    if (idempotencyKey !== requestId) throw new BadRequest('Idempotency-Key must equal request_id');
+    return { ...record, request_id: requestId };
+  }
+
+  private fillOrder(request: Record<string, unknown> & { request_id: string }): TradeResult {
+    const id = request.request_id;
+    const { symbol, type, volume } = request;
+    if (typeof symbol !== 'string' || symbol.length === 0) return failure(id, Retcode.INVALID, 'Invalid symbol');
+    if (type !== 'buy' && type !== 'sell') return failure(id, Retcode.INVALID, 'Invalid type');
+    if (typeof volume !== 'number' || !Number.isFinite(volume) || volume <= 0) return failure(id, Retcode.INVALID_VOLUME, 'Invalid volume');
+    const price = this.priceOf(symbol);
+    const ticket = this.nextTicket++;
+    this.open.set(ticket, {
+      ticket,
+      symbol,
+      type,
+      volume,
+      price_open: price,
+      sl: numberOr0(request.sl),
+      tp: numberOr0(request.tp),
+      magic: numberOr0(request.magic),
+      comment: typeof request.comment === 'string' ? request.comment : '',
+      time: new Date(this.now()).toISOString(),
+    });
+    this.fills += 1;
+    return { request_id: id, retcode: Retcode.DONE, order: ticket, deal: this.nextDeal++, position: ticket, volume, price, comment: 'Request executed' };
+  }
+
+  private closePosition(ticket: number, request: Record<string, unknown> & { request_id: string }): TradeResult {
+    const id = request.request_id;
+    const position = this.open.get(ticket);
+    if (position === undefined) return { ...failure(id, Retcode.POSITION_CLOSED, "Position doesn't exist"), position: ticket };
+    const volume = request.volume === undefined ? position.volume : request.volume;
+    if (typeof volume !== 'number' || !Number.isFinite(volume) || volume <= 0 || volume > position.volume + 1e-9) {
+      return { ...failure(id, Retcode.INVALID_VOLUME, 'Invalid volume'), position: ticket };
+    }
+    const price = this.priceOf(position.symbol);
+    this.balance = round2(this.balance + this.profit(position, volume, price));
+    const remaining = Math.round((position.volume - volume) * 100) / 100;
+    if (remaining > 0) position.volume = remaining;
+    else this.open.delete(ticket);
+    return { request_id: id, retcode: Retcode.DONE, order: this.nextTicket++, deal: this.nextDeal++, position: ticket, volume, price, comment: 'Request executed' };
+  }
+
+  private account(): Record<string, unknown> {
+    const floating = [...this.open.values()].reduce((sum, p) => sum + this.profit(p, p.volume, this.priceOf(p.symbol)), 0);
+    const equity = this.equityOverride ?? round2(this.balance + floating);
+    const margin = round2([...this.open.values()].reduce((sum, p) => sum + (p.volume * CONTRACT_SIZE * p.price_open) / 100, 0));
+    return {
+      login: this.login,
+      currency: this.currency,
+      balance: this.balance,
+      equity,
+      margin,
+      margin_free: round2(equity - margin),
+      server_time: new Date(this.now()).toISOString(),
+    };
+  }
+
+  private view(p: StoredPosition): Position {
+    const current = this.priceOf(p.symbol);
+    return { ...p, price_current: current, profit: this.profit(p, p.volume, current) };
+  }
+
+  private profit(p: StoredPosition, volume: number, price: number): number {
+    const sign = p.type === 'buy' ? 1 : -1;
+    return round2(sign * (price - p.price_open) * volume * CONTRACT_SIZE);
+  }
+
+  private priceOf(symbol: string): number {
+    return this.prices.get(symbol) ?? this.defaultPrice;
+  }
+
+  private takeFault(method: string, path: string): BridgeFault | undefined {
+    const rule = this.faults.find((r) => r.remaining > 0 && matches(r.matcher, method, path));
+    if (rule === undefined) return undefined;
+    rule.remaining -= 1;
+    this.faults = this.faults.filter((r) => r.remaining > 0);
+    return rule.fault;
+  }
+
+  private send(res: ServerResponse, answer: Answer, raw?: string): void {
+    if (res.destroyed || res.writableEnded) return;
+    const text = raw ?? JSON.stringify(answer.body);
+    res.writeHead(answer.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+}
+
+const TRANSIENT_RETCODES: ReadonlySet<number> = new Set([Retcode.REQUOTE, Retcode.PRICE_CHANGED, Retcode.PRICE_OFF, Retcode.TOO_MANY_REQUESTS, Retcode.CONNECTION]);
+
+function matches(matcher: FaultMatcher, method: string, path: string): boolean {
+  if (matcher.method !== undefined && matcher.method !== method) return false;
+  if (matcher.path === undefined) return true;
+  return typeof matcher.path === 'string' ? matcher.path === path : matcher.path.test(path);
+}
+
+function failure(requestId: string, retcode: number, comment: string): TradeResult {
+  return { request_id: requestId, retcode, order: 0, deal: 0, position: 0, volume: 0, price: 0, comment };
+}
+
+function numberOr0(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+export async function startFakeMt5Bridge(options: FakeMt5BridgeOptions = {}): Promise<FakeMt5Bridge> {
+  return new FakeMt5Bridge(options).listen();
+}

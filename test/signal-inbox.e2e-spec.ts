@@ -1,0 +1,96 @@
+import { postSignal, signalBody, signedHeaders } from './support/signed-request';
+import { startTestApp, type TestApp } from './support/test-app';
+
+/** Every inbox rule of service.md against the real app on the paper account: only valid signals reach the broker. */
+describe('signal inbox', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ PAPER_SEED: '7' });
+  });
+  afterAll(() => t.close());
+
+  const positions = async () => ((await t.admin('GET', '/api/v1/positions')).body.positions as { comment: string }[]).length;
+
+  it('accepts a signed signal, executes it once, and answers a repeat as duplicate', async () => {
+    const body = signalBody({ id: 'inbox-ok-1' });
+    const first = await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, body);
+    expect(first).toEqual({ status: 202, body: { id: 'inbox-ok-1', status: 'accepted' } });
+    await t.waitForEvent('trade_executed', (e) => e.payload.signal_id === 'inbox-ok-1');
+    const again = await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, body);
+    expect(again).toEqual({ status: 200, body: { id: 'inbox-ok-1', status: 'duplicate' } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(t.eventsOf('trade_executed').filter((e) => e.payload.signal_id === 'inbox-ok-1')).toHaveLength(1);
+  });
+
+  it('refuses what is not signed right, and none of it reaches the broker', async () => {
+    const before = await positions();
+    const text = JSON.stringify(signalBody());
+    const send = (headers: Record<string, string>, payload = text) => fetch(`${t.baseUrl}/api/v1/signals`, { method: 'POST', headers, body: payload });
+
+    expect((await send({ 'content-type': 'application/json' })).status).toBe(401); // unsigned
+    expect((await send({ ...signedHeaders('wrong-secret-wrong-secret', text) })).status).toBe(401); // wrong key
+    expect((await send({ ...signedHeaders(t.secrets.signalsHmacSecret, text, Date.now() - 301_000) })).status).toBe(401); // replayed, too old
+    expect((await send({ ...signedHeaders(t.secrets.signalsHmacSecret, text, Date.now() + 301_000) })).status).toBe(401); // from the future
+    const tampered = signedHeaders(t.secrets.signalsHmacSecret, text);
+    expect((await send(tampered, text.replace('0.1', '0.2'))).status).toBe(401); // body changed after signing
+    expect((await send({ ...tampered, 'x-timestamp': 'yesterday' })).status).toBe(401);
+
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await positions()).toBe(before);
+  });
+
+  it('answers 413 for a body over 16 KiB', async () => {
+    const big = JSON.stringify({ ...signalBody(), pad: 'x'.repeat(17 * 1024) });
+    const response = await fetch(`${t.baseUrl}/api/v1/signals`, { method: 'POST', headers: signedHeaders(t.secrets.signalsHmacSecret, big), body: big });
+    expect(response.status).toBe(413);
+  });
+
+  it('answers 400 naming every offending field', async () => {
+    const notJson = await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, '{"id": "x",');
+    expect(notJson.status).toBe(400);
+
+    const bad = await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, {
+      id: 'has spaces!',
+      instrument: '',
+      side: 'hold',
+      volume: 1000,
+      sl: -1,
+      created_at: 'tuesday',
+      colour: 'red',
+    });
+    expect(bad.status).toBe(400);
+    const fields = (bad.body?.errors as { field: string }[]).map((e) => e.field).sort();
+    expect(fields).toEqual(expect.arrayContaining(['colour', 'created_at', 'id', 'instrument', 'side', 'sl']));
+
+    const tooBig = await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, signalBody({ volume: 101 }));
+    expect(tooBig.status).toBe(400);
+    expect(tooBig.body?.errors).toEqual([expect.objectContaining({ field: 'volume' })]);
+    const zero = await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, signalBody({ volume: 0 }));
+    expect(zero.status).toBe(400);
+  });
+
+  it('answers 423 while halted, records the signal as rejected, and a resend is a duplicate', async () => {
+    const before = await positions();
+    expect((await t.admin('POST', '/api/v1/halt', { reason: 'inbox test' })).status).toBe(200);
+    const body = signalBody({ id: 'while-halted-1' });
+    const halted = await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, body);
+    expect(halted).toEqual({ status: 423, body: { id: 'while-halted-1', status: 'rejected', reason: 'halted' } });
+    expect((await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, body)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await positions()).toBe(0); // the halt closed everything and nothing new opened
+    expect(before).toBeGreaterThanOrEqual(0);
+    expect((await t.admin('POST', '/api/v1/resume', { reviewed_by: 'tester', note: 'inbox test done' })).status).toBe(200);
+  });
+
+  it('never answers 5xx to a hostile request', async () => {
+    const attempts = [
+      fetch(`${t.baseUrl}/api/v1/signals`, { method: 'POST', body: '\u0000\u0001' }),
+      fetch(`${t.baseUrl}/api/v1/signals`, { method: 'POST', headers: { 'x-timestamp': String(Date.now()), 'x-signature': 'zz' }, body: 'null' }),
+      postSignal(t.baseUrl, t.secrets.signalsHmacSecret, 'null'),
+      postSignal(t.baseUrl, t.secrets.signalsHmacSecret, '[]'),
+      postSignal(t.baseUrl, t.secrets.signalsHmacSecret, '"string"'),
+      postSignal(t.baseUrl, t.secrets.signalsHmacSecret, '{"__proto__":{"x":1}}'),
+    ];
+    for (const answer of await Promise.all(attempts)) expect(answer.status).toBeLessThan(500);
+  });
+});

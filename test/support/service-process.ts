@@ -1,0 +1,133 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+
+const ENTRY = join(__dirname, '../../dist/apps/trading-bot/apps/trading-bot/src/main.js');
+
+export type LogLine = Record<string, unknown> & { type?: string; msg?: string };
+
+/** A free TCP port on 127.0.0.1 (the service must know its port before it starts). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/**
+ * The compiled service as a real process, exactly as `npm run start:prod` runs it: stdout is
+ * parsed as pino JSON lines so tests can read the log contract.
+ */
+export class ServiceProcess {
+  readonly lines: LogLine[] = [];
+  readonly rawStdout: string[] = [];
+  private child: ChildProcess | undefined;
+  private buffer = '';
+  private exitInfo: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(
+    readonly env: Record<string, string>,
+    readonly port: number,
+    readonly stateDir: string,
+  ) {}
+
+  /** Build the service if its sources changed since the last build (once per test file). */
+  static buildOnce(): void {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { buildIfStale } = require('../../scripts/build-if-stale.cjs') as { buildIfStale: () => void };
+    buildIfStale();
+  }
+
+  static async start(env: Record<string, string> = {}, stateDir?: string): Promise<ServiceProcess> {
+    const dir = stateDir ?? (await mkdtemp(join(tmpdir(), 'trading-bot-proc-')));
+    const port = await freePort();
+    const service = new ServiceProcess({ PORT: String(port), STATE_DIR: dir, LOG_LEVEL: 'info', SIGNAL_SOURCES: 'inbox', ...env }, port, dir);
+    service.spawn();
+    return service;
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  spawn(): void {
+    this.buffer = '';
+    const child = spawn(process.execPath, [ENTRY], { env: { PATH: process.env.PATH ?? '', TZ: 'UTC', ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      let newline = this.buffer.indexOf('\n');
+      while (newline >= 0) {
+        const line = this.buffer.slice(0, newline);
+        this.buffer = this.buffer.slice(newline + 1);
+        this.rawStdout.push(line);
+        try {
+          this.lines.push(JSON.parse(line) as LogLine);
+        } catch {
+          this.lines.push({ msg: line, type: 'non_json' });
+        }
+        newline = this.buffer.indexOf('\n');
+      }
+      for (const waiter of this.waiters) waiter();
+    });
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => this.rawStdout.push(`[stderr] ${chunk}`));
+    this.exitInfo = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  waitForLine(predicate: (line: LogLine) => boolean, timeoutMs = 15_000): Promise<LogLine> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.lines.find(predicate);
+        if (found !== undefined) {
+          this.waiters.delete(check);
+          clearTimeout(timer);
+          resolve(found);
+        }
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`no matching log line within ${timeoutMs} ms; last lines:\n${this.rawStdout.slice(-15).join('\n')}`));
+      }, timeoutMs);
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  async waitUntilReady(timeoutMs = 15_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      try {
+        if ((await fetch(`${this.baseUrl}/health/ready`)).status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`service not ready within ${timeoutMs} ms:\n${this.rawStdout.slice(-20).join('\n')}`);
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+
+  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.exitInfo === undefined) throw new Error('not started');
+    return this.exitInfo;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGKILL');
+      await this.exited();
+    }
+  }
+}
