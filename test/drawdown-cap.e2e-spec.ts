@@ -58,6 +58,13 @@ describe('drawdown cap', () => {
     const status = await t.admin('GET', '/api/v1/status');
     expect(status.body).toMatchObject({ state: 'halted', cap_percent: 20, halt: expect.objectContaining({ source: 'drawdown_cap' }) });
 
+    const metrics = await (await fetch(`${t.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^trading_halted 1$/m);
+    expect(metrics).toMatch(/^trading_drawdown_cap_triggers_total 1$/m);
+    expect(metrics).toMatch(/^trading_drawdown_cap_percent 20$/m);
+    expect(metrics).toMatch(/^trading_drawdown_percent 25$/m);
+    expect(metrics).toMatch(/^trading_equity 7500$/m);
+
     const ordersBefore = bridge.requestsTo('POST', '/v1/orders').length;
     const refused = await postSignal(t.baseUrl, SECRET, signalBody());
     expect(refused.status).toBe(423);

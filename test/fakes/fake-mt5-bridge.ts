@@ -43,6 +43,8 @@ export interface BridgeRequestRecord {
   timestamp: string | undefined;
   body: string;
   fault: BridgeFault['kind'] | undefined;
+  /** performance.now() when the request was read, for benchmarks. */
+  receivedAt: number;
 }
 
 export interface FakeMt5BridgeOptions {
@@ -268,7 +270,7 @@ export class FakeMt5Bridge {
       verifyBridgeSignature(this.secret, { timestamp, method, pathWithQuery: target, body }, header(BRIDGE_HEADER.signature));
     const idempotencyKey = header(BRIDGE_HEADER.idempotencyKey);
     const rule = this.takeFault(method, path);
-    this.requests.push({ method, path, idempotencyKey, signatureOk, timestamp, body, fault: rule?.kind });
+    this.requests.push({ method, path, idempotencyKey, signatureOk, timestamp, body, fault: rule?.kind, receivedAt: performance.now() });
 
     const skewOk = timestamp !== undefined && /^\d+$/.test(timestamp) && Math.abs(this.now() - Number(timestamp)) <= BRIDGE_MAX_CLOCK_SKEW_MS;
     if (!signatureOk || !skewOk) {

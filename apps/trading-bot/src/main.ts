@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     return;
   }
   const config = loaded.config;
+  for (const warning of loaded.warnings) early.warn({ type: 'config_warning', variable: warning.variable }, `configuration: ${warning.variable} should be ${warning.expected}`);
   const { app, secrets } = await createApp(config);
   const logger = app.get(GracefulShutdown);
   for (const path of secrets.generated) early.info({ path }, 'generated a secret (the file holds it; it is never logged)');

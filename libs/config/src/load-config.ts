@@ -8,7 +8,10 @@ export interface ConfigProblem {
   expected: string;
 }
 
-export type ConfigResult = { ok: true; config: AppConfig } | { ok: false; problems: ConfigProblem[] };
+/** Valid but probably not meant: logged at start, never fatal. */
+export type ConfigWarning = ConfigProblem;
+
+export type ConfigResult = { ok: true; config: AppConfig; warnings: ConfigWarning[] } | { ok: false; problems: ConfigProblem[] };
 
 type Env = Record<string, string | undefined>;
 
@@ -85,8 +88,14 @@ export function loadConfig(env: Env): ConfigResult {
 
   const heartbeatIntervalMs = r.parse('HEARTBEAT_INTERVAL_MS', int(10, 3_600_000), 10_000, 'an integer of milliseconds, 10 to 3600000');
   const heartbeatStaleAfterMs = r.parse('HEARTBEAT_STALE_AFTER_MS', int(10, 86_400_000), 60_000, 'an integer of milliseconds, 10 to 86400000');
-  if (heartbeatStaleAfterMs <= heartbeatIntervalMs && r.raw('HEARTBEAT_STALE_AFTER_MS') !== undefined) {
-    r.problems.push({ variable: 'HEARTBEAT_STALE_AFTER_MS', expected: `more than HEARTBEAT_INTERVAL_MS (${heartbeatIntervalMs})` });
+  // Checked with either one defaulted too: an interval at or above the default threshold would fail liveness forever.
+  const heartbeatAlreadyBad = r.problems.some((p) => p.variable === 'HEARTBEAT_INTERVAL_MS' || p.variable === 'HEARTBEAT_STALE_AFTER_MS');
+  if (heartbeatStaleAfterMs <= heartbeatIntervalMs && !heartbeatAlreadyBad) {
+    if (r.raw('HEARTBEAT_STALE_AFTER_MS') !== undefined) {
+      r.problems.push({ variable: 'HEARTBEAT_STALE_AFTER_MS', expected: `more than HEARTBEAT_INTERVAL_MS (${heartbeatIntervalMs})` });
+    } else {
+      r.problems.push({ variable: 'HEARTBEAT_INTERVAL_MS', expected: `less than HEARTBEAT_STALE_AFTER_MS (${heartbeatStaleAfterMs})` });
+    }
   }
 
   const config: AppConfig = {
@@ -168,12 +177,14 @@ export function loadConfig(env: Env): ConfigResult {
     r.require('PLATFORM_API_KEY_ID', 'a key id', 'when SIGNAL_SOURCES has `platform`');
     r.require('PLATFORM_API_SECRET', 'a secret', 'when SIGNAL_SOURCES has `platform`');
   }
+  // service.md: alerts go to Telegram when both are set, otherwise only to the log. One of the
+  // two alone is allowed, but almost certainly a mistake, so say so.
+  const warnings: ConfigWarning[] = [];
   if ((config.telegram.botToken === undefined) !== (config.telegram.chatId === undefined)) {
     const missing = config.telegram.botToken === undefined ? 'TELEGRAM_BOT_TOKEN' : 'TELEGRAM_CHAT_ID';
-    if (r.raw(missing) === undefined) r.problems.push({ variable: missing, expected: 'set together with its partner (Telegram needs both token and chat id)' });
+    warnings.push({ variable: missing, expected: 'set together with its partner; alerts go only to the log until both are set' });
   }
-
-  return r.problems.length > 0 ? { ok: false, problems: r.problems } : { ok: true, config };
+  return r.problems.length > 0 ? { ok: false, problems: r.problems } : { ok: true, config, warnings };
 }
 
 /** Names of variables whose values must never reach a log line. */

@@ -21,6 +21,8 @@ import { capTriggerAlertText, formatPercent } from './drawdown-alert-text';
 import type { HaltStatus } from './halt-status.port';
 
 const EQUITY_CHECK_INTERVAL = 'equity-check';
+/** After an unconfirmed breach, the next read comes this soon (or at the interval, if shorter). */
+const CONFIRM_READ_DELAY_MS = 100;
 
 export type PreTradeDecision = { allowed: true } | { allowed: false; reason: string };
 
@@ -68,6 +70,7 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
   private capTriggerCount = 0;
   private closing: Promise<CloseAllReport> | undefined;
   private stopped = false;
+  private confirmTimer: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -116,6 +119,7 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
 
   onModuleDestroy(): void {
     this.stopped = true;
+    clearTimeout(this.confirmTimer);
     this.closer.stop();
     if (this.scheduler.doesExist('interval', EQUITY_CHECK_INTERVAL)) this.scheduler.deleteInterval(EQUITY_CHECK_INTERVAL);
   }
@@ -135,12 +139,20 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     if (this.policy.isHalted()) return { allowed: false, reason: 'halted' };
     const account = await this.broker.account();
     const now = this.clock.now();
-    if (!account.ok) {
+    let equity: number;
+    if (account.ok) {
+      equity = account.value.equity;
+      if (Number.isFinite(equity) && this.reads.success()) this.announceEquityReadable();
+    } else {
       this.noteReadFailure(account.error.message);
-      return { allowed: false, reason: 'equity_unavailable' };
+      // One failed read is retried by the periodic check; until 3 fail in a row, the last good
+      // read (if recent) still answers, so a single blip does not fail a batch of signals.
+      const recent = this.last.equity !== null && this.last.at !== null && now - this.last.at <= 2 * this.config.risk.equityCheckIntervalMs;
+      if (this.reads.blocked || !recent || this.last.equity === null) return { allowed: false, reason: 'equity_unavailable' };
+      equity = this.last.equity;
     }
     if (this.reads.blocked) return { allowed: false, reason: 'equity_unavailable' };
-    const decision = this.policy.preTradeCheck(account.value.equity, now);
+    const decision = this.policy.preTradeCheck(equity, now);
     if (decision.allowed) return { allowed: true };
     if (decision.reason === 'drawdown_cap' || decision.reason === 'daily_cap') void this.check(); // confirm quickly
     return { allowed: false, reason: decision.reason };
@@ -216,9 +228,7 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     if (!account.ok) return this.noteReadFailure(account.error.message);
     const observation = this.policy.observe(account.value.equity, now);
     if (observation.kind === 'invalid_read') return this.noteReadFailure(`equity is not a finite number: ${String(account.value.equity)}`);
-    if (this.reads.success()) {
-      this.alerts.send({ kind: 'equity_unavailable', text: `Equity readable again; opening positions allowed. Loop ${this.config.loopId}` });
-    }
+    if (this.reads.success()) this.announceEquityReadable();
     this.last = {
       equity: account.value.equity,
       drawdown: observation.drawdownPercent,
@@ -241,10 +251,27 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
         text: `Drawdown warning: ${w.drawdownPercent.toFixed(1)}% of ${w.cap === 'daily' ? 'daily cap' : 'cap'} ${formatPercent(w.capPercent)}%\nLoop ${this.config.loopId}; equity ${account.value.equity.toFixed(2)}`,
       });
     }
+    if (observation.breach !== null && observation.trigger === null && !observation.halted) {
+      // Unconfirmed breach: take the confirming read soon instead of a whole interval later.
+      this.scheduleConfirmingRead();
+    }
     if (observation.trigger !== null) {
       const t = observation.trigger;
       await this.halt(t.cap === 'daily' ? 'daily_cap' : 'drawdown_cap', `${t.cap} drawdown ${t.drawdownPercent.toFixed(1)}% >= cap ${formatPercent(t.capPercent)}%`, t.drawdownPercent, t.capPercent);
     }
+  }
+
+  private scheduleConfirmingRead(): void {
+    if (this.confirmTimer !== undefined || this.stopped) return;
+    const delay = Math.min(CONFIRM_READ_DELAY_MS, this.config.risk.equityCheckIntervalMs);
+    this.confirmTimer = setTimeout(() => {
+      this.confirmTimer = undefined;
+      void this.check();
+    }, delay);
+  }
+
+  private announceEquityReadable(): void {
+    this.alerts.send({ kind: 'equity_unavailable', text: `Equity readable again; opening positions allowed. Loop ${this.config.loopId}` });
   }
 
   private noteReadFailure(message: string): void {

@@ -1,0 +1,247 @@
+/**
+ * `npm run bench`: the performance targets of the issues, measured against baselines in the same
+ * run, written as a Markdown table to bench-results/report.md (and to stderr).
+ *
+ * 1. Inbox to fill on the paper account: sustained signals/s, and p50/p99 of request arrival to
+ *    order sent at 200 signals/s; baseline: a bare node:http server doing the same parse, verify
+ *    and forward, so our figures are also reported as ratios to it.
+ * 2. Drawdown reaction: equity breach visible at a loopback bridge to the last close request, with
+ *    100 open positions; baseline: the same 100 closes sent directly.
+ *
+ * Run with the sources transpiled on the fly (scripts/bench/register-ts.cjs). Service logs go to
+ * stdout, which the npm script discards: logging is part of the measured cost.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { INestApplication } from '@nestjs/common';
+import { openRequestId, type BrokerGateway, type OpenOrderRequest } from '@app/core';
+import { EventBus } from '@app/common';
+import { loadConfig } from '@app/config';
+import { BROKER_GATEWAY } from '@app/mt5';
+import { createApp } from '../../apps/trading-bot/src/bootstrap/create-app';
+import { startFakeMt5Bridge } from '../../test/fakes/fake-mt5-bridge';
+
+const SECRET = 'bench-inbox-secret-0123456789';
+const rows: string[][] = [];
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+function runLoad(port: number, options: { count: number; concurrency: number; ratePerSecond?: number; prefix: string }) {
+  return new Promise<{ sent: number; failed: number; elapsedMs: number }>((resolve, reject) => {
+    const worker = new Worker(join(__dirname, 'load-generator.cjs'), { workerData: { port, secret: SECRET, ...options } });
+    worker.once('message', (m: { sent: number; failed: number; elapsedMs: number }) => {
+      void worker.terminate();
+      resolve(m);
+    });
+    worker.once('error', reject);
+  });
+}
+
+/** Arrival (request event) to "order sent", keyed by signal id. */
+class LatencyProbe {
+  readonly arrivals = new Map<string, number>();
+  readonly sent = new Map<string, number>();
+  record(): number[] {
+    const out: number[] = [];
+    for (const [id, at] of this.sent) {
+      const arrived = this.arrivals.get(id);
+      if (arrived !== undefined) out.push(at - arrived);
+    }
+    return out;
+  }
+  reset(): void {
+    this.arrivals.clear();
+    this.sent.clear();
+  }
+}
+
+function probeServer(server: Server, probe: LatencyProbe): void {
+  server.prependListener('request', (req) => {
+    const id = req.headers['x-bench-id'];
+    if (typeof id === 'string') probe.arrivals.set(id, performance.now());
+  });
+}
+
+/** The baseline: node:http reading, verifying, parsing and forwarding a signal, nothing else. */
+async function startBareServer(probe: LatencyProbe): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const ts = String(req.headers['x-timestamp']);
+      const expected = createHmac('sha256', SECRET).update(`${ts}.`).update(raw).digest();
+      const given = Buffer.from(String(req.headers['x-signature']), 'hex');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        res.writeHead(401).end();
+        return;
+      }
+      const body = JSON.parse(raw.toString('utf8')) as { id: string; instrument: string; volume: number };
+      if (typeof body.id !== 'string' || typeof body.instrument !== 'string' || !(body.volume > 0)) {
+        res.writeHead(400).end();
+        return;
+      }
+      probe.sent.set(body.id, performance.now()); // "forward": the order would be sent here
+      res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: body.id, status: 'accepted' }));
+    });
+  });
+  probeServer(server, probe);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as { port: number }).port, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+async function startService(env: Record<string, string>, probe?: LatencyProbe) {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-'));
+  const loaded = loadConfig({ STATE_DIR: dir, LOG_LEVEL: 'info', SIGNAL_SOURCES: 'inbox', SIGNALS_HMAC_SECRET: SECRET, MAX_ORDERS_PER_SECOND: '100000', PAPER_BALANCE: '100000000', ...env });
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+  const { app } = await createApp(loaded.config);
+  if (probe !== undefined) {
+    const gateway = app.get<BrokerGateway>(BROKER_GATEWAY);
+    const open = gateway.openPosition.bind(gateway);
+    const idBySignal = new Map<string, string>();
+    gateway.openPosition = (request: OpenOrderRequest) => {
+      const signalId = idBySignal.get(request.request_id);
+      if (signalId !== undefined) probe.sent.set(signalId, performance.now());
+      return open(request);
+    };
+    app.get(EventBus).subscribe((e) => {
+      if (e.type === 'signal_received') idBySignal.set(openRequestId(e.payload.signal_id), e.payload.signal_id);
+    });
+  }
+  await app.listen(0, '127.0.0.1');
+  if (probe !== undefined) probeServer(app.getHttpServer() as Server, probe);
+  const port = (app.getHttpServer().address() as { port: number }).port;
+  return { app, port, close: async () => { await app.close(); await rm(dir, { recursive: true, force: true }); } };
+}
+
+function waitForTrades(app: INestApplication, target: number, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let done = 0;
+    const timer = setTimeout(() => reject(new Error(`only ${done} of ${target} signals ended within ${timeoutMs} ms`)), timeoutMs);
+    app.get(EventBus).subscribe((e) => {
+      if (e.type === 'trade_executed' || e.type === 'trade_failed') {
+        done++;
+        if (done === target) {
+          clearTimeout(timer);
+          resolve(performance.now());
+        }
+      }
+    });
+  });
+}
+
+const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+async function benchInbox(): Promise<void> {
+  const count = Number(process.env.BENCH_SIGNALS ?? 4000);
+  // Baseline first, on an idle process.
+  const bareProbe = new LatencyProbe();
+  const bare = await startBareServer(bareProbe);
+  const bareThroughput = await runLoad(bare.port, { count, concurrency: 32, prefix: 'bare-t' });
+  bareProbe.reset();
+  await runLoad(bare.port, { count: 1000, concurrency: 32, ratePerSecond: 200, prefix: 'bare-l' });
+  const bareLatency = bareProbe.record();
+  await bare.close();
+
+  const probe = new LatencyProbe();
+  const service = await startService({}, probe);
+  const started = performance.now();
+  const finished = waitForTrades(service.app, count, 120_000);
+  const load = await runLoad(service.port, { count, concurrency: 32, prefix: 'svc-t' });
+  const end = await finished;
+  const throughput = (count / (end - started)) * 1000;
+  probe.reset();
+  const latencyDone = waitForTrades(service.app, 1000, 60_000);
+  await runLoad(service.port, { count: 1000, concurrency: 32, ratePerSecond: 200, prefix: 'svc-l' });
+  await latencyDone;
+  const latency = probe.record();
+  await service.close();
+
+  const bareRate = (count / bareThroughput.elapsedMs) * 1000;
+  const p50 = percentile(latency, 50);
+  const p99 = percentile(latency, 99);
+  const bp50 = percentile(bareLatency, 50);
+  const bp99 = percentile(bareLatency, 99);
+  rows.push(['inbox to fill, sustained (paper)', `${fmt(throughput, 0)} signals/s`, `${fmt(bareRate, 0)} req/s (bare node:http)`, fmt(throughput / bareRate), '>= 2,000 signals/s', throughput >= 2000 ? 'met' : 'NOT met']);
+  rows.push(['arrival to order sent p50 @200/s', `${fmt(p50, 3)} ms`, `${fmt(bp50, 3)} ms`, fmt(p50 / bp50), '-', '-']);
+  rows.push(['arrival to order sent p99 @200/s', `${fmt(p99, 3)} ms`, `${fmt(bp99, 3)} ms`, fmt(p99 / bp99), 'p99 < 2 ms', p99 < 2 ? 'met' : 'NOT met']);
+  if (load.failed > 0) say(`warning: ${load.failed} signals were not accepted during the throughput run`);
+}
+
+async function benchDrawdown(): Promise<void> {
+  const checkIntervalMs = 1000;
+  const positions = 100;
+  const bridge = await startFakeMt5Bridge({ balance: 100_000 });
+  for (let i = 0; i < positions; i++) bridge.addPosition({ symbol: ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD'][i % 4], type: 'buy', volume: 0.1 });
+  const service = await startService({
+    MT5_GATEWAY: 'http',
+    MT5_BRIDGE_URL: bridge.url,
+    MT5_BRIDGE_KEY_ID: bridge.keyId,
+    MT5_BRIDGE_SECRET: bridge.secret,
+    EQUITY_CHECK_INTERVAL_MS: String(checkIntervalMs),
+  });
+  await new Promise((r) => setTimeout(r, 1500)); // baseline set
+  const breachAt = performance.now();
+  bridge.setEquity(70_000);
+  const until = Date.now() + 30_000;
+  while (bridge.positions().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+  const closes = bridge.requestsTo('POST', /\/close$/);
+  const lastClose = Math.max(...closes.map((r) => r.receivedAt));
+  const reaction = lastClose - breachAt;
+  await service.close();
+
+  // Baseline: the same closes sent straight to a fresh bridge with the same concurrency, no service.
+  const direct = await startFakeMt5Bridge({ balance: 100_000 });
+  const tickets = Array.from({ length: positions }, (_, i) => direct.addPosition({ symbol: 'EURUSD', type: 'buy', volume: 0.1 }).ticket);
+  const { createHttpBridgeGateway } = await import('../../libs/mt5/src/http/create-http-bridge-gateway');
+  const gateway = createHttpBridgeGateway(
+    (loadConfig({ MT5_GATEWAY: 'http', MT5_BRIDGE_URL: direct.url, MT5_BRIDGE_KEY_ID: direct.keyId, MT5_BRIDGE_SECRET: direct.secret, SIGNALS_HMAC_SECRET: SECRET }) as { ok: true; config: never }).config,
+    { now: () => Date.now() },
+  );
+  const directStart = performance.now();
+  const queue = [...tickets];
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    for (let t = queue.shift(); t !== undefined; t = queue.shift()) await gateway.closePosition({ request_id: `direct-${t}`, ticket: t });
+  }));
+  const directMs = performance.now() - directStart;
+  gateway.close();
+  await direct.close();
+  await bridge.close();
+
+  const target = checkIntervalMs + 100;
+  rows.push([
+    `drawdown breach to last close, ${positions} positions (confirm reads 2, check ${checkIntervalMs} ms)`,
+    `${fmt(reaction, 0)} ms`,
+    `${fmt(directMs, 0)} ms (the ${positions} closes alone)`,
+    fmt(reaction / target),
+    `<= ${target} ms (one check interval + 100 ms)`,
+    reaction <= target ? 'met' : 'NOT met',
+  ]);
+}
+
+async function main(): Promise<void> {
+  say('benchmark: inbox to fill...');
+  await benchInbox();
+  say('benchmark: drawdown reaction...');
+  await benchDrawdown();
+  const header = ['measure', 'ours', 'baseline (same run)', 'ratio', 'target', 'verdict'];
+  const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  const report = `# Benchmark report\n\nNode ${process.version}, ${new Date().toISOString()}. Ratios: ours / baseline (drawdown: ours / target).\n\n${table}\n`;
+  await mkdir('bench-results', { recursive: true });
+  await writeFile('bench-results/report.md', report);
+  say(`\n${report}`);
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  say(`benchmark failed: ${String(error)}`);
+  process.exit(1);
+});
