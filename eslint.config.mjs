@@ -12,7 +12,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
-      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true },
+      ],
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       '@typescript-eslint/require-await': 'off',
@@ -29,8 +32,25 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@nestjs/*', 'axios', 'axios-retry', 'telegraf', 'prom-client', 'pino', 'nestjs-pino'], message: 'libs/core is pure: no framework or I/O imports.' },
-            { group: ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'http', 'node:http', 'https', 'node:https', 'net', 'node:net'], message: 'libs/core is pure: no disk or network.' },
+            {
+              group: ['@nestjs/*', 'axios', 'axios-retry', 'telegraf', 'prom-client', 'pino', 'nestjs-pino'],
+              message: 'libs/core is pure: no framework or I/O imports.',
+            },
+            {
+              group: [
+                'fs',
+                'node:fs',
+                'fs/promises',
+                'node:fs/promises',
+                'http',
+                'node:http',
+                'https',
+                'node:https',
+                'net',
+                'node:net',
+              ],
+              message: 'libs/core is pure: no disk or network.',
+            },
             { group: ['@app/*'], message: 'libs/core depends on nothing else in the repository.' },
           ],
         },

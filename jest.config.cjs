@@ -1,6 +1,26 @@
 /** One jest config for unit specs (beside the code in libs/ and apps/) and e2e specs (test/). */
-const esmPackages = ['@nestjs', 'uid', 'file-type', 'strtok3', 'token-types', '@tokenizer', 'uint8array-extras', '@borewit'];
-const libs = ['core', 'config', 'mt5', 'state', 'signals', 'runtime', 'drawdown', 'alerts', 'analytics', 'common'];
+const esmPackages = [
+  '@nestjs',
+  'uid',
+  'file-type',
+  'strtok3',
+  'token-types',
+  '@tokenizer',
+  'uint8array-extras',
+  '@borewit',
+];
+const libs = [
+  'core',
+  'config',
+  'mt5',
+  'state',
+  'signals',
+  'runtime',
+  'drawdown',
+  'alerts',
+  'analytics',
+  'common',
+];
 
 module.exports = {
   testEnvironment: 'node',
@@ -8,7 +28,10 @@ module.exports = {
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   transform: {
-    '^.+\\.(t|j|mj|cj)s$': ['<rootDir>/scripts/jest/ts-jest-esm-shim.cjs', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
+    '^.+\\.(t|j|mj|cj)s$': [
+      '<rootDir>/scripts/jest/ts-jest-esm-shim.cjs',
+      { tsconfig: '<rootDir>/tsconfig.spec.json' },
+    ],
   },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
   moduleNameMapper: Object.fromEntries(

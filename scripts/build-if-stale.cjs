@@ -12,13 +12,16 @@ function newestSource(dir) {
   for (const item of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, item.name);
     if (item.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (item.name.endsWith('.ts') && !item.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+    else if (item.name.endsWith('.ts') && !item.name.endsWith('.spec.ts'))
+      newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
 }
 
 function buildIfStale() {
-  const stale = !existsSync(entry) || statSync(entry).mtimeMs < Math.max(newestSource(join(root, 'apps')), newestSource(join(root, 'libs')));
+  const stale =
+    !existsSync(entry) ||
+    statSync(entry).mtimeMs < Math.max(newestSource(join(root, 'apps')), newestSource(join(root, 'libs')));
   if (!stale) return;
   process.stdout.write('building the service (sources changed since the last build)...\n');
   const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });

@@ -41,7 +41,8 @@ describe('drawdown cap', () => {
   });
 
   it('closes all five positions within one check interval, latches halted, alerts, and refuses new signals', async () => {
-    for (const symbol of ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD', 'EURUSD']) bridge.addPosition({ symbol, type: 'buy', volume: 0.1, magic: 19019 });
+    for (const symbol of ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD', 'EURUSD'])
+      bridge.addPosition({ symbol, type: 'buy', volume: 0.1, magic: 19019 });
     await start();
     await t.waitForEvent('equity_sample', (e) => e.payload.baseline_equity === 10_000);
 
@@ -50,13 +51,24 @@ describe('drawdown cap', () => {
     const triggered = await t.waitForEvent('drawdown_cap_triggered');
     const reaction = Date.now() - breachedAt;
     expect(reaction).toBeLessThan(100 * 2 + 1000); // two confirming reads at 100 ms, plus close time
-    expect(triggered.payload).toMatchObject({ drawdown_percent: 25, cap_percent: 20, positions_closed: 5, positions_failed: 0 });
+    expect(triggered.payload).toMatchObject({
+      drawdown_percent: 25,
+      cap_percent: 20,
+      positions_closed: 5,
+      positions_failed: 0,
+    });
     expect(triggered.payload.message).toBe('Drawdown 25.0% exceeds cap 20%; closed 5 positions');
     expect(bridge.positions()).toHaveLength(0);
-    expect(alerts.find((a) => a.kind === 'drawdown_cap')?.text.split('\n')[0]).toBe('Drawdown 25.0% exceeds cap 20%; closed 5 positions');
+    expect(alerts.find((a) => a.kind === 'drawdown_cap')?.text.split('\n')[0]).toBe(
+      'Drawdown 25.0% exceeds cap 20%; closed 5 positions',
+    );
 
     const status = await t.admin('GET', '/api/v1/status');
-    expect(status.body).toMatchObject({ state: 'halted', cap_percent: 20, halt: expect.objectContaining({ source: 'drawdown_cap' }) });
+    expect(status.body).toMatchObject({
+      state: 'halted',
+      cap_percent: 20,
+      halt: expect.objectContaining({ source: 'drawdown_cap' }),
+    });
 
     const metrics = await (await fetch(`${t.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/^trading_halted 1$/m);
@@ -85,7 +97,8 @@ describe('drawdown cap', () => {
   });
 
   it('keeps closing through failures, reports them honestly, and never reports success early', async () => {
-    for (const symbol of ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD', 'AUDUSD']) bridge.addPosition({ symbol, type: 'sell', volume: 0.2 });
+    for (const symbol of ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD', 'AUDUSD'])
+      bridge.addPosition({ symbol, type: 'sell', volume: 0.2 });
     await start();
     await t.waitForEvent('equity_sample', (e) => e.payload.baseline_equity === 10_000);
     // Two closes refused for good at first, one times out repeatedly (answers too late for 300 ms).
@@ -95,7 +108,9 @@ describe('drawdown cap', () => {
     const triggered = await t.waitForEvent('drawdown_cap_triggered');
     expect(triggered.payload.positions_failed).toBeGreaterThan(0);
     expect(triggered.payload.positions_closed + triggered.payload.positions_failed).toBe(5);
-    expect(triggered.payload.message).toBe(`Drawdown 30.0% exceeds cap 20%; closed ${triggered.payload.positions_closed} positions`);
+    expect(triggered.payload.message).toBe(
+      `Drawdown 30.0% exceeds cap 20%; closed ${triggered.payload.positions_closed} positions`,
+    );
     const capAlert = alerts.find((a) => a.kind === 'drawdown_cap');
     expect(capAlert?.text).toContain('failed to close');
     // The guard keeps going until the broker lists nothing.
@@ -118,7 +133,10 @@ describe('drawdown cap', () => {
 
     expect((await t.admin('POST', '/api/v1/resume', { note: 'no reviewer' })).status).toBe(400);
     bridge.setEquity(9_000);
-    const resumed = await t.admin('POST', '/api/v1/resume', { reviewed_by: 'alice', note: 'checked the news' });
+    const resumed = await t.admin('POST', '/api/v1/resume', {
+      reviewed_by: 'alice',
+      note: 'checked the news',
+    });
     expect(resumed).toEqual({ status: 200, body: { state: 'running', baseline_equity: 9_000 } });
     expect((await postSignal(t.baseUrl, SECRET, signalBody())).status).toBe(202);
   });
@@ -131,7 +149,10 @@ describe('drawdown cap', () => {
       ['POST', '/api/v1/resume'],
       ['GET', '/api/v1/positions'],
     ] as const) {
-      const answer = await fetch(`${t.baseUrl}${path}`, { method, headers: { authorization: 'Bearer not-the-token' } });
+      const answer = await fetch(`${t.baseUrl}${path}`, {
+        method,
+        headers: { authorization: 'Bearer not-the-token' },
+      });
       expect(answer.status).toBe(401);
     }
     expect((await t.admin('GET', '/api/v1/status')).body.state).toBe('running');

@@ -53,18 +53,23 @@ describe('halt latch durability', () => {
   };
 
   it('kill -9 right after a trigger, restart with another cap: still halted, positions still closed, nothing opened until resume', async () => {
-    for (const symbol of ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD', 'EURJPY']) bridge.addPosition({ symbol, type: 'buy', volume: 0.1 });
+    for (const symbol of ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD', 'EURJPY'])
+      bridge.addPosition({ symbol, type: 'buy', volume: 0.1 });
     // Closes hang, so the first process dies with every position still open.
     bridge.failNext({ method: 'POST', path: /\/close$/ }, { kind: 'hang' }, 1000);
     const first = await start({ DRAWDOWN_CAP_PERCENT: '20' });
     await first.waitUntilReady();
-    await first.waitForLine((l) => l.type === 'equity_sample' || (l.msg ?? '').includes('successfully started'));
+    await first.waitForLine(
+      (l) => l.type === 'equity_sample' || (l.msg ?? '').includes('successfully started'),
+    );
     bridge.setEquity(7_500);
     await first.waitForLine((l) => l.type === 'halted');
     first.kill('SIGKILL');
     await first.exited();
     expect(bridge.positions()).toHaveLength(5);
-    const onDisk = JSON.parse(await readFile(join(first.stateDir, 'risk-state.json'), 'utf8')) as { value: { halt: { source: string } | null } };
+    const onDisk = JSON.parse(await readFile(join(first.stateDir, 'risk-state.json'), 'utf8')) as {
+      value: { halt: { source: string } | null };
+    };
     expect(onDisk.value.halt?.source).toBe('drawdown_cap');
 
     // A new process, a looser cap, equity back to normal: the latch holds and the closing resumes.
@@ -73,14 +78,20 @@ describe('halt latch durability', () => {
     const ordersBefore = bridge.requestsTo('POST', '/v1/orders').length;
     const second = await start({ DRAWDOWN_CAP_PERCENT: '50' }, first.stateDir);
     await second.waitUntilReady();
-    expect((await admin(second, 'GET', '/api/v1/status')).body).toMatchObject({ state: 'halted', cap_percent: 50 });
+    expect((await admin(second, 'GET', '/api/v1/status')).body).toMatchObject({
+      state: 'halted',
+      cap_percent: 50,
+    });
     await waitFor('positions closed after restart', () => bridge.positions().length === 0);
     expect((await postSignal(second.baseUrl, SECRET, signalBody())).status).toBe(423);
     await new Promise((r) => setTimeout(r, 300));
     expect(bridge.requestsTo('POST', '/v1/orders')).toHaveLength(ordersBefore);
 
     // Only a person clears it; afterwards trading works again from the new baseline.
-    const resumed = await admin(second, 'POST', '/api/v1/resume', { reviewed_by: 'ops', note: 'reviewed the crash' });
+    const resumed = await admin(second, 'POST', '/api/v1/resume', {
+      reviewed_by: 'ops',
+      note: 'reviewed the crash',
+    });
     expect(resumed).toMatchObject({ status: 200, body: { state: 'running', baseline_equity: 10_000 } });
     expect((await postSignal(second.baseUrl, SECRET, signalBody())).status).toBe(202);
     await waitFor('the new order', () => bridge.requestsTo('POST', '/v1/orders').length === ordersBefore + 1);
@@ -93,7 +104,9 @@ describe('halt latch durability', () => {
   it('a damaged state file makes the service start halted, never running', async () => {
     const first = await start();
     await first.waitUntilReady();
-    await first.waitForLine((l) => l.type === 'equity_sample' || (l.msg ?? '').includes('successfully started'));
+    await first.waitForLine(
+      (l) => l.type === 'equity_sample' || (l.msg ?? '').includes('successfully started'),
+    );
     first.kill('SIGTERM');
     await first.exited();
     const path = join(first.stateDir, 'risk-state.json');
@@ -103,7 +116,10 @@ describe('halt latch durability', () => {
     const second = await start({}, first.stateDir);
     await second.waitUntilReady();
     const status = await admin(second, 'GET', '/api/v1/status');
-    expect(status.body).toMatchObject({ state: 'halted', halt: expect.objectContaining({ source: 'untrusted_state' }) });
+    expect(status.body).toMatchObject({
+      state: 'halted',
+      halt: expect.objectContaining({ source: 'untrusted_state' }),
+    });
     expect((await postSignal(second.baseUrl, SECRET, signalBody())).status).toBe(423);
   });
 });

@@ -17,14 +17,21 @@ describe('heartbeat', () => {
   let app: INestApplication;
   let dir: string;
   const events: TradingEvent[] = [];
-  const heartbeats = () => events.filter((e): e is Extract<TradingEvent, { type: 'heartbeat' }> => e.type === 'heartbeat');
+  const heartbeats = () =>
+    events.filter((e): e is Extract<TradingEvent, { type: 'heartbeat' }> => e.type === 'heartbeat');
 
   beforeEach(async () => {
     events.length = 0;
     dir = await mkdtemp(join(tmpdir(), 'heartbeat-test-'));
     // Fake timers before init: the scheduler's intervals run on the fake clock.
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
-    const loaded = loadConfig({ STATE_DIR: dir, LOG_LEVEL: 'silent', SIGNAL_SOURCES: 'inbox', LOOP_ID: 'hb-loop', HEARTBEAT_INTERVAL_MS: '10000' });
+    const loaded = loadConfig({
+      STATE_DIR: dir,
+      LOG_LEVEL: 'silent',
+      SIGNAL_SOURCES: 'inbox',
+      LOOP_ID: 'hb-loop',
+      HEARTBEAT_INTERVAL_MS: '10000',
+    });
     if (!loaded.ok) throw new Error('bad test config');
     ({ app } = await createApp(loaded.config));
     app.get(EventBus).subscribe((e) => events.push(e));
@@ -51,19 +58,35 @@ describe('heartbeat', () => {
     const now = Date.now();
     for (let i = 0; i < 10; i++) {
       // 0.015 lots is not a multiple of the volume step: the broker answers INVALID_VOLUME, a final retcode.
-      const signal: TradeSignal = { id: `hb-${i}`, instrument: 'EURUSD', side: 'buy', volume: i < 2 ? 0.015 : 0.01, createdAtMs: now, receivedAtMs: now, source: 'test' };
+      const signal: TradeSignal = {
+        id: `hb-${i}`,
+        instrument: 'EURUSD',
+        side: 'buy',
+        volume: i < 2 ? 0.015 : 0.01,
+        createdAtMs: now,
+        receivedAtMs: now,
+        source: 'test',
+      };
       expect(await pipeline.submit(signal)).toBe('accepted');
     }
     // Let the loop's real I/O (ledger, paper account saves) finish between fake ticks.
-    for (let i = 0; i < 50 && events.filter((e) => e.type === 'trade_executed' || e.type === 'trade_failed').length < 10; i++) {
+    for (
+      let i = 0;
+      i < 50 && events.filter((e) => e.type === 'trade_executed' || e.type === 'trade_failed').length < 10;
+      i++
+    ) {
       await jest.advanceTimersByTimeAsync(250);
       await new Promise((resolve) => setImmediate(resolve));
-      await new Promise((resolve) => jest.requireActual<typeof import('node:timers')>('node:timers').setTimeout(resolve, 5));
+      await new Promise((resolve) =>
+        jest.requireActual<typeof import('node:timers')>('node:timers').setTimeout(resolve, 5),
+      );
     }
     await jest.advanceTimersByTimeAsync(10_000);
     const last = heartbeats().at(-1);
     expect(last?.payload.metrics).toMatchObject({ signals: 10, trades: 8, errors: 2 });
-    const failures = events.filter((e): e is Extract<TradingEvent, { type: 'trade_failed' }> => e.type === 'trade_failed');
+    const failures = events.filter(
+      (e): e is Extract<TradingEvent, { type: 'trade_failed' }> => e.type === 'trade_failed',
+    );
     expect(failures.map((f) => f.payload.retcode)).toEqual([10014, 10014]);
   });
 

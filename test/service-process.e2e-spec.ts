@@ -15,15 +15,23 @@ describe('the service process', () => {
   afterEach(async () => {
     await Promise.all(started.splice(0).map((s) => s.stop()));
   });
-  const secretOf = async (s: ServiceProcess) => (await readFile(join(s.stateDir, 'signals-secret'), 'utf8')).trim();
-  const adminOf = async (s: ServiceProcess) => (await readFile(join(s.stateDir, 'admin-token'), 'utf8')).trim();
+  const secretOf = async (s: ServiceProcess) =>
+    (await readFile(join(s.stateDir, 'signals-secret'), 'utf8')).trim();
+  const adminOf = async (s: ServiceProcess) =>
+    (await readFile(join(s.stateDir, 'admin-token'), 'utf8')).trim();
   const positions = async (s: ServiceProcess) => {
-    const answer = await fetch(`${s.baseUrl}/api/v1/positions`, { headers: { authorization: `Bearer ${await adminOf(s)}` } });
+    const answer = await fetch(`${s.baseUrl}/api/v1/positions`, {
+      headers: { authorization: `Bearer ${await adminOf(s)}` },
+    });
     return ((await answer.json()) as { positions: { ticket: number; comment: string }[] }).positions;
   };
 
   it('refuses to start on bad config: exit 1 and one line naming each bad variable', async () => {
-    const service = await start({ DRAWDOWN_CAP_PERCENT: '0', MT5_GATEWAY: 'mt4', HEARTBEAT_INTERVAL_MS: 'soon' });
+    const service = await start({
+      DRAWDOWN_CAP_PERCENT: '0',
+      MT5_GATEWAY: 'mt4',
+      HEARTBEAT_INTERVAL_MS: 'soon',
+    });
     const { code } = await service.exited();
     expect(code).toBe(1);
     const named = service.lines.filter((l) => l.type === 'config_error').map((l) => l.variable);
@@ -31,9 +39,15 @@ describe('the service process', () => {
   });
 
   it('does not log secrets it is given', async () => {
-    const service = await start({ ADMIN_TOKEN: 'admin-token-that-must-not-leak', SIGNALS_HMAC_SECRET: 'hmac-secret-that-must-not-leak', HEARTBEAT_INTERVAL_MS: '100' });
+    const service = await start({
+      ADMIN_TOKEN: 'admin-token-that-must-not-leak',
+      SIGNALS_HMAC_SECRET: 'hmac-secret-that-must-not-leak',
+      HEARTBEAT_INTERVAL_MS: '100',
+    });
     await service.waitUntilReady();
-    await fetch(`${service.baseUrl}/api/v1/status`, { headers: { authorization: 'Bearer admin-token-that-must-not-leak' } });
+    await fetch(`${service.baseUrl}/api/v1/status`, {
+      headers: { authorization: 'Bearer admin-token-that-must-not-leak' },
+    });
     await service.waitForLine((l) => l.type === 'heartbeat');
     const all = service.rawStdout.join('\n');
     expect(all).not.toContain('admin-token-that-must-not-leak');
@@ -44,8 +58,11 @@ describe('the service process', () => {
     const service = await start({ HEARTBEAT_INTERVAL_MS: '200', LOOP_ID: 'proc-loop' });
     await service.waitUntilReady();
     const secret = await secretOf(service);
-    for (let i = 0; i < 3; i++) expect((await postSignal(service.baseUrl, secret, signalBody())).status).toBe(202);
-    const beat = await service.waitForLine((l) => l.type === 'heartbeat' && (l.metrics as { trades: number }).trades === 3);
+    for (let i = 0; i < 3; i++)
+      expect((await postSignal(service.baseUrl, secret, signalBody())).status).toBe(202);
+    const beat = await service.waitForLine(
+      (l) => l.type === 'heartbeat' && (l.metrics as { trades: number }).trades === 3,
+    );
     expect(beat).toMatchObject({ type: 'heartbeat', loop_id: 'proc-loop', level: 30 });
     expect(beat.metrics).toEqual({
       signals: 3,
@@ -75,8 +92,10 @@ describe('the service process', () => {
     expect(Date.now() - stopAsked).toBeLessThan(10_000);
     const last = service.lines[service.lines.length - 1];
     expect(last).toMatchObject({ type: 'shutdown', positions_closed: 3, positions_failed: 0 });
-    const saved = JSON.parse(await readFile(join(service.stateDir, 'paper-account.json'), 'utf8')) as { positions: unknown[] };
-    expect(saved.positions).toHaveLength(0);
+    const saved = JSON.parse(await readFile(join(service.stateDir, 'paper-account.json'), 'utf8')) as {
+      snapshot: { positions: unknown[] };
+    };
+    expect(saved.snapshot.positions).toHaveLength(0);
   });
 
   it('after kill -9 and a restart, no signal id is executed twice', async () => {
@@ -84,7 +103,9 @@ describe('the service process', () => {
     const first = await start(env);
     await first.waitUntilReady();
     const secret = await secretOf(first);
-    const bodies = Array.from({ length: 60 }, (_, i) => signalBody({ id: `crash-${i}`, instrument: ['EURUSD', 'GBPUSD', 'USDJPY'][i % 3] }));
+    const bodies = Array.from({ length: 60 }, (_, i) =>
+      signalBody({ id: `crash-${i}`, instrument: ['EURUSD', 'GBPUSD', 'USDJPY'][i % 3] }),
+    );
     // Send while killing: some answers are lost with the process.
     const sending = (async () => {
       for (const body of bodies) await postSignal(first.baseUrl, secret, body).catch(() => undefined);
@@ -102,10 +123,14 @@ describe('the service process', () => {
       expect([200, 202]).toContain(answer.status);
     }
     await second.waitForLine(() => {
-      const done = [...first.lines, ...second.lines].filter((l) => l.type === 'trade_executed' || l.type === 'trade_failed');
+      const done = [...first.lines, ...second.lines].filter(
+        (l) => l.type === 'trade_executed' || l.type === 'trade_failed',
+      );
       return new Set(done.map((l) => l.signal_id)).size === bodies.length;
     }, 20_000);
-    const executed = [...first.lines, ...second.lines].filter((l) => l.type === 'trade_executed').map((l) => l.signal_id as string);
+    const executed = [...first.lines, ...second.lines]
+      .filter((l) => l.type === 'trade_executed')
+      .map((l) => l.signal_id as string);
     expect(new Set(executed).size).toBe(executed.length);
     const comments = (await positions(second)).map((p) => p.comment);
     expect(new Set(comments).size).toBe(comments.length);

@@ -9,7 +9,8 @@ describe('signal inbox', () => {
   });
   afterAll(() => t.close());
 
-  const positions = async () => ((await t.admin('GET', '/api/v1/positions')).body.positions as { comment: string }[]).length;
+  const positions = async () =>
+    ((await t.admin('GET', '/api/v1/positions')).body.positions as { comment: string }[]).length;
 
   it('accepts a signed signal, executes it once, and answers a repeat as duplicate', async () => {
     const body = signalBody({ id: 'inbox-ok-1' });
@@ -25,12 +26,17 @@ describe('signal inbox', () => {
   it('refuses what is not signed right, and none of it reaches the broker', async () => {
     const before = await positions();
     const text = JSON.stringify(signalBody());
-    const send = (headers: Record<string, string>, payload = text) => fetch(`${t.baseUrl}/api/v1/signals`, { method: 'POST', headers, body: payload });
+    const send = (headers: Record<string, string>, payload = text) =>
+      fetch(`${t.baseUrl}/api/v1/signals`, { method: 'POST', headers, body: payload });
 
     expect((await send({ 'content-type': 'application/json' })).status).toBe(401); // unsigned
     expect((await send({ ...signedHeaders('wrong-secret-wrong-secret', text) })).status).toBe(401); // wrong key
-    expect((await send({ ...signedHeaders(t.secrets.signalsHmacSecret, text, Date.now() - 301_000) })).status).toBe(401); // replayed, too old
-    expect((await send({ ...signedHeaders(t.secrets.signalsHmacSecret, text, Date.now() + 301_000) })).status).toBe(401); // from the future
+    expect(
+      (await send({ ...signedHeaders(t.secrets.signalsHmacSecret, text, Date.now() - 301_000) })).status,
+    ).toBe(401); // replayed, too old
+    expect(
+      (await send({ ...signedHeaders(t.secrets.signalsHmacSecret, text, Date.now() + 301_000) })).status,
+    ).toBe(401); // from the future
     const tampered = signedHeaders(t.secrets.signalsHmacSecret, text);
     expect((await send(tampered, text.replace('0.1', '0.2'))).status).toBe(401); // body changed after signing
     expect((await send({ ...tampered, 'x-timestamp': 'yesterday' })).status).toBe(401);
@@ -41,7 +47,11 @@ describe('signal inbox', () => {
 
   it('answers 413 for a body over 16 KiB', async () => {
     const big = JSON.stringify({ ...signalBody(), pad: 'x'.repeat(17 * 1024) });
-    const response = await fetch(`${t.baseUrl}/api/v1/signals`, { method: 'POST', headers: signedHeaders(t.secrets.signalsHmacSecret, big), body: big });
+    const response = await fetch(`${t.baseUrl}/api/v1/signals`, {
+      method: 'POST',
+      headers: signedHeaders(t.secrets.signalsHmacSecret, big),
+      body: big,
+    });
     expect(response.status).toBe(413);
   });
 
@@ -60,7 +70,9 @@ describe('signal inbox', () => {
     });
     expect(bad.status).toBe(400);
     const fields = (bad.body?.errors as { field: string }[]).map((e) => e.field).sort();
-    expect(fields).toEqual(expect.arrayContaining(['colour', 'created_at', 'id', 'instrument', 'side', 'sl']));
+    expect(fields).toEqual(
+      expect.arrayContaining(['colour', 'created_at', 'id', 'instrument', 'side', 'sl']),
+    );
 
     const tooBig = await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, signalBody({ volume: 101 }));
     expect(tooBig.status).toBe(400);
@@ -74,18 +86,27 @@ describe('signal inbox', () => {
     expect((await t.admin('POST', '/api/v1/halt', { reason: 'inbox test' })).status).toBe(200);
     const body = signalBody({ id: 'while-halted-1' });
     const halted = await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, body);
-    expect(halted).toEqual({ status: 423, body: { id: 'while-halted-1', status: 'rejected', reason: 'halted' } });
+    expect(halted).toEqual({
+      status: 423,
+      body: { id: 'while-halted-1', status: 'rejected', reason: 'halted' },
+    });
     expect((await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, body)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 300));
     expect(await positions()).toBe(0); // the halt closed everything and nothing new opened
     expect(before).toBeGreaterThanOrEqual(0);
-    expect((await t.admin('POST', '/api/v1/resume', { reviewed_by: 'tester', note: 'inbox test done' })).status).toBe(200);
+    expect(
+      (await t.admin('POST', '/api/v1/resume', { reviewed_by: 'tester', note: 'inbox test done' })).status,
+    ).toBe(200);
   });
 
   it('never answers 5xx to a hostile request', async () => {
     const attempts = [
       fetch(`${t.baseUrl}/api/v1/signals`, { method: 'POST', body: '\u0000\u0001' }),
-      fetch(`${t.baseUrl}/api/v1/signals`, { method: 'POST', headers: { 'x-timestamp': String(Date.now()), 'x-signature': 'zz' }, body: 'null' }),
+      fetch(`${t.baseUrl}/api/v1/signals`, {
+        method: 'POST',
+        headers: { 'x-timestamp': String(Date.now()), 'x-signature': 'zz' },
+        body: 'null',
+      }),
       postSignal(t.baseUrl, t.secrets.signalsHmacSecret, 'null'),
       postSignal(t.baseUrl, t.secrets.signalsHmacSecret, '[]'),
       postSignal(t.baseUrl, t.secrets.signalsHmacSecret, '"string"'),

@@ -11,12 +11,30 @@ const instruments = ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD'];
 
 function send(i) {
   const id = `${prefix}-${i}`;
-  const body = JSON.stringify({ id, instrument: instruments[i % instruments.length], side: i % 2 ? 'sell' : 'buy', volume: 0.01 });
+  const body = JSON.stringify({
+    id,
+    instrument: instruments[i % instruments.length],
+    side: i % 2 ? 'sell' : 'buy',
+    volume: 0.01,
+  });
   const ts = String(Date.now());
   const signature = createHmac('sha256', secret).update(`${ts}.`).update(body).digest('hex');
   return new Promise((resolve) => {
     const req = http.request(
-      { host: '127.0.0.1', port, method: 'POST', path: '/api/v1/signals', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-timestamp': ts, 'x-signature': signature, 'x-bench-id': id } },
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/api/v1/signals',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'x-timestamp': ts,
+          'x-signature': signature,
+          'x-bench-id': id,
+        },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode === 202));

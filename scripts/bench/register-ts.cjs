@@ -7,7 +7,13 @@ const ts = require('typescript');
 
 const root = join(__dirname, '../..');
 const tsconfig = ts.readConfigFile(join(root, 'tsconfig.json'), ts.sys.readFile).config;
-const compilerOptions = { ...tsconfig.compilerOptions, module: 'commonjs', sourceMap: false, inlineSourceMap: false, incremental: false };
+const compilerOptions = {
+  ...tsconfig.compilerOptions,
+  module: 'commonjs',
+  sourceMap: false,
+  inlineSourceMap: false,
+  incremental: false,
+};
 
 const resolve = Module._resolveFilename;
 Module._resolveFilename = function (request, parent, ...rest) {
@@ -17,6 +23,9 @@ Module._resolveFilename = function (request, parent, ...rest) {
 };
 
 require.extensions['.ts'] = (module, filename) => {
-  const { outputText } = ts.transpileModule(readFileSync(filename, 'utf8'), { compilerOptions, fileName: filename });
+  const { outputText } = ts.transpileModule(readFileSync(filename, 'utf8'), {
+    compilerOptions,
+    fileName: filename,
+  });
   module._compile(outputText, filename);
 };

@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Retcode, type Position, type TradeResult } from '@app/core';
-import { BRIDGE_HEADER, BRIDGE_MAX_CLOCK_SKEW_MS, verifyBridgeSignature } from '@app/mt5/http/bridge-signature';
+import {
+  BRIDGE_HEADER,
+  BRIDGE_MAX_CLOCK_SKEW_MS,
+  verifyBridgeSignature,
+} from '@app/mt5/http/bridge-signature';
 
 /**
  * A fake MT5 bridge: a real HTTP server on 127.0.0.1 speaking the bridge protocol
@@ -225,7 +229,9 @@ export class FakeMt5Bridge {
   }
 
   requestsTo(method: string, path: string | RegExp): BridgeRequestRecord[] {
-    return this.requests.filter((r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path)));
+    return this.requests.filter(
+      (r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path)),
+    );
   }
 
   async close(): Promise<void> {
@@ -250,7 +256,8 @@ export class FakeMt5Bridge {
       if (size <= MAX_BODY_BYTES) chunks.push(chunk);
     });
     req.on('end', () => {
-      if (size > MAX_BODY_BYTES) return this.send(res, { status: 413, body: { error: 'too_large', message: 'body over 64 KiB' } });
+      if (size > MAX_BODY_BYTES)
+        return this.send(res, { status: 413, body: { error: 'too_large', message: 'body over 64 KiB' } });
       this.handle(req, res, Buffer.concat(chunks).toString('utf8'));
     });
   }
@@ -267,12 +274,28 @@ export class FakeMt5Bridge {
     const signatureOk =
       header(BRIDGE_HEADER.apiKey) === this.keyId &&
       timestamp !== undefined &&
-      verifyBridgeSignature(this.secret, { timestamp, method, pathWithQuery: target, body }, header(BRIDGE_HEADER.signature));
+      verifyBridgeSignature(
+        this.secret,
+        { timestamp, method, pathWithQuery: target, body },
+        header(BRIDGE_HEADER.signature),
+      );
     const idempotencyKey = header(BRIDGE_HEADER.idempotencyKey);
     const rule = this.takeFault(method, path);
-    this.requests.push({ method, path, idempotencyKey, signatureOk, timestamp, body, fault: rule?.kind, receivedAt: performance.now() });
+    this.requests.push({
+      method,
+      path,
+      idempotencyKey,
+      signatureOk,
+      timestamp,
+      body,
+      fault: rule?.kind,
+      receivedAt: performance.now(),
+    });
 
-    const skewOk = timestamp !== undefined && /^\d+$/.test(timestamp) && Math.abs(this.now() - Number(timestamp)) <= BRIDGE_MAX_CLOCK_SKEW_MS;
+    const skewOk =
+      timestamp !== undefined &&
+      /^\d+$/.test(timestamp) &&
+      Math.abs(this.now() - Number(timestamp)) <= BRIDGE_MAX_CLOCK_SKEW_MS;
     if (!signatureOk || !skewOk) {
       const message = signatureOk ? 'timestamp outside the 30 s window' : 'bad key or signature';
       return this.send(res, { status: 401, body: { error: 'unauthorized', message } });
@@ -280,15 +303,23 @@ export class FakeMt5Bridge {
 
     switch (rule?.kind) {
       case 'http':
-        if (rule.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(rule.retryAfterSeconds));
-        return this.send(res, { status: rule.status, body: { error: `http_${rule.status}`, message: 'injected fault' } });
+        if (rule.retryAfterSeconds !== undefined)
+          res.setHeader('Retry-After', String(rule.retryAfterSeconds));
+        return this.send(res, {
+          status: rule.status,
+          body: { error: `http_${rule.status}`, message: 'injected fault' },
+        });
       case 'reset':
         req.socket.destroy();
         return;
       case 'hang':
         return;
       case 'garbage':
-        return this.send(res, { status: 200, body: undefined }, rule.body ?? '{"request_id": "x", "retcode": ');
+        return this.send(
+          res,
+          { status: 200, body: undefined },
+          rule.body ?? '{"request_id": "x", "retcode": ',
+        );
       case 'reset_after_execute':
       case 'delay':
       case 'retcode':
@@ -296,7 +327,13 @@ export class FakeMt5Bridge {
         break;
     }
 
-    const answer = this.route(method, path, body, idempotencyKey, rule?.kind === 'retcode' ? rule.retcode : undefined);
+    const answer = this.route(
+      method,
+      path,
+      body,
+      idempotencyKey,
+      rule?.kind === 'retcode' ? rule.retcode : undefined,
+    );
     if (rule?.kind === 'reset_after_execute') {
       req.socket.destroy();
       return;
@@ -312,52 +349,77 @@ export class FakeMt5Bridge {
     this.send(res, answer);
   }
 
-  private route(method: string, path: string, body: string, idempotencyKey: string | undefined, forcedRetcode: number | undefined): Answer {
+  private route(
+    method: string,
+    path: string,
+    body: string,
+    idempotencyKey: string | undefined,
+    forcedRetcode: number | undefined,
+  ): Answer {
     try {
-      if (method === 'GET' && path === '/v1/health') return { status: 200, body: { connected: this.connected } };
+      if (method === 'GET' && path === '/v1/health')
+        return { status: 200, body: { connected: this.connected } };
       if (method === 'GET' && path === '/v1/account') return { status: 200, body: this.account() };
-      if (method === 'GET' && path === '/v1/positions') return { status: 200, body: { positions: this.positions() } };
+      if (method === 'GET' && path === '/v1/positions')
+        return { status: 200, body: { positions: this.positions() } };
       if (method === 'POST' && path === '/v1/orders') {
         const request = this.tradeRequest(body, idempotencyKey);
         this.orderKeys.add(request.request_id);
-        return { status: 200, body: this.idempotent(request.request_id, forcedRetcode, () => this.fillOrder(request)) };
+        return {
+          status: 200,
+          body: this.idempotent(request.request_id, forcedRetcode, () => this.fillOrder(request)),
+        };
       }
       const close = /^\/v1\/positions\/(\d+)\/close$/.exec(path);
       if (method === 'POST' && close !== null) {
         const request = this.tradeRequest(body, idempotencyKey);
         const ticket = Number(close[1]);
-        return { status: 200, body: this.idempotent(request.request_id, forcedRetcode, () => this.closePosition(ticket, request)) };
+        return {
+          status: 200,
+          body: this.idempotent(request.request_id, forcedRetcode, () => this.closePosition(ticket, request)),
+        };
       }
       return { status: 404, body: { error: 'not_found', message: `${method} ${path}` } };
     } catch (error) {
-      if (error instanceof BadRequest) return { status: 400, body: { error: 'bad_request', message: error.message } };
+      if (error instanceof BadRequest)
+        return { status: 400, body: { error: 'bad_request', message: error.message } };
       throw error;
     }
   }
 
   /** Stored outcomes repeat; transient ones (and the injected retcode when transient) are not stored. */
-  private idempotent(requestId: string, forcedRetcode: number | undefined, execute: () => TradeResult): TradeResult {
+  private idempotent(
+    requestId: string,
+    forcedRetcode: number | undefined,
+    execute: () => TradeResult,
+  ): TradeResult {
     const seen = this.stored.get(requestId);
     if (seen !== undefined) return { ...seen };
     let result: TradeResult;
     if (forcedRetcode !== undefined) result = failure(requestId, forcedRetcode, 'injected retcode');
-    else if (!this.connected) result = failure(requestId, Retcode.CONNECTION, 'No connection with the trade server');
+    else if (!this.connected)
+      result = failure(requestId, Retcode.CONNECTION, 'No connection with the trade server');
     else result = execute();
     if (!TRANSIENT_RETCODES.has(result.retcode)) this.stored.set(requestId, { ...result });
     return result;
   }
 
-  private tradeRequest(body: string, idempotencyKey: string | undefined): Record<string, unknown> & { request_id: string } {
+  private tradeRequest(
+    body: string,
+    idempotencyKey: string | undefined,
+  ): Record<string, unknown> & { request_id: string } {
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
     } catch {
       throw new BadRequest('body is not JSON');
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new BadRequest('body must be an object');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new BadRequest('body must be an object');
     const record = parsed as Record<string, unknown>;
     const requestId = record.request_id;
-    if (typeof requestId !== 'string' || requestId.length === 0) throw new BadRequest('request_id is required');
+    if (typeof requestId !== 'string' || requestId.length === 0)
+      throw new BadRequest('request_id is required');
     if (idempotencyKey !== requestId) throw new BadRequest('Idempotency-Key must equal request_id');
     return { ...record, request_id: requestId };
   }
@@ -365,9 +427,11 @@ export class FakeMt5Bridge {
   private fillOrder(request: Record<string, unknown> & { request_id: string }): TradeResult {
     const id = request.request_id;
     const { symbol, type, volume } = request;
-    if (typeof symbol !== 'string' || symbol.length === 0) return failure(id, Retcode.INVALID, 'Invalid symbol');
+    if (typeof symbol !== 'string' || symbol.length === 0)
+      return failure(id, Retcode.INVALID, 'Invalid symbol');
     if (type !== 'buy' && type !== 'sell') return failure(id, Retcode.INVALID, 'Invalid type');
-    if (typeof volume !== 'number' || !Number.isFinite(volume) || volume <= 0) return failure(id, Retcode.INVALID_VOLUME, 'Invalid volume');
+    if (typeof volume !== 'number' || !Number.isFinite(volume) || volume <= 0)
+      return failure(id, Retcode.INVALID_VOLUME, 'Invalid volume');
     const price = this.priceOf(symbol);
     const ticket = this.nextTicket++;
     this.open.set(ticket, {
@@ -383,15 +447,33 @@ export class FakeMt5Bridge {
       time: new Date(this.now()).toISOString(),
     });
     this.fills += 1;
-    return { request_id: id, retcode: Retcode.DONE, order: ticket, deal: this.nextDeal++, position: ticket, volume, price, comment: 'Request executed' };
+    return {
+      request_id: id,
+      retcode: Retcode.DONE,
+      order: ticket,
+      deal: this.nextDeal++,
+      position: ticket,
+      volume,
+      price,
+      comment: 'Request executed',
+    };
   }
 
-  private closePosition(ticket: number, request: Record<string, unknown> & { request_id: string }): TradeResult {
+  private closePosition(
+    ticket: number,
+    request: Record<string, unknown> & { request_id: string },
+  ): TradeResult {
     const id = request.request_id;
     const position = this.open.get(ticket);
-    if (position === undefined) return { ...failure(id, Retcode.POSITION_CLOSED, "Position doesn't exist"), position: ticket };
+    if (position === undefined)
+      return { ...failure(id, Retcode.POSITION_CLOSED, "Position doesn't exist"), position: ticket };
     const volume = request.volume === undefined ? position.volume : request.volume;
-    if (typeof volume !== 'number' || !Number.isFinite(volume) || volume <= 0 || volume > position.volume + 1e-9) {
+    if (
+      typeof volume !== 'number' ||
+      !Number.isFinite(volume) ||
+      volume <= 0 ||
+      volume > position.volume + 1e-9
+    ) {
       return { ...failure(id, Retcode.INVALID_VOLUME, 'Invalid volume'), position: ticket };
     }
     const price = this.priceOf(position.symbol);
@@ -399,13 +481,27 @@ export class FakeMt5Bridge {
     const remaining = Math.round((position.volume - volume) * 100) / 100;
     if (remaining > 0) position.volume = remaining;
     else this.open.delete(ticket);
-    return { request_id: id, retcode: Retcode.DONE, order: this.nextTicket++, deal: this.nextDeal++, position: ticket, volume, price, comment: 'Request executed' };
+    return {
+      request_id: id,
+      retcode: Retcode.DONE,
+      order: this.nextTicket++,
+      deal: this.nextDeal++,
+      position: ticket,
+      volume,
+      price,
+      comment: 'Request executed',
+    };
   }
 
   private account(): Record<string, unknown> {
-    const floating = [...this.open.values()].reduce((sum, p) => sum + this.profit(p, p.volume, this.priceOf(p.symbol)), 0);
+    const floating = [...this.open.values()].reduce(
+      (sum, p) => sum + this.profit(p, p.volume, this.priceOf(p.symbol)),
+      0,
+    );
     const equity = this.equityOverride ?? round2(this.balance + floating);
-    const margin = round2([...this.open.values()].reduce((sum, p) => sum + (p.volume * CONTRACT_SIZE * p.price_open) / 100, 0));
+    const margin = round2(
+      [...this.open.values()].reduce((sum, p) => sum + (p.volume * CONTRACT_SIZE * p.price_open) / 100, 0),
+    );
     return {
       login: this.login,
       currency: this.currency,
@@ -442,12 +538,21 @@ export class FakeMt5Bridge {
   private send(res: ServerResponse, answer: Answer, raw?: string): void {
     if (res.destroyed || res.writableEnded) return;
     const text = raw ?? JSON.stringify(answer.body);
-    res.writeHead(answer.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+    res.writeHead(answer.status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+    });
     res.end(text);
   }
 }
 
-const TRANSIENT_RETCODES: ReadonlySet<number> = new Set([Retcode.REQUOTE, Retcode.PRICE_CHANGED, Retcode.PRICE_OFF, Retcode.TOO_MANY_REQUESTS, Retcode.CONNECTION]);
+const TRANSIENT_RETCODES: ReadonlySet<number> = new Set([
+  Retcode.REQUOTE,
+  Retcode.PRICE_CHANGED,
+  Retcode.PRICE_OFF,
+  Retcode.TOO_MANY_REQUESTS,
+  Retcode.CONNECTION,
+]);
 
 function matches(matcher: FaultMatcher, method: string, path: string): boolean {
   if (matcher.method !== undefined && matcher.method !== method) return false;

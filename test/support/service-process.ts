@@ -48,7 +48,11 @@ export class ServiceProcess {
   static async start(env: Record<string, string> = {}, stateDir?: string): Promise<ServiceProcess> {
     const dir = stateDir ?? (await mkdtemp(join(tmpdir(), 'trading-bot-proc-')));
     const port = await freePort();
-    const service = new ServiceProcess({ PORT: String(port), STATE_DIR: dir, LOG_LEVEL: 'info', SIGNAL_SOURCES: 'inbox', ...env }, port, dir);
+    const service = new ServiceProcess(
+      { PORT: String(port), STATE_DIR: dir, LOG_LEVEL: 'info', SIGNAL_SOURCES: 'inbox', ...env },
+      port,
+      dir,
+    );
     service.spawn();
     return service;
   }
@@ -59,7 +63,10 @@ export class ServiceProcess {
 
   spawn(): void {
     this.buffer = '';
-    const child = spawn(process.execPath, [ENTRY], { env: { PATH: process.env.PATH ?? '', TZ: 'UTC', ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [ENTRY], {
+      env: { PATH: process.env.PATH ?? '', TZ: 'UTC', ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => {
@@ -95,7 +102,11 @@ export class ServiceProcess {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(check);
-        reject(new Error(`no matching log line within ${timeoutMs} ms; last lines:\n${this.rawStdout.slice(-15).join('\n')}`));
+        reject(
+          new Error(
+            `no matching log line within ${timeoutMs} ms; last lines:\n${this.rawStdout.slice(-15).join('\n')}`,
+          ),
+        );
       }, timeoutMs);
       this.waiters.add(check);
       check();

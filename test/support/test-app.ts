@@ -16,7 +16,11 @@ export interface TestApp {
   stateDir: string;
   events: TradingEvent[];
   eventsOf<K extends TradingEventType>(type: K): Extract<TradingEvent, { type: K }>[];
-  waitForEvent<K extends TradingEventType>(type: K, predicate?: (e: Extract<TradingEvent, { type: K }>) => boolean, timeoutMs?: number): Promise<Extract<TradingEvent, { type: K }>>;
+  waitForEvent<K extends TradingEventType>(
+    type: K,
+    predicate?: (e: Extract<TradingEvent, { type: K }>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Extract<TradingEvent, { type: K }>>;
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   close(options?: { keepState?: boolean }): Promise<void>;
 }
@@ -49,7 +53,8 @@ export async function startTestApp(env: Record<string, string> = {}, stateDir?: 
   const address = app.getHttpServer().address() as { port: number };
   const baseUrl = `http://127.0.0.1:${address.port}`;
 
-  const eventsOf = <K extends TradingEventType>(type: K) => events.filter((e): e is Extract<TradingEvent, { type: K }> => e.type === type);
+  const eventsOf = <K extends TradingEventType>(type: K) =>
+    events.filter((e): e is Extract<TradingEvent, { type: K }> => e.type === type);
   return {
     app,
     baseUrl,
@@ -70,7 +75,9 @@ export async function startTestApp(env: Record<string, string> = {}, stateDir?: 
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`no ${type} event within ${timeoutMs} ms; saw ${events.map((e) => e.type).join(', ')}`));
+          reject(
+            new Error(`no ${type} event within ${timeoutMs} ms; saw ${events.map((e) => e.type).join(', ')}`),
+          );
         }, timeoutMs);
         waiters.add(check);
         check();

@@ -2,6 +2,7 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import { AlertsModule } from '@app/alerts';
+import { TelegramCommandsModule } from '@app/alerts/telegram/commands/telegram-commands.module';
 import { AnalyticsModule } from '@app/analytics';
 import { ADMIN_TOKEN, EventsModule } from '@app/common';
 import { type AppConfig, ConfigModule } from '@app/config';
@@ -48,6 +49,7 @@ export class AppModule {
         SignalsModule,
         RuntimeModule,
         AnalyticsModule,
+        TelegramCommandsModule,
       ],
       providers: [GracefulShutdown],
     };

@@ -13,18 +13,27 @@ async function main(): Promise<void> {
   const loaded = loadConfig(process.env);
   if (!loaded.ok) {
     for (const problem of loaded.problems) {
-      early.fatal({ type: 'config_error', variable: problem.variable, expected: problem.expected }, `invalid configuration: ${problem.variable} must be ${problem.expected}`);
+      early.fatal(
+        { type: 'config_error', variable: problem.variable, expected: problem.expected },
+        `invalid configuration: ${problem.variable} must be ${problem.expected}`,
+      );
     }
     early.flush();
     process.exitCode = 1;
     return;
   }
   const config = loaded.config;
-  for (const warning of loaded.warnings) early.warn({ type: 'config_warning', variable: warning.variable }, `configuration: ${warning.variable} should be ${warning.expected}`);
+  for (const warning of loaded.warnings)
+    early.warn(
+      { type: 'config_warning', variable: warning.variable },
+      `configuration: ${warning.variable} should be ${warning.expected}`,
+    );
   const { app, secrets } = await createApp(config);
   const logger = app.get(GracefulShutdown);
-  for (const path of secrets.generated) early.info({ path }, 'generated a secret (the file holds it; it is never logged)');
-  if (config.adminToken === undefined) early.info({ path: `${config.stateDir}/admin-token` }, 'admin token file');
+  for (const path of secrets.generated)
+    early.info({ path }, 'generated a secret (the file holds it; it is never logged)');
+  if (config.adminToken === undefined)
+    early.info({ path: `${config.stateDir}/admin-token` }, 'admin token file');
 
   let exiting = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -49,6 +58,9 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // Start-up failed after config (a port in use, an unreadable STATE_DIR): say why, exit 1.
-  pino().fatal({ err: error, type: 'startup_failed' }, `start-up failed: ${error instanceof Error ? error.message : String(error)}`);
+  pino().fatal(
+    { err: error, type: 'startup_failed' },
+    `start-up failed: ${error instanceof Error ? error.message : String(error)}`,
+  );
   process.exitCode = 1;
 });

@@ -17,18 +17,28 @@ export class AlertDispatcher implements OnApplicationShutdown {
     for (const channel of this.channels) {
       const delivery = channel
         .deliver(alert)
-        .catch((error: unknown) => this.logger.error({ err: error, channel: channel.name, alert_kind: alert.kind }, 'alert delivery failed'))
+        .catch((error: unknown) =>
+          this.logger.error(
+            { err: error, channel: channel.name, alert_kind: alert.kind },
+            'alert delivery failed',
+          ),
+        )
         .finally(() => this.inFlight.delete(delivery));
       this.inFlight.add(delivery);
     }
   }
 
-  /** Wait (bounded) for alerts already handed over, e.g. the shutdown alert. */
+  /** Wait (bounded) for alerts already handed over, e.g. the shutdown alert, including channel queues. */
   async drain(timeoutMs: number): Promise<void> {
-    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    const queued = this.channels.map((channel) => channel.flush?.(timeoutMs) ?? Promise.resolve());
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.allSettled([...this.inFlight, ...queued]), deadline]);
+    clearTimeout(timer);
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.drain(2000);
+    for (const channel of this.channels) channel.close?.();
   }
 }

@@ -33,7 +33,15 @@ describe('loadConfig: defaults of service.md', () => {
         warnRatio: 0.8,
         confirmReads: 2,
       },
-      mt5: { gateway: 'paper', bridgeUrl: undefined, bridgeKeyId: undefined, bridgeSecret: undefined, timeoutMs: 3000, maxRetries: 3, magic: 19019 },
+      mt5: {
+        gateway: 'paper',
+        bridgeUrl: undefined,
+        bridgeKeyId: undefined,
+        bridgeSecret: undefined,
+        timeoutMs: 3000,
+        maxRetries: 3,
+        magic: 19019,
+      },
       paper: { balance: 10_000, symbols: ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD'], seed: 42 },
       signals: {
         sources: ['demo', 'inbox'],
@@ -45,7 +53,12 @@ describe('loadConfig: defaults of service.md', () => {
         demoSignalsPerMinute: 6,
       },
       platform: { apiUrl: undefined, apiKeyId: undefined, apiSecret: undefined },
-      telegram: { botToken: undefined, chatId: undefined, apiRoot: 'https://api.telegram.org', allowedUserIds: [] },
+      telegram: {
+        botToken: undefined,
+        chatId: undefined,
+        apiRoot: 'https://api.telegram.org',
+        allowedUserIds: [],
+      },
       analytics: { webhookUrls: [] },
     });
   });
@@ -69,7 +82,15 @@ describe('loadConfig: defaults of service.md', () => {
   });
 
   it('treats empty and blank strings as unset (compose passes `VAR=`)', () => {
-    const config = load({ PORT: '', DRAWDOWN_CAP_PERCENT: '  ', MT5_GATEWAY: '', SIGNAL_SOURCES: '', DAILY_RESET_TIMEZONE: '', ADMIN_TOKEN: '', DAILY_LOSS_CAP_PERCENT: '' });
+    const config = load({
+      PORT: '',
+      DRAWDOWN_CAP_PERCENT: '  ',
+      MT5_GATEWAY: '',
+      SIGNAL_SOURCES: '',
+      DAILY_RESET_TIMEZONE: '',
+      ADMIN_TOKEN: '',
+      DAILY_LOSS_CAP_PERCENT: '',
+    });
     expect(config.port).toBe(3000);
     expect(config.risk.drawdownCapPercent).toBe(20);
     expect(config.mt5.gateway).toBe('paper');
@@ -80,7 +101,13 @@ describe('loadConfig: defaults of service.md', () => {
   });
 
   it('counts an empty required variable as missing', () => {
-    const result = loadConfig({ MT5_GATEWAY: 'http', MT5_BRIDGE_URL: '', MT5_BRIDGE_KEY_ID: 'k', MT5_BRIDGE_SECRET: 'secret-123', SIGNALS_HMAC_SECRET: '0123456789abcdef' });
+    const result = loadConfig({
+      MT5_GATEWAY: 'http',
+      MT5_BRIDGE_URL: '',
+      MT5_BRIDGE_KEY_ID: 'k',
+      MT5_BRIDGE_SECRET: 'secret-123',
+      SIGNALS_HMAC_SECRET: '0123456789abcdef',
+    });
     expect(result.ok).toBe(false);
     expect(!result.ok && result.problems.map((p) => p.variable)).toEqual(['MT5_BRIDGE_URL']);
   });
@@ -131,26 +158,66 @@ describe('loadConfig: defaults of service.md', () => {
       closeOnShutdown: false,
       adminToken: 'admin-token-0123456789',
       debugFaults: true,
-      risk: { equityCheckIntervalMs: 500, drawdownCapPercent: 12.5, baselineMode: 'peak', dailyLossCapPercent: 5, dailyResetTimezone: 'Europe/Prague', warnRatio: 0.9, confirmReads: 3 },
+      risk: {
+        equityCheckIntervalMs: 500,
+        drawdownCapPercent: 12.5,
+        baselineMode: 'peak',
+        dailyLossCapPercent: 5,
+        dailyResetTimezone: 'Europe/Prague',
+        warnRatio: 0.9,
+        confirmReads: 3,
+      },
       mt5: { gateway: 'paper', timeoutMs: 1500, maxRetries: 0, magic: 7 },
       paper: { balance: 2500.5, symbols: ['EURUSD', 'XAUUSD'], seed: 7 },
-      signals: { sources: ['inbox'], maxAgeMs: 60_000, approvalMode: 'manual', maxVolume: 2, maxOrdersPerSecond: 5, demoSignalsPerMinute: 60 },
-      telegram: { botToken: '123456:ABC-def', chatId: '-1001234', apiRoot: 'http://127.0.0.1:9000', allowedUserIds: [1, 22] },
+      signals: {
+        sources: ['inbox'],
+        maxAgeMs: 60_000,
+        approvalMode: 'manual',
+        maxVolume: 2,
+        maxOrdersPerSecond: 5,
+        demoSignalsPerMinute: 60,
+      },
+      telegram: {
+        botToken: '123456:ABC-def',
+        chatId: '-1001234',
+        apiRoot: 'http://127.0.0.1:9000',
+        allowedUserIds: [1, 22],
+      },
       analytics: { webhookUrls: ['http://a.example/h', 'https://b.example/h'] },
     });
   });
 
   it('defaults SIGNAL_SOURCES by gateway: demo,inbox with paper, inbox with http', () => {
     expect(load({ MT5_GATEWAY: 'paper' }).signals.sources).toEqual(['demo', 'inbox']);
-    const http = load({ MT5_GATEWAY: 'http', MT5_BRIDGE_URL: 'http://bridge:8000', MT5_BRIDGE_KEY_ID: 'k1', MT5_BRIDGE_SECRET: 'bridge-secret', SIGNALS_HMAC_SECRET: '0123456789abcdef' });
+    const http = load({
+      MT5_GATEWAY: 'http',
+      MT5_BRIDGE_URL: 'http://bridge:8000',
+      MT5_BRIDGE_KEY_ID: 'k1',
+      MT5_BRIDGE_SECRET: 'bridge-secret',
+      SIGNALS_HMAC_SECRET: '0123456789abcdef',
+    });
     expect(http.signals.sources).toEqual(['inbox']);
-    expect(http.mt5).toMatchObject({ gateway: 'http', bridgeUrl: 'http://bridge:8000', bridgeKeyId: 'k1', bridgeSecret: 'bridge-secret' });
+    expect(http.mt5).toMatchObject({
+      gateway: 'http',
+      bridgeUrl: 'http://bridge:8000',
+      bridgeKeyId: 'k1',
+      bridgeSecret: 'bridge-secret',
+    });
     expect(http.signals.hmacSecret).toBe('0123456789abcdef');
   });
 
   it('removes duplicate sources and accepts every kind', () => {
-    const config = load({ SIGNAL_SOURCES: 'inbox,demo,inbox,platform', PLATFORM_API_URL: 'https://platform.example', PLATFORM_API_KEY_ID: 'pk', PLATFORM_API_SECRET: 'platform-secret' });
+    const config = load({
+      SIGNAL_SOURCES: 'inbox,demo,inbox,platform',
+      PLATFORM_API_URL: 'https://platform.example',
+      PLATFORM_API_KEY_ID: 'pk',
+      PLATFORM_API_SECRET: 'platform-secret',
+    });
     expect(config.signals.sources).toEqual(['inbox', 'demo', 'platform']);
-    expect(config.platform).toEqual({ apiUrl: 'https://platform.example', apiKeyId: 'pk', apiSecret: 'platform-secret' });
+    expect(config.platform).toEqual({
+      apiUrl: 'https://platform.example',
+      apiKeyId: 'pk',
+      apiSecret: 'platform-secret',
+    });
   });
 });

@@ -5,7 +5,10 @@ const problems = (env: Record<string, string | undefined>): ConfigProblem[] => {
   if (result.ok) throw new Error(`expected ${JSON.stringify(env)} to be refused`);
   return result.problems;
 };
-const variables = (env: Record<string, string | undefined>): string[] => problems(env).map((p) => p.variable).sort();
+const variables = (env: Record<string, string | undefined>): string[] =>
+  problems(env)
+    .map((p) => p.variable)
+    .sort();
 
 describe('loadConfig: bad values are named, every one of them', () => {
   it.each([
@@ -79,7 +82,16 @@ describe('loadConfig: bad values are named, every one of them', () => {
   });
 
   it('reports several bad variables at once, one problem each', () => {
-    expect(variables({ PORT: 'x', LOG_LEVEL: 'loud', DRAWDOWN_CAP_PERCENT: '0', DAILY_RESET_TIMEZONE: 'Nowhere/City', MAX_VOLUME: '-1', MT5_GATEWAY: 'fix' })).toEqual([
+    expect(
+      variables({
+        PORT: 'x',
+        LOG_LEVEL: 'loud',
+        DRAWDOWN_CAP_PERCENT: '0',
+        DAILY_RESET_TIMEZONE: 'Nowhere/City',
+        MAX_VOLUME: '-1',
+        MT5_GATEWAY: 'fix',
+      }),
+    ).toEqual([
       'DAILY_RESET_TIMEZONE',
       'DRAWDOWN_CAP_PERCENT',
       'LOG_LEVEL',
@@ -92,14 +104,22 @@ describe('loadConfig: bad values are named, every one of them', () => {
   it('never puts a secret value into a problem', () => {
     const secret = 'short7';
     const found = problems({ SIGNALS_HMAC_SECRET: secret, MT5_BRIDGE_SECRET: 'abc', ADMIN_TOKEN: 'tok' });
-    expect(found.map((p) => p.variable).sort()).toEqual(['ADMIN_TOKEN', 'MT5_BRIDGE_SECRET', 'SIGNALS_HMAC_SECRET']);
+    expect(found.map((p) => p.variable).sort()).toEqual([
+      'ADMIN_TOKEN',
+      'MT5_BRIDGE_SECRET',
+      'SIGNALS_HMAC_SECRET',
+    ]);
     expect(JSON.stringify(found)).not.toContain(secret);
     expect(JSON.stringify(found)).not.toContain('"tok"');
   });
 
   it('needs HEARTBEAT_STALE_AFTER_MS above HEARTBEAT_INTERVAL_MS', () => {
-    expect(variables({ HEARTBEAT_INTERVAL_MS: '10000', HEARTBEAT_STALE_AFTER_MS: '10000' })).toEqual(['HEARTBEAT_STALE_AFTER_MS']);
-    expect(variables({ HEARTBEAT_INTERVAL_MS: '10000', HEARTBEAT_STALE_AFTER_MS: '5000' })).toEqual(['HEARTBEAT_STALE_AFTER_MS']);
+    expect(variables({ HEARTBEAT_INTERVAL_MS: '10000', HEARTBEAT_STALE_AFTER_MS: '10000' })).toEqual([
+      'HEARTBEAT_STALE_AFTER_MS',
+    ]);
+    expect(variables({ HEARTBEAT_INTERVAL_MS: '10000', HEARTBEAT_STALE_AFTER_MS: '5000' })).toEqual([
+      'HEARTBEAT_STALE_AFTER_MS',
+    ]);
   });
 
   it('refuses a heartbeat interval at or above the default stale threshold (liveness would always fail)', () => {
@@ -110,7 +130,11 @@ describe('loadConfig: bad values are named, every one of them', () => {
   });
 
   it('names a bad heartbeat variable once, without a second complaint about the pair', () => {
-    expect(variables({ HEARTBEAT_INTERVAL_MS: '70000', HEARTBEAT_STALE_AFTER_MS: 'soon' })).toEqual(['HEARTBEAT_STALE_AFTER_MS']);
-    expect(variables({ HEARTBEAT_INTERVAL_MS: '5', HEARTBEAT_STALE_AFTER_MS: '20' })).toEqual(['HEARTBEAT_INTERVAL_MS']);
+    expect(variables({ HEARTBEAT_INTERVAL_MS: '70000', HEARTBEAT_STALE_AFTER_MS: 'soon' })).toEqual([
+      'HEARTBEAT_STALE_AFTER_MS',
+    ]);
+    expect(variables({ HEARTBEAT_INTERVAL_MS: '5', HEARTBEAT_STALE_AFTER_MS: '20' })).toEqual([
+      'HEARTBEAT_INTERVAL_MS',
+    ]);
   });
 });

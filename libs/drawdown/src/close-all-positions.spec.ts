@@ -1,4 +1,14 @@
-import { fail, ok, Retcode, ManualClock, type BrokerGateway, type BrokerResult, type ClosePositionRequest, type Position, type TradeResult } from '@app/core';
+import {
+  fail,
+  ok,
+  Retcode,
+  ManualClock,
+  type BrokerGateway,
+  type BrokerResult,
+  type ClosePositionRequest,
+  type Position,
+  type TradeResult,
+} from '@app/core';
 import { CloseAllPositions, type CloseAllReport } from './close-all-positions';
 
 type Script = ('done' | 'reject' | 'timeout' | 'requote')[];
@@ -15,7 +25,15 @@ class ScriptedBroker implements BrokerGateway {
     return ok({ connected: true });
   }
   async account() {
-    return ok({ login: 1, currency: 'USD', balance: 1, equity: 1, margin: 0, margin_free: 1, server_time: '' });
+    return ok({
+      login: 1,
+      currency: 'USD',
+      balance: 1,
+      equity: 1,
+      margin: 0,
+      margin_free: 1,
+      server_time: '',
+    });
   }
   async positions(): Promise<BrokerResult<Position[]>> {
     if (this.listFailuresLeft > 0) {
@@ -30,7 +48,17 @@ class ScriptedBroker implements BrokerGateway {
   async closePosition(request: ClosePositionRequest): Promise<BrokerResult<TradeResult>> {
     this.requests.push(request);
     const step = this.scripts.get(request.ticket)?.shift() ?? 'done';
-    const result = (retcode: number) => ok({ request_id: request.request_id, retcode, order: 1, deal: 1, position: request.ticket, volume: 0.1, price: 1, comment: '' });
+    const result = (retcode: number) =>
+      ok({
+        request_id: request.request_id,
+        retcode,
+        order: 1,
+        deal: 1,
+        position: request.ticket,
+        volume: 0.1,
+        price: 1,
+        comment: '',
+      });
     switch (step) {
       case 'timeout':
         return fail('unknown_outcome', 'timeout', 'no answer');
@@ -67,7 +95,10 @@ describe('CloseAllPositions', () => {
   it('closes every listed position in one pass and reports it', async () => {
     const broker = new ScriptedBroker([1, 2, 3, 4, 5].map(position), new Map());
     const firstPass: CloseAllReport[] = [];
-    const report = await new CloseAllPositions(broker, new ManualClock(), logger, noSleep).closeAll('halt-1', { keepTrying: true, onFirstPass: (r) => firstPass.push(r) });
+    const report = await new CloseAllPositions(broker, new ManualClock(), logger, noSleep).closeAll(
+      'halt-1',
+      { keepTrying: true, onFirstPass: (r) => firstPass.push(r) },
+    );
     expect(report).toMatchObject({ closed: 5, failed: 0, remaining: 0 });
     expect(firstPass).toEqual([expect.objectContaining({ closed: 5, failed: 0 })]);
     expect(new Set(broker.requests.map((r) => r.request_id)).size).toBe(5);
@@ -80,7 +111,10 @@ describe('CloseAllPositions', () => {
     ]);
     const broker = new ScriptedBroker([1, 2, 3, 4, 5].map(position), scripts);
     const firstPass: CloseAllReport[] = [];
-    const report = await new CloseAllPositions(broker, new ManualClock(), logger, noSleep).closeAll('halt-2', { keepTrying: true, onFirstPass: (r) => firstPass.push(r) });
+    const report = await new CloseAllPositions(broker, new ManualClock(), logger, noSleep).closeAll(
+      'halt-2',
+      { keepTrying: true, onFirstPass: (r) => firstPass.push(r) },
+    );
     expect(firstPass[0]).toMatchObject({ closed: 3, failed: 2 });
     expect(firstPass[0].failures.map((f) => f.ticket).sort()).toEqual([2, 4]);
     expect(report).toMatchObject({ closed: 5, remaining: 0, failed: 0 });
@@ -93,8 +127,11 @@ describe('CloseAllPositions', () => {
       [8, ['timeout', 'timeout', 'timeout', 'done']],
     ]);
     const broker = new ScriptedBroker([7, 8].map(position), scripts);
-    await new CloseAllPositions(broker, new ManualClock(), logger, noSleep).closeAll('halt-3', { keepTrying: true });
-    const idsFor = (ticket: number) => broker.requests.filter((r) => r.ticket === ticket).map((r) => r.request_id);
+    await new CloseAllPositions(broker, new ManualClock(), logger, noSleep).closeAll('halt-3', {
+      keepTrying: true,
+    });
+    const idsFor = (ticket: number) =>
+      broker.requests.filter((r) => r.ticket === ticket).map((r) => r.request_id);
     const seven = idsFor(7);
     expect(seven).toHaveLength(2);
     expect(seven[0]).not.toBe(seven[1]);
@@ -106,7 +143,10 @@ describe('CloseAllPositions', () => {
   it('retries when the position list itself is unavailable', async () => {
     const broker = new ScriptedBroker([1, 2].map(position), new Map());
     broker.listFailuresLeft = 3;
-    const report = await new CloseAllPositions(broker, new ManualClock(), logger, noSleep).closeAll('halt-4', { keepTrying: true });
+    const report = await new CloseAllPositions(broker, new ManualClock(), logger, noSleep).closeAll(
+      'halt-4',
+      { keepTrying: true },
+    );
     expect(report).toMatchObject({ closed: 2, remaining: 0 });
   });
 
@@ -114,7 +154,10 @@ describe('CloseAllPositions', () => {
     const clock = new ManualClock();
     const broker = new ScriptedBroker([1].map(position), new Map([[1, Array<'reject'>(100).fill('reject')]]));
     const sleep = async (ms: number) => clock.advance(ms);
-    const report = await new CloseAllPositions(broker, clock, logger, { sleep, random: () => 0.5 }).closeAll('stop', { keepTrying: false, deadlineMs: 3000 });
+    const report = await new CloseAllPositions(broker, clock, logger, { sleep, random: () => 0.5 }).closeAll(
+      'stop',
+      { keepTrying: false, deadlineMs: 3000 },
+    );
     expect(report.remaining).toBe(1);
     expect(report.failed).toBe(1);
   });

@@ -72,7 +72,11 @@ export class CloseAllPositions {
       firstPassReported = true;
       options.onFirstPass?.({ ...report, failures: [...report.failures] });
     };
-    const outOfTime = () => this.stopped || (!options.keepTrying && options.deadlineMs !== undefined && this.clock.now() - started >= options.deadlineMs);
+    const outOfTime = () =>
+      this.stopped ||
+      (!options.keepTrying &&
+        options.deadlineMs !== undefined &&
+        this.clock.now() - started >= options.deadlineMs);
 
     for (;;) {
       report.rounds++;
@@ -90,7 +94,11 @@ export class CloseAllPositions {
         const failures = await this.closePass(batchId, listed.value, idRound, report);
         report.failed = failures.length;
         report.failures = failures;
-        if (failures.length > 0) this.logger.warn({ batch: batchId, failures }, `${failures.length} position(s) failed to close; retrying`);
+        if (failures.length > 0)
+          this.logger.warn(
+            { batch: batchId, failures },
+            `${failures.length} position(s) failed to close; retrying`,
+          );
         reportFirstPass();
         if (failures.length === 0) continue; // confirm with a fresh list
       }
@@ -109,7 +117,11 @@ export class CloseAllPositions {
   ): Promise<CloseAllReport['failures']> {
     const outcomes = await mapWithConcurrency(positions, CONCURRENCY, async (position) => {
       const round = idRound.get(position.ticket) ?? 0;
-      const outcome = await executeClose(this.broker, { request_id: haltCloseRequestId(batchId, position.ticket, round), ticket: position.ticket }, this.retry);
+      const outcome = await executeClose(
+        this.broker,
+        { request_id: haltCloseRequestId(batchId, position.ticket, round), ticket: position.ticket },
+        this.retry,
+      );
       return { position, outcome };
     });
     const failures: CloseAllReport['failures'] = [];
@@ -125,7 +137,8 @@ export class CloseAllPositions {
           failures.push({ ticket: position.ticket, symbol: position.symbol, reason: outcome.reason });
           break;
         case 'error':
-          if (outcome.error.kind === 'final' || outcome.error.kind === 'invalid_response') idRound.set(position.ticket, (idRound.get(position.ticket) ?? 0) + 1);
+          if (outcome.error.kind === 'final' || outcome.error.kind === 'invalid_response')
+            idRound.set(position.ticket, (idRound.get(position.ticket) ?? 0) + 1);
           failures.push({ ticket: position.ticket, symbol: position.symbol, reason: outcome.reason });
           break;
       }

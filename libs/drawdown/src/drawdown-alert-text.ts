@@ -20,7 +20,11 @@ export function capTriggerAlertText(input: {
 }): string {
   const { report } = input;
   const head = `${input.daily ? 'Daily drawdown' : 'Drawdown'} ${input.drawdownPercent.toFixed(1)}% exceeds ${input.daily ? 'daily cap' : 'cap'} ${formatPercent(input.capPercent)}%; closed ${report.closed} positions`;
-  const lines = [head, `Loop ${input.loopId}; equity ${input.equity?.toFixed(2) ?? 'unknown'}; baseline ${input.baseline?.toFixed(2) ?? 'unknown'}`, 'Trading is halted until a person resumes it.'];
+  const lines = [
+    head,
+    `Loop ${input.loopId}; equity ${input.equity?.toFixed(2) ?? 'unknown'}; baseline ${input.baseline?.toFixed(2) ?? 'unknown'}`,
+    'Trading is halted until a person resumes it.',
+  ];
   if (report.failed > 0) {
     lines.push(`${report.failed} position(s) failed to close, still trying:`);
     for (const f of report.failures.slice(0, 10)) lines.push(`- #${f.ticket} ${f.symbol}: ${f.reason}`);

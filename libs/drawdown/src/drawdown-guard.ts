@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import {
   DrawdownPolicy,
@@ -44,7 +50,9 @@ export interface GuardSnapshot {
   closingInProgress: boolean;
 }
 
-export type ResumeResult = { ok: true; baselineEquity: number } | { ok: false; code: 'not_halted' | 'equity_unavailable' | 'persist_failed'; message: string };
+export type ResumeResult =
+  | { ok: true; baselineEquity: number }
+  | { ok: false; code: 'not_halted' | 'equity_unavailable' | 'persist_failed'; message: string };
 
 /**
  * The drawdown guard: reads equity every EQUITY_CHECK_INTERVAL_MS whether or not signals
@@ -58,7 +66,14 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
   private policy: DrawdownPolicy;
   private readonly reads = new EquityReadTracker(3);
   private readonly closer: CloseAllPositions;
-  private last: { equity: number | null; drawdown: number | null; daily: number | null; baseline: number | null; positions: number | null; at: number | null } = {
+  private last: {
+    equity: number | null;
+    drawdown: number | null;
+    daily: number | null;
+    baseline: number | null;
+    positions: number | null;
+    at: number | null;
+  } = {
     equity: null,
     drawdown: null,
     daily: null,
@@ -110,10 +125,16 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
       await this.halt('untrusted_state', text, null);
     } else if (this.policy.isHalted()) {
       const halt = this.policy.halt();
-      this.logger.warn({ halt }, 'starting halted: the latch survived the restart; closing any positions left open');
+      this.logger.warn(
+        { halt },
+        'starting halted: the latch survived the restart; closing any positions left open',
+      );
       if (halt !== null) this.startClosing(halt);
     }
-    this.scheduler.addInterval(EQUITY_CHECK_INTERVAL, setInterval(() => void this.check(), this.config.risk.equityCheckIntervalMs));
+    this.scheduler.addInterval(
+      EQUITY_CHECK_INTERVAL,
+      setInterval(() => void this.check(), this.config.risk.equityCheckIntervalMs),
+    );
     await this.check();
   }
 
@@ -121,7 +142,8 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     this.stopped = true;
     clearTimeout(this.confirmTimer);
     this.closer.stop();
-    if (this.scheduler.doesExist('interval', EQUITY_CHECK_INTERVAL)) this.scheduler.deleteInterval(EQUITY_CHECK_INTERVAL);
+    if (this.scheduler.doesExist('interval', EQUITY_CHECK_INTERVAL))
+      this.scheduler.deleteInterval(EQUITY_CHECK_INTERVAL);
   }
 
   isHalted(): boolean {
@@ -147,8 +169,12 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
       this.noteReadFailure(account.error.message);
       // One failed read is retried by the periodic check; until 3 fail in a row, the last good
       // read (if recent) still answers, so a single blip does not fail a batch of signals.
-      const recent = this.last.equity !== null && this.last.at !== null && now - this.last.at <= 2 * this.config.risk.equityCheckIntervalMs;
-      if (this.reads.blocked || !recent || this.last.equity === null) return { allowed: false, reason: 'equity_unavailable' };
+      const recent =
+        this.last.equity !== null &&
+        this.last.at !== null &&
+        now - this.last.at <= 2 * this.config.risk.equityCheckIntervalMs;
+      if (this.reads.blocked || !recent || this.last.equity === null)
+        return { allowed: false, reason: 'equity_unavailable' };
       equity = this.last.equity;
     }
     if (this.reads.blocked) return { allowed: false, reason: 'equity_unavailable' };
@@ -171,12 +197,21 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     if (halt === null) return { ok: false, code: 'not_halted', message: 'trading is not halted' };
     const account = await this.broker.account();
     if (!account.ok || !Number.isFinite(account.value.equity) || account.value.equity <= 0) {
-      return { ok: false, code: 'equity_unavailable', message: 'cannot re-baseline: equity could not be read' };
+      return {
+        ok: false,
+        code: 'equity_unavailable',
+        message: 'cannot re-baseline: equity could not be read',
+      };
     }
     const now = this.clock.now();
     const previous = this.policy.state();
     const resumed = this.policy.resume(account.value.equity, now, reviewedBy, note);
-    if (!resumed.ok) return { ok: false, code: resumed.code === 'not_halted' ? 'not_halted' : 'equity_unavailable', message: resumed.message };
+    if (!resumed.ok)
+      return {
+        ok: false,
+        code: resumed.code === 'not_halted' ? 'not_halted' : 'equity_unavailable',
+        message: resumed.message,
+      };
     try {
       await this.state.saveRiskState(this.policy.state());
     } catch (error) {
@@ -188,9 +223,27 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     this.closer.stop();
     this.closing = undefined;
     this.reads.reset();
-    this.last = { ...this.last, equity: account.value.equity, baseline: account.value.equity, drawdown: 0, daily: 0 };
-    await this.audit({ at: now, action: 'resume', halt_id: halt.id, reviewed_by: reviewedBy, note, baseline_equity: account.value.equity });
-    this.events.publish('resumed', { halt_id: halt.id, reviewed_by: reviewedBy, note, baseline_equity: account.value.equity });
+    this.last = {
+      ...this.last,
+      equity: account.value.equity,
+      baseline: account.value.equity,
+      drawdown: 0,
+      daily: 0,
+    };
+    await this.audit({
+      at: now,
+      action: 'resume',
+      halt_id: halt.id,
+      reviewed_by: reviewedBy,
+      note,
+      baseline_equity: account.value.equity,
+    });
+    this.events.publish('resumed', {
+      halt_id: halt.id,
+      reviewed_by: reviewedBy,
+      note,
+      baseline_equity: account.value.equity,
+    });
     this.alerts.send({
       kind: 'resume',
       text: `Trading resumed by ${reviewedBy}: ${note}\nBaseline equity ${account.value.equity.toFixed(2)}; loop ${this.config.loopId}`,
@@ -200,7 +253,10 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
 
   /** Close everything now (graceful stop with CLOSE_ON_SHUTDOWN). Bounded by `deadlineMs`. */
   closeAllForShutdown(deadlineMs: number): Promise<CloseAllReport> {
-    return this.closer.closeAll(`shutdown-${this.config.loopId}-${this.clock.now()}`, { keepTrying: false, deadlineMs });
+    return this.closer.closeAll(`shutdown-${this.config.loopId}-${this.clock.now()}`, {
+      keepTrying: false,
+      deadlineMs,
+    });
   }
 
   snapshot(): GuardSnapshot {
@@ -227,7 +283,8 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     if (positions.ok) this.last.positions = positions.value.length;
     if (!account.ok) return this.noteReadFailure(account.error.message);
     const observation = this.policy.observe(account.value.equity, now);
-    if (observation.kind === 'invalid_read') return this.noteReadFailure(`equity is not a finite number: ${String(account.value.equity)}`);
+    if (observation.kind === 'invalid_read')
+      return this.noteReadFailure(`equity is not a finite number: ${String(account.value.equity)}`);
     if (this.reads.success()) this.announceEquityReadable();
     this.last = {
       equity: account.value.equity,
@@ -245,7 +302,11 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     if (observation.stateChanged) await this.persist();
     if (observation.warning !== null) {
       const w = observation.warning;
-      this.events.publish('drawdown_warning', { drawdown_percent: w.drawdownPercent, cap_percent: w.capPercent, cap: w.cap });
+      this.events.publish('drawdown_warning', {
+        drawdown_percent: w.drawdownPercent,
+        cap_percent: w.capPercent,
+        cap: w.cap,
+      });
       this.alerts.send({
         kind: 'drawdown_warning',
         text: `Drawdown warning: ${w.drawdownPercent.toFixed(1)}% of ${w.cap === 'daily' ? 'daily cap' : 'cap'} ${formatPercent(w.capPercent)}%\nLoop ${this.config.loopId}; equity ${account.value.equity.toFixed(2)}`,
@@ -257,7 +318,12 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     }
     if (observation.trigger !== null) {
       const t = observation.trigger;
-      await this.halt(t.cap === 'daily' ? 'daily_cap' : 'drawdown_cap', `${t.cap} drawdown ${t.drawdownPercent.toFixed(1)}% >= cap ${formatPercent(t.capPercent)}%`, t.drawdownPercent, t.capPercent);
+      await this.halt(
+        t.cap === 'daily' ? 'daily_cap' : 'drawdown_cap',
+        `${t.cap} drawdown ${t.drawdownPercent.toFixed(1)}% >= cap ${formatPercent(t.capPercent)}%`,
+        t.drawdownPercent,
+        t.capPercent,
+      );
     }
   }
 
@@ -271,7 +337,10 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
   }
 
   private announceEquityReadable(): void {
-    this.alerts.send({ kind: 'equity_unavailable', text: `Equity readable again; opening positions allowed. Loop ${this.config.loopId}` });
+    this.alerts.send({
+      kind: 'equity_unavailable',
+      text: `Equity readable again; opening positions allowed. Loop ${this.config.loopId}`,
+    });
   }
 
   private noteReadFailure(message: string): void {
@@ -281,19 +350,42 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
         text: `Equity unreadable ${this.reads.consecutiveFailures} times in a row; no new positions until it reads again.\n${message}\nLoop ${this.config.loopId}`,
       });
     }
-    this.events.publish('equity_read_failed', { consecutive_failures: this.reads.consecutiveFailures, error: message });
+    this.events.publish('equity_read_failed', {
+      consecutive_failures: this.reads.consecutiveFailures,
+      error: message,
+    });
   }
 
   /**
    * The trigger sequence (risk.md): 1. latch and persist (fsync) before anything else;
    * 2. close every position, re-reading until none is left; 3. report and alert; 4. audit.
    */
-  private async halt(source: HaltSource, reason: string, drawdownPercent: number | null, capPercent: number | null = null): Promise<HaltRecord> {
-    const record: HaltRecord = { id: randomUUID(), reason, source, at: this.clock.now(), drawdownPercent, capPercent };
+  private async halt(
+    source: HaltSource,
+    reason: string,
+    drawdownPercent: number | null,
+    capPercent: number | null = null,
+  ): Promise<HaltRecord> {
+    const record: HaltRecord = {
+      id: randomUUID(),
+      reason,
+      source,
+      at: this.clock.now(),
+      drawdownPercent,
+      capPercent,
+    };
     this.policy.latchHalt(record);
     const halt = this.policy.halt() ?? record;
     await this.persist();
-    await this.audit({ at: halt.at, action: 'halt', halt_id: halt.id, source, reason, drawdown_percent: drawdownPercent, cap_percent: capPercent });
+    await this.audit({
+      at: halt.at,
+      action: 'halt',
+      halt_id: halt.id,
+      source,
+      reason,
+      drawdown_percent: drawdownPercent,
+      cap_percent: capPercent,
+    });
     this.events.publish('halted', { halt_id: halt.id, reason, source, drawdown_percent: drawdownPercent });
     if (source === 'drawdown_cap' || source === 'daily_cap') this.capTriggerCount++;
     this.startClosing(halt);
@@ -310,11 +402,22 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     void closing
       .then(async (report) => {
         if (report.remaining === 0 && report.rounds > 1) {
-          this.alerts.send({ kind: 'close_failures', text: `All positions closed after ${report.rounds} rounds (halt ${halt.id}); ${report.closed} closed in all.` });
-          await this.audit({ at: this.clock.now(), action: 'close_all_done', halt_id: halt.id, closed: report.closed, rounds: report.rounds });
+          this.alerts.send({
+            kind: 'close_failures',
+            text: `All positions closed after ${report.rounds} rounds (halt ${halt.id}); ${report.closed} closed in all.`,
+          });
+          await this.audit({
+            at: this.clock.now(),
+            action: 'close_all_done',
+            halt_id: halt.id,
+            closed: report.closed,
+            rounds: report.rounds,
+          });
         }
       })
-      .catch((error: unknown) => this.logger.error({ err: error, halt_id: halt.id }, 'closing positions after a halt failed'))
+      .catch((error: unknown) =>
+        this.logger.error({ err: error, halt_id: halt.id }, 'closing positions after a halt failed'),
+      )
       .finally(() => {
         if (this.closing === closing) this.closing = undefined;
       });
@@ -326,7 +429,15 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     const drawdown = halt.drawdownPercent ?? this.last.drawdown ?? 0;
     const cap = halt.capPercent ?? this.config.risk.drawdownCapPercent;
     const text = isCap
-      ? capTriggerAlertText({ drawdownPercent: drawdown, capPercent: cap, daily: halt.source === 'daily_cap', report, loopId: this.config.loopId, equity: this.last.equity, baseline: this.last.baseline })
+      ? capTriggerAlertText({
+          drawdownPercent: drawdown,
+          capPercent: cap,
+          daily: halt.source === 'daily_cap',
+          report,
+          loopId: this.config.loopId,
+          equity: this.last.equity,
+          baseline: this.last.baseline,
+        })
       : `Trading halted (${halt.source}): ${halt.reason}; closed ${report.closed} positions${report.failed > 0 ? `, ${report.failed} failed to close (still trying)` : ''}\nLoop ${this.config.loopId}`;
     if (isCap) {
       this.events.publish('drawdown_cap_triggered', {
@@ -343,7 +454,14 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
       });
     }
     this.alerts.send({ kind: isCap ? 'drawdown_cap' : 'halt', text });
-    await this.audit({ at: this.clock.now(), action: isCap ? 'cap_triggered' : 'halt_closed', halt_id: halt.id, positions_closed: report.closed, positions_failed: report.failed, failures: report.failures });
+    await this.audit({
+      at: this.clock.now(),
+      action: isCap ? 'cap_triggered' : 'halt_closed',
+      halt_id: halt.id,
+      positions_closed: report.closed,
+      positions_failed: report.failed,
+      failures: report.failures,
+    });
   }
 
   private async persist(): Promise<void> {
@@ -352,7 +470,10 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     } catch (error) {
       // The latch still holds in memory; say loudly that the disk does not have it.
       this.logger.error({ err: error }, 'could not persist risk state (halt latch/baselines)');
-      this.alerts.send({ kind: 'state_untrusted', text: `Could not persist risk state under ${this.state.stateDir}: ${String(error)}` });
+      this.alerts.send({
+        kind: 'state_untrusted',
+        text: `Could not persist risk state under ${this.state.stateDir}: ${String(error)}`,
+      });
     }
   }
 

@@ -9,6 +9,7 @@ import { HealthController } from './health/health.controller';
 import { TradingHealthIndicators } from './health/trading-health.indicators';
 import { HEARTBEAT_STAMP, SharedHeartbeatStamp } from './heartbeat/heartbeat-stamp';
 import { HeartbeatService } from './heartbeat/heartbeat.service';
+import { HeartbeatWatchdogService } from './heartbeat/heartbeat-watchdog.service';
 import { RETRY_POLICY, retryPolicyFromConfig } from './loop/retry-policy';
 import { SignalExecutor } from './loop/signal-executor';
 import { TradingLoop } from './loop/trading-loop';
@@ -21,8 +22,13 @@ import { TradingLoop } from './loop/trading-loop';
     TradingLoop,
     SignalExecutor,
     HeartbeatService,
+    HeartbeatWatchdogService,
     TradingHealthIndicators,
-    { provide: RETRY_POLICY, inject: [APP_CONFIG], useFactory: (config: AppConfig) => retryPolicyFromConfig(config) },
+    {
+      provide: RETRY_POLICY,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => retryPolicyFromConfig(config),
+    },
     { provide: HEARTBEAT_STAMP, useFactory: () => new SharedHeartbeatStamp() },
   ],
   exports: [TradingLoop, HeartbeatService, HEARTBEAT_STAMP],

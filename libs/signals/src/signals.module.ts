@@ -4,12 +4,13 @@ import { ApprovalController } from './approval/approval.controller';
 import { SignalPipeline } from './approval/signal-pipeline';
 import { DemoSignalSource } from './demo/demo-signal-source';
 import { SignalInboxController } from './inbox/signal-inbox.controller';
+import { PlatformSignalSource } from './platform/platform-signal-source';
 
-/** Signal sources (inbox, demo; platform later) feeding one pipeline: claim, approve, queue. */
+/** Signal sources (inbox, demo, platform) feeding one pipeline: claim, approve, queue. */
 @Module({
   imports: [DrawdownModule],
   controllers: [SignalInboxController, ApprovalController],
-  providers: [SignalPipeline, DemoSignalSource],
-  exports: [SignalPipeline],
+  providers: [SignalPipeline, DemoSignalSource, PlatformSignalSource],
+  exports: [SignalPipeline, PlatformSignalSource],
 })
 export class SignalsModule {}

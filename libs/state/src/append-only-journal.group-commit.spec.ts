@@ -26,7 +26,9 @@ describe('AppendOnlyJournal: concurrent appends (group commit)', () => {
     const lines = (await readFile(path, 'utf8')).split('\n');
     expect(lines).toHaveLength(count + 1);
     expect(lines[count]).toBe('');
-    expect(lines.slice(0, count).map((line) => (JSON.parse(line) as { n: number }).n)).toEqual(Array.from({ length: count }, (_, n) => n));
+    expect(lines.slice(0, count).map((line) => (JSON.parse(line) as { n: number }).n)).toEqual(
+      Array.from({ length: count }, (_, n) => n),
+    );
 
     const again = new AppendOnlyJournal<{ n: number }>(path);
     const replay = await again.open();

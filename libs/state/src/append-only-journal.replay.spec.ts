@@ -41,13 +41,22 @@ describe('AppendOnlyJournal: replay after close, crash and damage', () => {
     await first.journal.append({ n: 2, note: 'ünïcode ✓' });
     await first.journal.close();
     const second = await reopen();
-    expect(second.replay).toEqual({ records: [{ n: 1 }, { n: 2, note: 'ünïcode ✓' }], tornTail: false, corruptLines: [] });
+    expect(second.replay).toEqual({
+      records: [{ n: 1 }, { n: 2, note: 'ünïcode ✓' }],
+      tornTail: false,
+      corruptLines: [],
+    });
     await second.journal.append({ n: 3 });
     await second.journal.close();
     const third = await reopen();
     expect(third.replay.records).toEqual([{ n: 1 }, { n: 2, note: 'ünïcode ✓' }, { n: 3 }]);
     await third.journal.close();
-    expect((await readFile(path, 'utf8')).split('\n')).toEqual(['{"n":1}', '{"n":2,"note":"ünïcode ✓"}', '{"n":3}', '']);
+    expect((await readFile(path, 'utf8')).split('\n')).toEqual([
+      '{"n":1}',
+      '{"n":2,"note":"ünïcode ✓"}',
+      '{"n":3}',
+      '',
+    ]);
   });
 
   it('skips a last line cut short by a crash and reports it as a torn tail, not as damage', async () => {
@@ -102,7 +111,11 @@ describe('AppendOnlyJournal: replay after close, crash and damage', () => {
     await second.journal.append({ n: 3 });
     await second.journal.close();
     const third = await reopen();
-    expect(third.replay).toEqual({ records: [{ n: 1 }, { n: 2 }, { n: 3 }], tornTail: false, corruptLines: [] });
+    expect(third.replay).toEqual({
+      records: [{ n: 1 }, { n: 2 }, { n: 3 }],
+      tornTail: false,
+      corruptLines: [],
+    });
     await third.journal.close();
   });
 
@@ -111,7 +124,11 @@ describe('AppendOnlyJournal: replay after close, crash and damage', () => {
     await first.journal.close();
     await writeFile(path, '{"n":1}\nGARBAGE\n{"n":3}\n{"n":4,\n{"n":5}\n');
     const second = await reopen();
-    expect(second.replay).toEqual({ records: [{ n: 1 }, { n: 3 }, { n: 5 }], tornTail: false, corruptLines: [2, 4] });
+    expect(second.replay).toEqual({
+      records: [{ n: 1 }, { n: 3 }, { n: 5 }],
+      tornTail: false,
+      corruptLines: [2, 4],
+    });
     await second.journal.close();
   });
 

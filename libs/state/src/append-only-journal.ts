@@ -48,7 +48,8 @@ export class AppendOnlyJournal<T> {
   }
 
   append(record: T): Promise<void> {
-    if (this.handle === undefined || this.closed) return Promise.reject(new Error(`journal ${this.path} is not open`));
+    if (this.handle === undefined || this.closed)
+      return Promise.reject(new Error(`journal ${this.path} is not open`));
     const line = `${JSON.stringify(record)}\n`;
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ line, resolve, reject });
@@ -88,7 +89,8 @@ export class AppendOnlyJournal<T> {
     try {
       text = await readFile(this.path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], tornTail: false, corruptLines: [] };
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+        return { records: [], tornTail: false, corruptLines: [] };
       throw new Error(`could not read journal ${this.path}: ${String(error)}`, { cause: error });
     }
     const lines = text.split('\n');

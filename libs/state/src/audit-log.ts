@@ -18,7 +18,8 @@ export class AuditLog {
   async open(): Promise<{ entries: number; problems: string[] }> {
     const replay = await this.journal.open();
     const problems: string[] = [];
-    if (replay.corruptLines.length > 0) problems.push(`${this.journal.path}: damaged lines ${replay.corruptLines.slice(0, 10).join(', ')}`);
+    if (replay.corruptLines.length > 0)
+      problems.push(`${this.journal.path}: damaged lines ${replay.corruptLines.slice(0, 10).join(', ')}`);
     return { entries: replay.records.length, problems };
   }
 

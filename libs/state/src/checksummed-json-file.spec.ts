@@ -32,8 +32,16 @@ describe('ChecksummedJsonFile', () => {
   it('round-trips a value through a new instance, in an envelope with the SHA-256 of the value, mode 0600', async () => {
     await new ChecksummedJsonFile<Latch>(path).save(HALTED);
     expect(await new ChecksummedJsonFile<Latch>(path).load()).toEqual({ kind: 'loaded', value: HALTED });
-    const envelope = JSON.parse(await readFile(path, 'utf8')) as { version: number; sha256: string; value: unknown };
-    expect(envelope).toEqual({ version: 1, sha256: createHash('sha256').update(JSON.stringify(HALTED)).digest('hex'), value: HALTED });
+    const envelope = JSON.parse(await readFile(path, 'utf8')) as {
+      version: number;
+      sha256: string;
+      value: unknown;
+    };
+    expect(envelope).toEqual({
+      version: 1,
+      sha256: createHash('sha256').update(JSON.stringify(HALTED)).digest('hex'),
+      value: HALTED,
+    });
     expect((await stat(path)).mode & 0o777).toBe(0o600);
   });
 
@@ -41,7 +49,10 @@ describe('ChecksummedJsonFile', () => {
     const file = new ChecksummedJsonFile<Latch>(path);
     await file.save(HALTED);
     await file.save({ halted: false, reason: null, baseline: 9000 });
-    expect(await file.load()).toEqual({ kind: 'loaded', value: { halted: false, reason: null, baseline: 9000 } });
+    expect(await file.load()).toEqual({
+      kind: 'loaded',
+      value: { halted: false, reason: null, baseline: 9000 },
+    });
     expect(await readdir(join(dir, 'sub'))).toEqual(['risk-state.json']);
   });
 
@@ -87,7 +98,11 @@ describe('ChecksummedJsonFile', () => {
 
   it('keeps every concurrent save intact and ends with the value saved last', async () => {
     const file = new ChecksummedJsonFile<Latch>(path);
-    const values = Array.from({ length: 25 }, (_, i) => ({ halted: i % 2 === 0, reason: 'r'.repeat(25 - i), baseline: i }));
+    const values = Array.from({ length: 25 }, (_, i) => ({
+      halted: i % 2 === 0,
+      reason: 'r'.repeat(25 - i),
+      baseline: i,
+    }));
     await Promise.all(values.map((value) => file.save(value)));
     expect(await file.load()).toEqual({ kind: 'loaded', value: values[24] });
     expect(await readdir(join(dir, 'sub'))).toEqual(['risk-state.json']);

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileIfExists, writeFileAtomic } from './atomic-file';
 
 /** What loading a checksummed file found. `damaged` means it exists but cannot be trusted. */
-export type ChecksummedLoad<T> = { kind: 'absent' } | { kind: 'loaded'; value: T } | { kind: 'damaged'; problem: string };
+export type ChecksummedLoad<T> =
+  { kind: 'absent' } | { kind: 'loaded'; value: T } | { kind: 'damaged'; problem: string };
 
 interface Envelope {
   version: number;
@@ -31,13 +32,24 @@ export class ChecksummedJsonFile<T> {
     try {
       envelope = JSON.parse(text) as Envelope;
     } catch (error) {
-      return { kind: 'damaged', problem: `${this.path} is not valid JSON (${String(error)}); truncated or edited` };
+      return {
+        kind: 'damaged',
+        problem: `${this.path} is not valid JSON (${String(error)}); truncated or edited`,
+      };
     }
-    if (typeof envelope !== 'object' || envelope === null || typeof envelope.sha256 !== 'string' || !('value' in envelope)) {
+    if (
+      typeof envelope !== 'object' ||
+      envelope === null ||
+      typeof envelope.sha256 !== 'string' ||
+      !('value' in envelope)
+    ) {
       return { kind: 'damaged', problem: `${this.path} lacks its checksum envelope` };
     }
     if (envelope.version !== this.version) {
-      return { kind: 'damaged', problem: `${this.path} has version ${String(envelope.version)}, expected ${this.version}` };
+      return {
+        kind: 'damaged',
+        problem: `${this.path} has version ${String(envelope.version)}, expected ${this.version}`,
+      };
     }
     if (checksum(JSON.stringify(envelope.value)) !== envelope.sha256) {
       return { kind: 'damaged', problem: `${this.path} fails its checksum; edited or corrupted` };

@@ -48,13 +48,18 @@ describe('SignalLedger: claiming ids', () => {
   });
 
   it('lets exactly one of two concurrent claims of one id win', async () => {
-    const results = await Promise.all([ledger.claim(signal('dup'), 'accepted', T0), ledger.claim(signal('dup'), 'accepted', T0)]);
+    const results = await Promise.all([
+      ledger.claim(signal('dup'), 'accepted', T0),
+      ledger.claim(signal('dup'), 'accepted', T0),
+    ]);
     expect(results.sort()).toEqual([false, true]);
   });
 
   it('lets exactly one of many concurrent claims per id win, across many ids, and writes one record per id', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `sig-${i}`);
-    const claims = ids.flatMap((id) => [0, 1, 2].map(() => ledger.claim(signal(id), 'accepted', T0).then((won) => ({ id, won }))));
+    const claims = ids.flatMap((id) =>
+      [0, 1, 2].map(() => ledger.claim(signal(id), 'accepted', T0).then((won) => ({ id, won }))),
+    );
     const results = await Promise.all(claims);
     for (const id of ids) expect(results.filter((r) => r.id === id && r.won)).toHaveLength(1);
     await ledger.close();
@@ -67,7 +72,10 @@ describe('SignalLedger: claiming ids', () => {
     await ledger.claim(signal('a-1'), 'accepted', T0);
     await ledger.claim(signal('r-1'), 'rejected', T0 + 1, 'halted');
     await ledger.close();
-    const lines = (await readFile(join(dir, 'signals.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    const lines = (await readFile(join(dir, 'signals.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown);
     expect(lines).toEqual([
       { id: 'a-1', status: 'accepted', at: T0, signal: signal('a-1') },
       { id: 'r-1', status: 'rejected', at: T0 + 1, reason: 'halted' },

@@ -41,7 +41,13 @@ describe('SignalLedger: replay after a restart', () => {
 
   it('knows every id after a reopen and refuses to claim any of them again', async () => {
     const first = await restart();
-    for (let i = 0; i < 30; i++) await first.ledger.claim(signal(`sig-${i}`), i % 3 === 0 ? 'rejected' : 'accepted', T0 + i, i % 3 === 0 ? 'halted' : undefined);
+    for (let i = 0; i < 30; i++)
+      await first.ledger.claim(
+        signal(`sig-${i}`),
+        i % 3 === 0 ? 'rejected' : 'accepted',
+        T0 + i,
+        i % 3 === 0 ? 'halted' : undefined,
+      );
     await first.ledger.close();
 
     const second = await restart();
@@ -106,7 +112,9 @@ describe('SignalLedger: replay after a restart', () => {
     const second = await restart();
     expect(second.load.trusted).toBe(true);
     expect(second.load.known).toBe(1);
-    expect(second.load.problems).toEqual([`${join(dir, 'signals.jsonl')}: skipped a last line cut short by a crash`]);
+    expect(second.load.problems).toEqual([
+      `${join(dir, 'signals.jsonl')}: skipped a last line cut short by a crash`,
+    ]);
     expect(await second.ledger.claim(signal('after'), 'accepted', T0 + 1)).toBe(true);
     await second.ledger.close();
 
@@ -137,7 +145,10 @@ describe('SignalLedger: replay after a restart', () => {
   });
 
   it('skips well-formed JSON lines that are not ledger records', async () => {
-    await writeFile(join(dir, 'signals.jsonl'), '{"id":"ok","status":"executed","at":1}\nnull\n42\n{"id":7,"status":"accepted"}\n{"status":"accepted"}\n');
+    await writeFile(
+      join(dir, 'signals.jsonl'),
+      '{"id":"ok","status":"executed","at":1}\nnull\n42\n{"id":7,"status":"accepted"}\n{"status":"accepted"}\n',
+    );
     const { ledger, load } = await restart();
     expect(load).toMatchObject({ known: 1, unfinished: [], trusted: true });
     expect(ledger.status('ok')).toBe('executed');

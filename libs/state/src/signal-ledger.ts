@@ -54,7 +54,8 @@ export class SignalLedger {
     }
     const problems: string[] = [];
     if (replay.tornTail) problems.push(`${this.journal.path}: skipped a last line cut short by a crash`);
-    if (replay.corruptLines.length > 0) problems.push(`${this.journal.path}: damaged lines ${replay.corruptLines.slice(0, 10).join(', ')}`);
+    if (replay.corruptLines.length > 0)
+      problems.push(`${this.journal.path}: damaged lines ${replay.corruptLines.slice(0, 10).join(', ')}`);
     return { unfinished, known: this.statusById.size, problems, trusted: replay.corruptLines.length === 0 };
   }
 
@@ -70,7 +71,12 @@ export class SignalLedger {
    * Claim an id. Resolves `true` once the claim is on disk, `false` when the id was seen before.
    * The in-memory claim happens synchronously, so two concurrent requests with one id cannot both win.
    */
-  async claim(signal: TradeSignal, status: 'accepted' | 'rejected', at: number, reason?: string): Promise<boolean> {
+  async claim(
+    signal: TradeSignal,
+    status: 'accepted' | 'rejected',
+    at: number,
+    reason?: string,
+  ): Promise<boolean> {
     if (this.statusById.has(signal.id)) return false;
     this.statusById.set(signal.id, status);
     const record: SignalLedgerRecord = { id: signal.id, status, at };
@@ -87,7 +93,12 @@ export class SignalLedger {
   }
 
   /** Move a known signal on; durable when the promise resolves. */
-  async update(id: string, status: SignalStatus, at: number, details: Omit<SignalLedgerRecord, 'id' | 'status' | 'at'> = {}): Promise<void> {
+  async update(
+    id: string,
+    status: SignalStatus,
+    at: number,
+    details: Omit<SignalLedgerRecord, 'id' | 'status' | 'at'> = {},
+  ): Promise<void> {
     this.statusById.set(id, status);
     await this.journal.append({ id, status, at, ...details });
   }

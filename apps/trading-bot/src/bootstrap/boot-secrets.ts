@@ -11,7 +11,11 @@ export interface BootSecrets {
 }
 
 /** A configured value, else the one an earlier start wrote to STATE_DIR, else a new one written there (0600). */
-async function secretFromFile(configured: string | undefined, path: string, generated: string[]): Promise<string> {
+async function secretFromFile(
+  configured: string | undefined,
+  path: string,
+  generated: string[],
+): Promise<string> {
   if (configured !== undefined) return configured;
   const existing = (await readFileIfExists(path))?.trim();
   if (existing !== undefined && existing.length >= 16) return existing;
@@ -28,6 +32,10 @@ async function secretFromFile(configured: string | undefined, path: string, gene
 export async function resolveBootSecrets(config: AppConfig): Promise<BootSecrets> {
   const generated: string[] = [];
   const adminToken = await secretFromFile(config.adminToken, join(config.stateDir, 'admin-token'), generated);
-  const signalsHmacSecret = await secretFromFile(config.signals.hmacSecret, join(config.stateDir, 'signals-secret'), generated);
+  const signalsHmacSecret = await secretFromFile(
+    config.signals.hmacSecret,
+    join(config.stateDir, 'signals-secret'),
+    generated,
+  );
   return { adminToken, signalsHmacSecret, generated };
 }

@@ -1,4 +1,11 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger, type INestApplication } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Logger,
+  type INestApplication,
+} from '@nestjs/common';
 import express, { type NextFunction, type Request, type Response } from 'express';
 
 /** The inbox reads its own raw bytes (the signature covers them); everything else gets a 16 KiB JSON parser. */
@@ -18,10 +25,15 @@ export class LastResortExceptionFilter implements ExceptionFilter {
     if (response.headersSent) return;
     if (exception instanceof HttpException) {
       const body = exception.getResponse();
-      response.status(exception.getStatus()).json(typeof body === 'string' ? { status: 'refused', message: body } : body);
+      response
+        .status(exception.getStatus())
+        .json(typeof body === 'string' ? { status: 'refused', message: body } : body);
       return;
     }
-    this.logger.error({ err: exception, method: request.method, url: request.url }, 'unhandled error in a request');
+    this.logger.error(
+      { err: exception, method: request.method, url: request.url },
+      'unhandled error in a request',
+    );
     response.status(500).json({ status: 'error', reason: 'internal_error' });
   }
 }
@@ -35,8 +47,11 @@ export function configureApp(app: INestApplication): void {
   // Parser errors (bad JSON, too large) become JSON answers instead of express's HTML page.
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (err === undefined || err === null) return next();
-    const status = typeof err === 'object' && 'status' in err && typeof err.status === 'number' ? err.status : 400;
-    res.status(status >= 400 && status < 500 ? status : 400).json({ status: 'refused', reason: status === 413 ? 'too_large' : 'invalid_json' });
+    const status =
+      typeof err === 'object' && 'status' in err && typeof err.status === 'number' ? err.status : 400;
+    res
+      .status(status >= 400 && status < 500 ? status : 400)
+      .json({ status: 'refused', reason: status === 413 ? 'too_large' : 'invalid_json' });
   });
   app.useGlobalFilters(new LastResortExceptionFilter());
 }

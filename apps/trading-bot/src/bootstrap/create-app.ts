@@ -9,7 +9,10 @@ import { configureApp } from './configure-app';
 /** Build the configured Nest app (main.ts and the e2e tests share this, so tests run the real thing). */
 export async function createApp(config: AppConfig): Promise<{ app: INestApplication; secrets: BootSecrets }> {
   const secrets = await resolveBootSecrets(config);
-  const app = await NestFactory.create(AppModule.forRoot(config, secrets), { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create(AppModule.forRoot(config, secrets), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   app.useLogger(app.get(Logger));
   configureApp(app);
   return { app, secrets };

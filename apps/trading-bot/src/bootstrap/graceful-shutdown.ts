@@ -55,7 +55,12 @@ export class GracefulShutdown {
     });
     await this.alerts.drain(Math.max(0, Math.min(1500, remaining() - 1000)));
     await this.withDeadline('close the application', app.close(), Math.max(0, remaining() - 300));
-    this.events.publish('shutdown', { loop_id: this.config.loopId, signal, positions_closed: closed, positions_failed: failed });
+    this.events.publish('shutdown', {
+      loop_id: this.config.loopId,
+      signal,
+      positions_closed: closed,
+      positions_failed: failed,
+    });
     return 0;
   }
 

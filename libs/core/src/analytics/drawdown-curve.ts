@@ -98,7 +98,12 @@ export class DrawdownCurve {
   points(): DrawdownPoint[] {
     const out: DrawdownPoint[] = [];
     for (let i = 0; i < this.length; i += 1) {
-      out.push({ at: this.ats[i], equity: this.equities[i], drawdown_percent: this.drawdowns[i], samples: this.sampleCounts[i] });
+      out.push({
+        at: this.ats[i],
+        equity: this.equities[i],
+        drawdown_percent: this.drawdowns[i],
+        samples: this.sampleCounts[i],
+      });
     }
     return out;
   }

@@ -3,7 +3,15 @@ import { LatencyHistogram } from './latency-histogram';
 describe('LatencyHistogram input handling', () => {
   it('is empty before any sample: nulls, not zeros', () => {
     const histogram = new LatencyHistogram();
-    expect(histogram.snapshot()).toEqual({ count: 0, p50: null, p95: null, p99: null, min: null, max: null, mean: null });
+    expect(histogram.snapshot()).toEqual({
+      count: 0,
+      p50: null,
+      p95: null,
+      p99: null,
+      min: null,
+      max: null,
+      mean: null,
+    });
     expect(histogram.percentile(50)).toBeNull();
     expect(histogram.min).toBeNull();
     expect(histogram.max).toBeNull();
@@ -40,7 +48,9 @@ describe('LatencyHistogram input handling', () => {
     expect(histogram.min).toBe(0.001);
     expect(histogram.max).toBe(3_600_000);
     expect(histogram.percentile(100)).toBe(3_600_000);
-    expect(Math.abs(histogram.percentile(0)! - 0.001) / 0.001).toBeLessThanOrEqual(histogram.maxRelativeError);
+    expect(Math.abs(histogram.percentile(0)! - 0.001) / 0.001).toBeLessThanOrEqual(
+      histogram.maxRelativeError,
+    );
   });
 
   it('is accurate at the edges of the range and at powers of two', () => {

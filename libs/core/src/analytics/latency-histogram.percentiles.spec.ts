@@ -28,7 +28,8 @@ function exactPercentile(sorted: number[], p: number): number {
 const distributions: Record<string, (random: () => number) => number> = {
   'uniform 0-1000 ms': (r) => r() * 1000,
   'log-normal around 20 ms': (r) => Math.exp(Math.log(20) + normal(r)),
-  'bimodal 5 ms / 250 ms': (r) => (r() < 0.7 ? Math.abs(5 + 0.5 * normal(r)) : Math.abs(250 + 30 * normal(r))),
+  'bimodal 5 ms / 250 ms': (r) =>
+    r() < 0.7 ? Math.abs(5 + 0.5 * normal(r)) : Math.abs(250 + 30 * normal(r)),
   'sub-millisecond 0.001-0.05 ms': (r) => 0.001 + r() * 0.049,
   'heavy tail up to minutes': (r) => Math.exp(normal(r) * 3),
   'integer milliseconds with zeros': (r) => Math.floor(r() * 20),
@@ -37,42 +38,49 @@ const distributions: Record<string, (random: () => number) => number> = {
 const percentiles = [0, 1, 25, 50, 75, 90, 95, 99, 99.9, 100];
 
 describe('LatencyHistogram percentiles against exact sorted-array percentiles', () => {
-  it.each(Object.entries(distributions))('%s: every percentile within 1 %% (and within the bucket bound)', (_name, draw) => {
-    const random = prng(20261124);
-    const histogram = new LatencyHistogram();
-    const samples: number[] = [];
-    let accepted = 0;
-    for (let i = 0; i < 50_000; i += 1) {
-      // The contract is about recorded values, which are clamped to the range (0 stays exact).
-      const raw = draw(random);
-      const value = raw === 0 ? 0 : Math.min(Math.max(raw, histogram.lowestMs), histogram.highestMs);
-      samples.push(value);
-      if (histogram.record(value)) accepted += 1;
-    }
-    expect(accepted).toBe(samples.length);
-    samples.sort((a, b) => a - b);
-
-    for (const p of percentiles) {
-      const exact = exactPercentile(samples, p);
-      const reported = histogram.percentile(p)!;
-      if (exact === 0) {
-        expect(reported).toBe(0);
-        continue;
+  it.each(Object.entries(distributions))(
+    '%s: every percentile within 1 %% (and within the bucket bound)',
+    (_name, draw) => {
+      const random = prng(20261124);
+      const histogram = new LatencyHistogram();
+      const samples: number[] = [];
+      let accepted = 0;
+      for (let i = 0; i < 50_000; i += 1) {
+        // The contract is about recorded values, which are clamped to the range (0 stays exact).
+        const raw = draw(random);
+        const value = raw === 0 ? 0 : Math.min(Math.max(raw, histogram.lowestMs), histogram.highestMs);
+        samples.push(value);
+        if (histogram.record(value)) accepted += 1;
       }
-      const relative = Math.abs(reported - exact) / exact;
-      expect(relative).toBeLessThanOrEqual(0.01);
-      expect(relative).toBeLessThanOrEqual(histogram.maxRelativeError + 1e-12);
-    }
+      expect(accepted).toBe(samples.length);
+      samples.sort((a, b) => a - b);
 
-    const snapshot = histogram.snapshot();
-    expect(snapshot.count).toBe(samples.length);
-    expect(snapshot.min).toBe(samples[0]);
-    expect(snapshot.max).toBe(samples[samples.length - 1]);
-    expect(snapshot.mean).toBeCloseTo(samples.reduce((s, v) => s + v, 0) / samples.length, 6);
-    for (const [key, p] of [['p50', 50], ['p95', 95], ['p99', 99]] as const) {
-      expect(snapshot[key]).toBe(histogram.percentile(p));
-    }
-  });
+      for (const p of percentiles) {
+        const exact = exactPercentile(samples, p);
+        const reported = histogram.percentile(p)!;
+        if (exact === 0) {
+          expect(reported).toBe(0);
+          continue;
+        }
+        const relative = Math.abs(reported - exact) / exact;
+        expect(relative).toBeLessThanOrEqual(0.01);
+        expect(relative).toBeLessThanOrEqual(histogram.maxRelativeError + 1e-12);
+      }
+
+      const snapshot = histogram.snapshot();
+      expect(snapshot.count).toBe(samples.length);
+      expect(snapshot.min).toBe(samples[0]);
+      expect(snapshot.max).toBe(samples[samples.length - 1]);
+      expect(snapshot.mean).toBeCloseTo(samples.reduce((s, v) => s + v, 0) / samples.length, 6);
+      for (const [key, p] of [
+        ['p50', 50],
+        ['p95', 95],
+        ['p99', 99],
+      ] as const) {
+        expect(snapshot[key]).toBe(histogram.percentile(p));
+      }
+    },
+  );
 
   it('uses the nearest-rank definition (95 % of 100 samples is the 95th value)', () => {
     const histogram = new LatencyHistogram();
@@ -89,7 +97,15 @@ describe('LatencyHistogram percentiles against exact sorted-array percentiles', 
   it('gives identical samples back exactly (the midpoint is kept inside [min, max])', () => {
     const histogram = new LatencyHistogram();
     for (let i = 0; i < 10; i += 1) histogram.record(250);
-    expect(histogram.snapshot()).toEqual({ count: 10, p50: 250, p95: 250, p99: 250, min: 250, max: 250, mean: 250 });
+    expect(histogram.snapshot()).toEqual({
+      count: 10,
+      p50: 250,
+      p95: 250,
+      p99: 250,
+      min: 250,
+      max: 250,
+      mean: 250,
+    });
   });
 
   it('keeps a single slow outlier out of p50 but in p99 and max', () => {

@@ -112,7 +112,8 @@ export class LatencyHistogram {
 
   /** Nearest-rank percentile, p in [0, 100]; null when nothing was recorded. */
   percentile(p: number): number | null {
-    if (!Number.isFinite(p) || p < 0 || p > 100) throw new RangeError(`percentile must be in [0, 100], got ${p}`);
+    if (!Number.isFinite(p) || p < 0 || p > 100)
+      throw new RangeError(`percentile must be in [0, 100], got ${p}`);
     if (this.total === 0) return null;
     const [value] = this.valuesAtRanks([nearestRank(p, this.total)]);
     return value;
@@ -154,14 +155,23 @@ export class LatencyHistogram {
   }
 
   snapshot(): LatencySnapshot {
-    if (this.total === 0) return { count: 0, p50: null, p95: null, p99: null, min: null, max: null, mean: null };
+    if (this.total === 0)
+      return { count: 0, p50: null, p95: null, p99: null, min: null, max: null, mean: null };
     // One pass over the buckets for all three percentiles.
     const [p50, p95, p99] = this.valuesAtRanks([
       nearestRank(50, this.total),
       nearestRank(95, this.total),
       nearestRank(99, this.total),
     ]);
-    return { count: this.total, p50, p95, p99, min: this.minValue, max: this.maxValue, mean: this.sum / this.total };
+    return {
+      count: this.total,
+      p50,
+      p95,
+      p99,
+      min: this.minValue,
+      max: this.maxValue,
+      mean: this.sum / this.total,
+    };
   }
 
   reset(): void {

@@ -52,7 +52,12 @@ export class OutcomeRates {
 
   execution(): ExecutionOutcomes {
     const reached = this.executed + this.failed;
-    return { reached, executed: this.executed, failed: this.failed, success_rate: ratioOrNull(this.executed, reached) };
+    return {
+      reached,
+      executed: this.executed,
+      failed: this.failed,
+      success_rate: ratioOrNull(this.executed, reached),
+    };
   }
 
   errorRate(): ErrorOutcomes {

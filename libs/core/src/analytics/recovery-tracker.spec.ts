@@ -49,36 +49,53 @@ describe('RecoveryTracker', () => {
     const end = read(0, 10_000);
     expect(end.recovered).toEqual({ recovery_time_ms: 13_000, trough_percent: 4 });
     expect(tracker.currentEpisode()).toBeNull();
-    expect(tracker.summary().recovery_times_ms).toEqual({ count: 1, mean: 13_000, max: 13_000, last: 13_000 });
+    expect(tracker.summary().recovery_times_ms).toEqual({
+      count: 1,
+      mean: 13_000,
+      max: 13_000,
+      last: 13_000,
+    });
   });
 
   it('signals a reduction for every full point below the trough or the last reduction', () => {
     read(5);
     expect(read(4.5)).toEqual({}); // half a point: not yet
-    expect(read(4).reduction).toEqual({ drawdown_percent: 4, trough_percent: 5, drawdown_change_percent: -1 });
+    expect(read(4).reduction).toEqual({ drawdown_percent: 4, trough_percent: 5, drawdown_change_percent: 1 });
     expect(read(3.2)).toEqual({}); // 0.8 below the last reduction
-    expect(read(2.9).reduction).toEqual({ drawdown_percent: 2.9, trough_percent: 5, drawdown_change_percent: -1.1 });
+    expect(read(2.9).reduction).toEqual({
+      drawdown_percent: 2.9,
+      trough_percent: 5,
+      drawdown_change_percent: 1.1,
+    });
     // Drawdown rises again: the reference rises with it, so 3.6 -> 2.6 is a reduction.
     expect(read(3.6)).toEqual({});
-    expect(read(2.6).reduction?.drawdown_change_percent).toBe(-1);
+    expect(read(2.6).reduction?.drawdown_change_percent).toBe(1);
     expect(tracker.currentEpisode()?.reductions).toBe(3);
   });
 
   it('does not miss a one-point reduction hidden by float subtraction (4.1 -> 3.1)', () => {
     read(4.1);
     expect(4.1 - 3.1).toBeLessThan(1);
-    expect(read(3.1).reduction?.drawdown_change_percent).toBe(-1);
+    expect(read(3.1).reduction?.drawdown_change_percent).toBe(1);
   });
 
   it('reports a big single drop as one reduction of its full size', () => {
     read(8);
-    expect(read(1.5).reduction).toEqual({ drawdown_percent: 1.5, trough_percent: 8, drawdown_change_percent: -6.5 });
+    expect(read(1.5).reduction).toEqual({
+      drawdown_percent: 1.5,
+      trough_percent: 8,
+      drawdown_change_percent: 6.5,
+    });
   });
 
   it('on recovery from at least a point, reports both the reduction and the recovery', () => {
     read(2.5);
     const result = read(0);
-    expect(result.reduction).toEqual({ drawdown_percent: 0, trough_percent: 2.5, drawdown_change_percent: -2.5 });
+    expect(result.reduction).toEqual({
+      drawdown_percent: 0,
+      trough_percent: 2.5,
+      drawdown_change_percent: 2.5,
+    });
     expect(result.recovered).toEqual({ recovery_time_ms: 1_000, trough_percent: 2.5 });
   });
 
@@ -102,7 +119,12 @@ describe('RecoveryTracker', () => {
     const summary = tracker.summary();
     expect(summary.episodes).toBe(3);
     expect(summary.recovered).toBe(3);
-    expect(summary.recovery_times_ms).toEqual({ count: 3, mean: (5_000 + 60_000 + 2_000) / 3, max: 60_000, last: 2_000 });
+    expect(summary.recovery_times_ms).toEqual({
+      count: 3,
+      mean: (5_000 + 60_000 + 2_000) / 3,
+      max: 60_000,
+      last: 2_000,
+    });
     expect(tracker.recentRecoveryTimes()).toEqual([5_000, 60_000, 2_000]);
   });
 
@@ -144,7 +166,7 @@ describe('RecoveryTracker', () => {
     tracker = new RecoveryTracker({ reductionStepPercent: 2.5 });
     read(10);
     expect(read(8)).toEqual({});
-    expect(read(7.5).reduction?.drawdown_change_percent).toBe(-2.5);
+    expect(read(7.5).reduction?.drawdown_change_percent).toBe(2.5);
     expect(() => new RecoveryTracker({ reductionStepPercent: 0 })).toThrow(RangeError);
   });
 });

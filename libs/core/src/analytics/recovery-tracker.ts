@@ -21,7 +21,10 @@ export interface RecoveryTrackerOptions {
 export interface DrawdownReductionSignal {
   drawdown_percent: number;
   trough_percent: number;
-  /** Current drawdown minus the reference level: negative, at most -reductionStepPercent. */
+  /**
+   * How far drawdown fell, in points: the reference level minus the current drawdown. Positive,
+   * at least reductionStepPercent (a reduction is good news; a positive number reads as such).
+   */
   drawdown_change_percent: number;
 }
 
@@ -87,8 +90,10 @@ export class RecoveryTracker {
     const step = options.reductionStepPercent ?? 1;
     const epsilon = options.epsilonPercent ?? 1e-6;
     const historySize = options.historySize ?? 100;
-    if (!Number.isFinite(step) || step <= 0) throw new RangeError(`reductionStepPercent must be > 0, got ${step}`);
-    if (!Number.isFinite(epsilon) || epsilon < 0) throw new RangeError(`epsilonPercent must be >= 0, got ${epsilon}`);
+    if (!Number.isFinite(step) || step <= 0)
+      throw new RangeError(`reductionStepPercent must be > 0, got ${step}`);
+    if (!Number.isFinite(epsilon) || epsilon < 0)
+      throw new RangeError(`epsilonPercent must be >= 0, got ${epsilon}`);
     if (!Number.isInteger(historySize) || historySize < 1) {
       throw new RangeError(`historySize must be a positive integer, got ${historySize}`);
     }
@@ -125,7 +130,7 @@ export class RecoveryTracker {
       result.reduction = {
         drawdown_percent: drawdown,
         trough_percent: this.trough,
-        drawdown_change_percent: roundNoise(drawdown - this.reference),
+        drawdown_change_percent: roundNoise(this.reference - drawdown),
       };
       this.reference = drawdown;
       this.episodeReductions += 1;
@@ -175,7 +180,10 @@ export class RecoveryTracker {
 
   summary(): RecoverySummary {
     const count = this.recoveredCount;
-    const last = this.historyLength > 0 ? this.history[(this.historyNext - 1 + this.history.length) % this.history.length] : null;
+    const last =
+      this.historyLength > 0
+        ? this.history[(this.historyNext - 1 + this.history.length) % this.history.length]
+        : null;
     return {
       episodes: this.episodes,
       recovered: count,
@@ -212,7 +220,7 @@ export class RecoveryTracker {
   }
 }
 
-/** Drops float noise (e.g. -0.9999999999999996 becomes -1) so logged changes read cleanly. */
+/** Drops float noise (e.g. 0.9999999999999996 becomes 1) so logged changes read cleanly. */
 function roundNoise(value: number): number {
   return Math.round(value * 1e9) / 1e9;
 }

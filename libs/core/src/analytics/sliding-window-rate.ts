@@ -27,7 +27,8 @@ export class SlidingWindowCounter {
   constructor(options: SlidingWindowOptions = {}) {
     const windowMs = options.windowMs ?? 60_000;
     const bucketMs = options.bucketMs ?? 1_000;
-    if (!Number.isFinite(bucketMs) || bucketMs <= 0) throw new RangeError(`bucketMs must be > 0, got ${bucketMs}`);
+    if (!Number.isFinite(bucketMs) || bucketMs <= 0)
+      throw new RangeError(`bucketMs must be > 0, got ${bucketMs}`);
     if (!Number.isFinite(windowMs) || windowMs < bucketMs || !Number.isInteger(windowMs / bucketMs)) {
       throw new RangeError(`windowMs must be a positive multiple of bucketMs, got ${windowMs}`);
     }

@@ -20,7 +20,12 @@ export interface BrokerError {
 export type BrokerResult<T> = { ok: true; value: T } | { ok: false; error: BrokerError };
 
 export const ok = <T>(value: T): BrokerResult<T> => ({ ok: true, value });
-export const fail = <T = never>(kind: BrokerErrorKind, code: string, message: string, attempts?: number): BrokerResult<T> => ({
+export const fail = <T = never>(
+  kind: BrokerErrorKind,
+  code: string,
+  message: string,
+  attempts?: number,
+): BrokerResult<T> => ({
   ok: false,
   error: attempts === undefined ? { kind, code, message } : { kind, code, message, attempts },
 });

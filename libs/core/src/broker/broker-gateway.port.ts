@@ -1,5 +1,12 @@
 import type { BrokerResult } from './broker-error';
-import type { AccountInfo, BrokerHealth, ClosePositionRequest, OpenOrderRequest, Position, TradeResult } from './broker-types';
+import type {
+  AccountInfo,
+  BrokerHealth,
+  ClosePositionRequest,
+  OpenOrderRequest,
+  Position,
+  TradeResult,
+} from './broker-types';
 
 /**
  * The broker as the rest of the service sees it. Adapters (paper, HTTP bridge) live in libs/mt5;

@@ -14,7 +14,14 @@ export interface HeartbeatMetrics {
 
 export interface TradingEventMap {
   heartbeat: { loop_id: string; metrics: HeartbeatMetrics };
-  signal_received: { signal_id: string; instrument: string; side: string; volume: number; source: string; created_at: string };
+  signal_received: {
+    signal_id: string;
+    instrument: string;
+    side: string;
+    volume: number;
+    source: string;
+    created_at: string;
+  };
   signal_approved: { signal_id: string; approval_time_ms: number; approved_by: string };
   signal_rejected: { signal_id: string; reason: string };
   trade_executed: {

@@ -100,6 +100,10 @@ describe('mapWithConcurrency', () => {
   });
 
   it('rejects when a call throws', async () => {
-    await expect(mapWithConcurrency([1, 2, 3], 2, (n) => (n === 2 ? Promise.reject(new Error('boom')) : Promise.resolve(n)))).rejects.toThrow('boom');
+    await expect(
+      mapWithConcurrency([1, 2, 3], 2, (n) =>
+        n === 2 ? Promise.reject(new Error('boom')) : Promise.resolve(n),
+      ),
+    ).rejects.toThrow('boom');
   });
 });

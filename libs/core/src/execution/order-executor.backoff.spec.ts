@@ -1,6 +1,10 @@
 import { backoffDelay } from './order-executor';
 
-const policy = (random: number, baseDelayMs = 100, maxDelayMs = 2000) => ({ baseDelayMs, maxDelayMs, random: () => random });
+const policy = (random: number, baseDelayMs = 100, maxDelayMs = 2000) => ({
+  baseDelayMs,
+  maxDelayMs,
+  random: () => random,
+});
 
 describe('backoffDelay', () => {
   it('doubles the step per retry: half the step with no jitter, almost the full step with the most', () => {

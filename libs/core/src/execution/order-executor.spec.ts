@@ -1,6 +1,13 @@
 import { fail, ok, type BrokerError, type BrokerResult } from '../broker/broker-error';
 import type { BrokerGateway } from '../broker/broker-gateway.port';
-import type { AccountInfo, BrokerHealth, ClosePositionRequest, OpenOrderRequest, Position, TradeResult } from '../broker/broker-types';
+import type {
+  AccountInfo,
+  BrokerHealth,
+  ClosePositionRequest,
+  OpenOrderRequest,
+  Position,
+  TradeResult,
+} from '../broker/broker-types';
 import { Retcode } from '../broker/retcodes';
 import { executeClose, executeOpenOrder, findPositionByRequestId, type RetryPolicy } from './order-executor';
 
@@ -49,7 +56,16 @@ class ScriptedGateway implements BrokerGateway {
     const next = this.script.shift();
     if (next === undefined) throw new Error(`script exhausted at request ${requestId}`);
     if (typeof next !== 'number') return { ok: false, error: next };
-    const result: TradeResult = { request_id: requestId, retcode: next, order: 11, deal: 12, position: 7, volume: 0.1, price: 1.0901, comment: 'scripted' };
+    const result: TradeResult = {
+      request_id: requestId,
+      retcode: next,
+      order: 11,
+      deal: 12,
+      position: 7,
+      volume: 0.1,
+      price: 1.0901,
+      comment: 'scripted',
+    };
     if (next === Retcode.DONE || next === Retcode.DONE_PARTIAL || next === Retcode.PLACED) {
       this.trades.push(requestId);
       this.stored.set(requestId, result);
@@ -58,8 +74,16 @@ class ScriptedGateway implements BrokerGateway {
   }
 }
 
-const transient = (code = 'http_503'): BrokerError => ({ kind: 'transient', code, message: 'bridge answered 503' });
-const unknownOutcome = (code = 'timeout'): BrokerError => ({ kind: 'unknown_outcome', code, message: 'timed out after sending' });
+const transient = (code = 'http_503'): BrokerError => ({
+  kind: 'transient',
+  code,
+  message: 'bridge answered 503',
+});
+const unknownOutcome = (code = 'timeout'): BrokerError => ({
+  kind: 'unknown_outcome',
+  code,
+  message: 'timed out after sending',
+});
 
 /** A policy whose sleep records the delays instead of waiting. random() = 0 makes each delay half its step. */
 const policy = (maxRetries: number, random = 0): RetryPolicy & { delays: number[] } => {
@@ -77,7 +101,14 @@ const policy = (maxRetries: number, random = 0): RetryPolicy & { delays: number[
   };
 };
 
-const OPEN: OpenOrderRequest = { request_id: 'o-abc', symbol: 'EURUSD', type: 'buy', volume: 0.1, magic: 19019, comment: 'o-abc' };
+const OPEN: OpenOrderRequest = {
+  request_id: 'o-abc',
+  symbol: 'EURUSD',
+  type: 'buy',
+  volume: 0.1,
+  magic: 19019,
+  comment: 'o-abc',
+};
 const CLOSE: ClosePositionRequest = { request_id: 'h-def', ticket: 7 };
 
 describe('order executor: retries of transient outcomes', () => {
@@ -85,21 +116,33 @@ describe('order executor: retries of transient outcomes', () => {
     const gateway = new ScriptedGateway([Retcode.REQUOTE, Retcode.DONE]);
     const p = policy(3);
     const outcome = await executeOpenOrder(gateway, OPEN, p);
-    expect(outcome).toMatchObject({ kind: 'filled', attempts: 2, result: { retcode: Retcode.DONE, request_id: 'o-abc', position: 7 } });
+    expect(outcome).toMatchObject({
+      kind: 'filled',
+      attempts: 2,
+      result: { retcode: Retcode.DONE, request_id: 'o-abc', position: 7 },
+    });
     expect(gateway.openRequests.map((r) => r.request_id)).toEqual(['o-abc', 'o-abc']);
     expect(gateway.openRequests[1]).toEqual(OPEN);
     expect(gateway.trades).toEqual(['o-abc']);
     expect(p.delays).toEqual([50]);
   });
 
-  it.each([Retcode.PRICE_CHANGED, Retcode.PRICE_OFF, Retcode.TOO_MANY_REQUESTS, Retcode.CONNECTION])('retries transient retcode %i', async (retcode) => {
-    const gateway = new ScriptedGateway([retcode, Retcode.DONE]);
-    expect(await executeOpenOrder(gateway, OPEN, policy(3))).toMatchObject({ kind: 'filled', attempts: 2 });
-    expect(gateway.trades).toEqual(['o-abc']);
-  });
+  it.each([Retcode.PRICE_CHANGED, Retcode.PRICE_OFF, Retcode.TOO_MANY_REQUESTS, Retcode.CONNECTION])(
+    'retries transient retcode %i',
+    async (retcode) => {
+      const gateway = new ScriptedGateway([retcode, Retcode.DONE]);
+      expect(await executeOpenOrder(gateway, OPEN, policy(3))).toMatchObject({ kind: 'filled', attempts: 2 });
+      expect(gateway.trades).toEqual(['o-abc']);
+    },
+  );
 
   it('retries transient errors and unknown outcomes with the same id, backing off exponentially', async () => {
-    const gateway = new ScriptedGateway([transient(), unknownOutcome(), transient('connection_reset'), Retcode.DONE]);
+    const gateway = new ScriptedGateway([
+      transient(),
+      unknownOutcome(),
+      transient('connection_reset'),
+      Retcode.DONE,
+    ]);
     const p = policy(3);
     expect(await executeOpenOrder(gateway, OPEN, p)).toMatchObject({ kind: 'filled', attempts: 4 });
     expect(new Set(gateway.openRequests.map((r) => r.request_id))).toEqual(new Set(['o-abc']));
@@ -111,7 +154,12 @@ describe('order executor: retries of transient outcomes', () => {
     const gateway = new ScriptedGateway([transient(), transient(), transient(), transient(), Retcode.DONE]);
     const p = policy(3);
     const outcome = await executeOpenOrder(gateway, OPEN, p);
-    expect(outcome).toEqual({ kind: 'error', error: transient(), reason: 'transient: http_503', attempts: 4 });
+    expect(outcome).toEqual({
+      kind: 'error',
+      error: transient(),
+      reason: 'transient: http_503',
+      attempts: 4,
+    });
     expect(gateway.openRequests).toHaveLength(4);
     expect(gateway.trades).toEqual([]);
     expect(p.delays).toEqual([50, 100, 200]);
@@ -120,14 +168,23 @@ describe('order executor: retries of transient outcomes', () => {
   it('gives up after maxRetries of unknown outcomes and returns the last one', async () => {
     const gateway = new ScriptedGateway([unknownOutcome(), unknownOutcome('connection_reset'), Retcode.DONE]);
     const outcome = await executeClose(gateway, CLOSE, policy(1));
-    expect(outcome).toMatchObject({ kind: 'error', error: { kind: 'unknown_outcome', code: 'connection_reset' }, attempts: 2 });
+    expect(outcome).toMatchObject({
+      kind: 'error',
+      error: { kind: 'unknown_outcome', code: 'connection_reset' },
+      attempts: 2,
+    });
     expect(gateway.closeRequests.map((r) => r.request_id)).toEqual(['h-def', 'h-def']);
   });
 
   it('gives up on a transient retcode after maxRetries and reports it as rejected with the retcode', async () => {
     const gateway = new ScriptedGateway([Retcode.REQUOTE, Retcode.REQUOTE, Retcode.REQUOTE]);
     const outcome = await executeOpenOrder(gateway, OPEN, policy(2));
-    expect(outcome).toEqual({ kind: 'rejected', retcode: Retcode.REQUOTE, reason: 'REQUOTE after 3 attempts', attempts: 3 });
+    expect(outcome).toEqual({
+      kind: 'rejected',
+      retcode: Retcode.REQUOTE,
+      reason: 'REQUOTE after 3 attempts',
+      attempts: 3,
+    });
     expect(gateway.trades).toEqual([]);
   });
 
@@ -163,7 +220,12 @@ describe('order executor: final outcomes end at once', () => {
   ])('does not retry final retcode %i (%s)', async (retcode, name) => {
     const gateway = new ScriptedGateway([retcode, Retcode.DONE]);
     const p = policy(3);
-    expect(await executeOpenOrder(gateway, OPEN, p)).toEqual({ kind: 'rejected', retcode, reason: name, attempts: 1 });
+    expect(await executeOpenOrder(gateway, OPEN, p)).toEqual({
+      kind: 'rejected',
+      retcode,
+      reason: name,
+      attempts: 1,
+    });
     expect(gateway.openRequests).toHaveLength(1);
     expect(gateway.trades).toEqual([]);
     expect(p.delays).toEqual([]);
@@ -171,7 +233,12 @@ describe('order executor: final outcomes end at once', () => {
 
   it('stops at a final retcode met after a retry', async () => {
     const gateway = new ScriptedGateway([Retcode.REQUOTE, Retcode.NO_MONEY, Retcode.DONE]);
-    expect(await executeOpenOrder(gateway, OPEN, policy(3))).toEqual({ kind: 'rejected', retcode: Retcode.NO_MONEY, reason: 'NO_MONEY', attempts: 2 });
+    expect(await executeOpenOrder(gateway, OPEN, policy(3))).toEqual({
+      kind: 'rejected',
+      retcode: Retcode.NO_MONEY,
+      reason: 'NO_MONEY',
+      attempts: 2,
+    });
   });
 
   it.each<[BrokerError['kind'], string]>([
@@ -180,32 +247,55 @@ describe('order executor: final outcomes end at once', () => {
   ])('does not retry a %s error', async (kind, code) => {
     const error: BrokerError = { kind, code, message: 'no' };
     const gateway = new ScriptedGateway([error, Retcode.DONE]);
-    expect(await executeOpenOrder(gateway, OPEN, policy(3))).toEqual({ kind: 'error', error, reason: `${kind}: ${code}`, attempts: 1 });
+    expect(await executeOpenOrder(gateway, OPEN, policy(3))).toEqual({
+      kind: 'error',
+      error,
+      reason: `${kind}: ${code}`,
+      attempts: 1,
+    });
     expect(gateway.openRequests).toHaveLength(1);
   });
 
   it('counts PLACED and DONE_PARTIAL as filled, without retrying', async () => {
     const placed = new ScriptedGateway([Retcode.PLACED]);
-    expect(await executeOpenOrder(placed, OPEN, policy(3))).toMatchObject({ kind: 'filled', attempts: 1, result: { retcode: Retcode.PLACED } });
+    expect(await executeOpenOrder(placed, OPEN, policy(3))).toMatchObject({
+      kind: 'filled',
+      attempts: 1,
+      result: { retcode: Retcode.PLACED },
+    });
     const partial = new ScriptedGateway([Retcode.DONE_PARTIAL]);
-    expect(await executeOpenOrder(partial, OPEN, policy(3))).toMatchObject({ kind: 'filled', attempts: 1, result: { retcode: Retcode.DONE_PARTIAL } });
+    expect(await executeOpenOrder(partial, OPEN, policy(3))).toMatchObject({
+      kind: 'filled',
+      attempts: 1,
+      result: { retcode: Retcode.DONE_PARTIAL },
+    });
   });
 
   it('a close answered POSITION_CLOSED counts as already closed', async () => {
     const gateway = new ScriptedGateway([Retcode.POSITION_CLOSED]);
     const outcome = await executeClose(gateway, CLOSE, policy(3));
-    expect(outcome).toMatchObject({ kind: 'already_closed', attempts: 1, result: { retcode: Retcode.POSITION_CLOSED, request_id: 'h-def' } });
+    expect(outcome).toMatchObject({
+      kind: 'already_closed',
+      attempts: 1,
+      result: { retcode: Retcode.POSITION_CLOSED, request_id: 'h-def' },
+    });
     expect(gateway.closeRequests).toEqual([CLOSE]);
   });
 
   it('a close answered POSITION_CLOSED after a transient error is still already closed', async () => {
     const gateway = new ScriptedGateway([unknownOutcome(), Retcode.POSITION_CLOSED]);
-    expect(await executeClose(gateway, CLOSE, policy(3))).toMatchObject({ kind: 'already_closed', attempts: 2 });
+    expect(await executeClose(gateway, CLOSE, policy(3))).toMatchObject({
+      kind: 'already_closed',
+      attempts: 2,
+    });
   });
 
   it('a close that fills is filled', async () => {
     const gateway = new ScriptedGateway([Retcode.DONE]);
-    expect(await executeClose(gateway, { ...CLOSE, volume: 0.05 }, policy(3))).toMatchObject({ kind: 'filled', attempts: 1 });
+    expect(await executeClose(gateway, { ...CLOSE, volume: 0.05 }, policy(3))).toMatchObject({
+      kind: 'filled',
+      attempts: 1,
+    });
     expect(gateway.closeRequests).toEqual([{ request_id: 'h-def', ticket: 7, volume: 0.05 }]);
     expect(gateway.openRequests).toEqual([]);
   });
@@ -229,14 +319,24 @@ describe('findPositionByRequestId', () => {
 
   it('finds the position whose comment is the request id', async () => {
     const gateway = new ScriptedGateway([]);
-    gateway.positionList = ok([position(5, 'o-other'), position(7, 'o-0123456789abcdef012345'), position(9, '')]);
-    expect(await findPositionByRequestId(gateway, 'o-0123456789abcdef012345')).toEqual({ ok: true, value: 7 });
+    gateway.positionList = ok([
+      position(5, 'o-other'),
+      position(7, 'o-0123456789abcdef012345'),
+      position(9, ''),
+    ]);
+    expect(await findPositionByRequestId(gateway, 'o-0123456789abcdef012345')).toEqual({
+      ok: true,
+      value: 7,
+    });
   });
 
   it('matches a request id longer than 26 characters by the 26 the comment keeps', async () => {
     const gateway = new ScriptedGateway([]);
     gateway.positionList = ok([position(8, 'x-0123456789abcdef01234567')]);
-    expect(await findPositionByRequestId(gateway, 'x-0123456789abcdef0123456789')).toEqual({ ok: true, value: 8 });
+    expect(await findPositionByRequestId(gateway, 'x-0123456789abcdef0123456789')).toEqual({
+      ok: true,
+      value: 8,
+    });
   });
 
   it('answers null when no comment matches, also not a prefix or a longer comment', async () => {
@@ -248,6 +348,9 @@ describe('findPositionByRequestId', () => {
   it('passes a failed positions read through', async () => {
     const gateway = new ScriptedGateway([]);
     gateway.positionList = fail('transient', 'http_503', 'down');
-    expect(await findPositionByRequestId(gateway, 'o-abc')).toEqual({ ok: false, error: { kind: 'transient', code: 'http_503', message: 'down' } });
+    expect(await findPositionByRequestId(gateway, 'o-abc')).toEqual({
+      ok: false,
+      error: { kind: 'transient', code: 'http_503', message: 'down' },
+    });
   });
 });

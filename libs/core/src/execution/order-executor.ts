@@ -22,7 +22,10 @@ export interface RetryPolicy {
 }
 
 /** Exponential backoff with full jitter on top of half the step: never zero, never above the cap. */
-export function backoffDelay(policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'random'>, retry: number): number {
+export function backoffDelay(
+  policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'random'>,
+  retry: number,
+): number {
   const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
   return Math.round(step / 2 + (policy.random() * step) / 2);
 }
@@ -50,7 +53,13 @@ async function sendWithRetry(attempt: Attempt, policy: RetryPolicy): Promise<Ord
         case 'already_closed':
           return { kind: 'already_closed', result, attempts };
         case 'transient':
-          if (!retriesLeft) return { kind: 'rejected', retcode: result.retcode, reason: `${retcodeName(result.retcode)} after ${attempts} attempts`, attempts };
+          if (!retriesLeft)
+            return {
+              kind: 'rejected',
+              retcode: result.retcode,
+              reason: `${retcodeName(result.retcode)} after ${attempts} attempts`,
+              attempts,
+            };
           break;
         case 'final':
           return { kind: 'rejected', retcode: result.retcode, reason: retcodeName(result.retcode), attempts };
@@ -58,17 +67,26 @@ async function sendWithRetry(attempt: Attempt, policy: RetryPolicy): Promise<Ord
     } else {
       const { error } = answer;
       const retryable = error.kind === 'transient' || error.kind === 'unknown_outcome';
-      if (!retryable || !retriesLeft) return { kind: 'error', error, reason: `${error.kind}: ${error.code}`, attempts };
+      if (!retryable || !retriesLeft)
+        return { kind: 'error', error, reason: `${error.kind}: ${error.code}`, attempts };
     }
     await policy.sleep(backoffDelay(policy, attempts - 1));
   }
 }
 
-export function executeOpenOrder(gateway: BrokerGateway, request: OpenOrderRequest, policy: RetryPolicy): Promise<OrderOutcome> {
+export function executeOpenOrder(
+  gateway: BrokerGateway,
+  request: OpenOrderRequest,
+  policy: RetryPolicy,
+): Promise<OrderOutcome> {
   return sendWithRetry(() => gateway.openPosition(request), policy);
 }
 
-export function executeClose(gateway: BrokerGateway, request: ClosePositionRequest, policy: RetryPolicy): Promise<OrderOutcome> {
+export function executeClose(
+  gateway: BrokerGateway,
+  request: ClosePositionRequest,
+  policy: RetryPolicy,
+): Promise<OrderOutcome> {
   return sendWithRetry(() => gateway.closePosition(request), policy);
 }
 
@@ -76,7 +94,10 @@ export function executeClose(gateway: BrokerGateway, request: ClosePositionReque
  * After an open whose outcome stayed unknown (timeouts, resets), look for the position by the
  * request id written into its comment before declaring the order failed.
  */
-export async function findPositionByRequestId(gateway: BrokerGateway, requestId: string): Promise<BrokerResult<number | null>> {
+export async function findPositionByRequestId(
+  gateway: BrokerGateway,
+  requestId: string,
+): Promise<BrokerResult<number | null>> {
   const positions = await gateway.positions();
   if (!positions.ok) return positions;
   const match = positions.value.find((p) => p.comment === requestId.slice(0, 26));

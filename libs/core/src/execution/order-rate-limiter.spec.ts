@@ -5,7 +5,13 @@ const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
 describe('OrderRateLimiter', () => {
   it('grants maxPerSecond slots in one second and refuses the next', () => {
     const limiter = new OrderRateLimiter(3);
-    expect([0, 0, 1, 2, 999].map((dt) => limiter.tryAcquire(T0 + dt))).toEqual([true, true, true, false, false]);
+    expect([0, 0, 1, 2, 999].map((dt) => limiter.tryAcquire(T0 + dt))).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
   });
 
   it('frees a slot exactly 1000 ms after it was taken (sliding window, not calendar seconds)', () => {
@@ -30,7 +36,8 @@ describe('OrderRateLimiter', () => {
     const limiter = new OrderRateLimiter(max);
     const granted: number[] = [];
     for (let t = 0; t < 10_000; t += 7) if (limiter.tryAcquire(T0 + t)) granted.push(t);
-    for (let i = max; i < granted.length; i++) expect(granted[i] - granted[i - max]).toBeGreaterThanOrEqual(1000);
+    for (let i = max; i < granted.length; i++)
+      expect(granted[i] - granted[i - max]).toBeGreaterThanOrEqual(1000);
     // Busy callers get the full rate: 5 per second over 10 s, give or take the 7 ms sampling.
     expect(granted.length).toBeGreaterThanOrEqual(49);
     expect(granted.length).toBeLessThanOrEqual(50);

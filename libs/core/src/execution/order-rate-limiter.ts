@@ -8,7 +8,8 @@ export class OrderRateLimiter {
   private count = 0;
 
   constructor(private readonly maxPerSecond: number) {
-    if (!Number.isInteger(maxPerSecond) || maxPerSecond < 1) throw new RangeError(`maxPerSecond must be a positive integer, got ${maxPerSecond}`);
+    if (!Number.isInteger(maxPerSecond) || maxPerSecond < 1)
+      throw new RangeError(`maxPerSecond must be a positive integer, got ${maxPerSecond}`);
     this.times = new Float64Array(maxPerSecond);
   }
 

@@ -15,7 +15,11 @@ describe('request ids', () => {
 
   it('fit in the 26-character MT5 comment, with a recognisable prefix and hex body', () => {
     const longId = 'x'.repeat(64);
-    for (const id of [openRequestId(longId), signalCloseRequestId(longId, 2_147_483_647), haltCloseRequestId(longId, 9_007_199_254_740_991, 99)]) {
+    for (const id of [
+      openRequestId(longId),
+      signalCloseRequestId(longId, 2_147_483_647),
+      haltCloseRequestId(longId, 9_007_199_254_740_991, 99),
+    ]) {
       expect(id.length).toBeLessThanOrEqual(MAX_COMMENT_LENGTH);
       expect(id).toMatch(/^[och]-[0-9a-f]{22}$/);
     }

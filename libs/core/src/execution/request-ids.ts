@@ -13,7 +13,8 @@ const digest = (parts: readonly (string | number)[]): string =>
 export const openRequestId = (signalId: string): string => `o-${digest(['open', signalId])}`;
 
 /** Closing one position on behalf of a `close` signal. */
-export const signalCloseRequestId = (signalId: string, ticket: number): string => `c-${digest(['close', signalId, ticket])}`;
+export const signalCloseRequestId = (signalId: string, ticket: number): string =>
+  `c-${digest(['close', signalId, ticket])}`;
 
 /** Closing one position during a halt (cap trigger, manual halt) or a graceful stop. */
 export const haltCloseRequestId = (haltId: string, ticket: number, round = 0): string =>

@@ -2,21 +2,49 @@ import { instrumentSpec, profitToUsd, resolveInstruments, roundTo } from './inst
 
 describe('instrument specs', () => {
   it('has hand-picked specs for the four default symbols', () => {
-    expect(instrumentSpec('EURUSD')).toMatchObject({ contractSize: 100_000, digits: 5, startPrice: 1.085, volumeMin: 0.01, volumeStep: 0.01, volumeMax: 100 });
-    expect(instrumentSpec('USDJPY')).toMatchObject({ base: 'USD', quote: 'JPY', contractSize: 100_000, digits: 3, startPrice: 150 });
-    expect(instrumentSpec('XAUUSD')).toMatchObject({ base: 'XAU', quote: 'USD', contractSize: 100, digits: 2, startPrice: 2000 });
+    expect(instrumentSpec('EURUSD')).toMatchObject({
+      contractSize: 100_000,
+      digits: 5,
+      startPrice: 1.085,
+      volumeMin: 0.01,
+      volumeStep: 0.01,
+      volumeMax: 100,
+    });
+    expect(instrumentSpec('USDJPY')).toMatchObject({
+      base: 'USD',
+      quote: 'JPY',
+      contractSize: 100_000,
+      digits: 3,
+      startPrice: 150,
+    });
+    expect(instrumentSpec('XAUUSD')).toMatchObject({
+      base: 'XAU',
+      quote: 'USD',
+      contractSize: 100,
+      digits: 2,
+      startPrice: 2000,
+    });
     expect(instrumentSpec('GBPUSD')).toMatchObject({ digits: 5, startPrice: 1.27 });
   });
 
   it('derives other FX pairs from approximate currency values', () => {
-    expect(instrumentSpec('AUDUSD')).toMatchObject({ base: 'AUD', quote: 'USD', digits: 5, startPrice: 0.66, contractSize: 100_000 });
+    expect(instrumentSpec('AUDUSD')).toMatchObject({
+      base: 'AUD',
+      quote: 'USD',
+      digits: 5,
+      startPrice: 0.66,
+      contractSize: 100_000,
+    });
     expect(instrumentSpec('USDCHF')).toMatchObject({ digits: 5, startPrice: 0.89286 });
     expect(instrumentSpec('EURJPY')).toMatchObject({ digits: 3, startPrice: 162 });
   });
 
-  it.each(['XAGUSD', 'EURUSD.pro', 'EUR', 'eurusd', 'USDUSD', 'ABCDEF', 'BTCUSD'])('refuses %s with a message naming it', (symbol) => {
-    expect(() => instrumentSpec(symbol)).toThrow(`cannot quote "${symbol}"`);
-  });
+  it.each(['XAGUSD', 'EURUSD.pro', 'EUR', 'eurusd', 'USDUSD', 'ABCDEF', 'BTCUSD'])(
+    'refuses %s with a message naming it',
+    (symbol) => {
+      expect(() => instrumentSpec(symbol)).toThrow(`cannot quote "${symbol}"`);
+    },
+  );
 
   it('refuses an empty or duplicated list', () => {
     expect(() => resolveInstruments([])).toThrow('at least one symbol');

@@ -57,10 +57,50 @@ const USD_PER_UNIT: Readonly<Record<string, number>> = {
 };
 
 const KNOWN_SPECS: Readonly<Record<string, InstrumentSpec>> = {
-  EURUSD: { symbol: 'EURUSD', base: 'EUR', quote: 'USD', contractSize: 100_000, digits: 5, spreadPoints: 10, startPrice: 1.085, volatility: 0.00002, ...VOLUME },
-  GBPUSD: { symbol: 'GBPUSD', base: 'GBP', quote: 'USD', contractSize: 100_000, digits: 5, spreadPoints: 14, startPrice: 1.27, volatility: 0.00002, ...VOLUME },
-  USDJPY: { symbol: 'USDJPY', base: 'USD', quote: 'JPY', contractSize: 100_000, digits: 3, spreadPoints: 10, startPrice: 150, volatility: 0.00002, ...VOLUME },
-  XAUUSD: { symbol: 'XAUUSD', base: 'XAU', quote: 'USD', contractSize: 100, digits: 2, spreadPoints: 30, startPrice: 2000, volatility: 0.00004, ...VOLUME },
+  EURUSD: {
+    symbol: 'EURUSD',
+    base: 'EUR',
+    quote: 'USD',
+    contractSize: 100_000,
+    digits: 5,
+    spreadPoints: 10,
+    startPrice: 1.085,
+    volatility: 0.00002,
+    ...VOLUME,
+  },
+  GBPUSD: {
+    symbol: 'GBPUSD',
+    base: 'GBP',
+    quote: 'USD',
+    contractSize: 100_000,
+    digits: 5,
+    spreadPoints: 14,
+    startPrice: 1.27,
+    volatility: 0.00002,
+    ...VOLUME,
+  },
+  USDJPY: {
+    symbol: 'USDJPY',
+    base: 'USD',
+    quote: 'JPY',
+    contractSize: 100_000,
+    digits: 3,
+    spreadPoints: 10,
+    startPrice: 150,
+    volatility: 0.00002,
+    ...VOLUME,
+  },
+  XAUUSD: {
+    symbol: 'XAUUSD',
+    base: 'XAU',
+    quote: 'USD',
+    contractSize: 100,
+    digits: 2,
+    spreadPoints: 30,
+    startPrice: 2000,
+    volatility: 0.00004,
+    ...VOLUME,
+  },
 };
 
 const GENERIC_SPREAD_POINTS = 20;
@@ -74,7 +114,13 @@ export function instrumentSpec(symbol: string): InstrumentSpec {
   const quote = match?.[2];
   const baseUsd = base === undefined ? undefined : USD_PER_UNIT[base];
   const quoteUsd = quote === undefined ? undefined : USD_PER_UNIT[quote];
-  if (base === undefined || quote === undefined || baseUsd === undefined || quoteUsd === undefined || base === quote) {
+  if (
+    base === undefined ||
+    quote === undefined ||
+    baseUsd === undefined ||
+    quoteUsd === undefined ||
+    base === quote
+  ) {
     throw new Error(
       `paper account cannot quote "${symbol}": expected ${Object.keys(KNOWN_SPECS).join(', ')} or a 6-letter FX pair of two ` +
         `different currencies among ${Object.keys(USD_PER_UNIT).join(', ')}`,

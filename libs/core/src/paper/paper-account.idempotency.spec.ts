@@ -20,9 +20,13 @@ describe('PaperAccount idempotency (request_id)', () => {
     const account = newAccount();
     const refused = account.open({ request_id: 'o-x', symbol: 'EURUSD', type: 'buy', volume: 0.015 }, T0);
     expect(refused.retcode).toBe(Retcode.INVALID_VOLUME);
-    expect(account.open({ request_id: 'o-x', symbol: 'EURUSD', type: 'buy', volume: 0.01 }, T0)).toEqual(refused);
+    expect(account.open({ request_id: 'o-x', symbol: 'EURUSD', type: 'buy', volume: 0.01 }, T0)).toEqual(
+      refused,
+    );
     expect(account.positions(T0)).toEqual([]);
-    expect(account.open({ request_id: 'o-x#2', symbol: 'EURUSD', type: 'buy', volume: 0.01 }, T0).retcode).toBe(Retcode.DONE);
+    expect(
+      account.open({ request_id: 'o-x#2', symbol: 'EURUSD', type: 'buy', volume: 0.01 }, T0).retcode,
+    ).toBe(Retcode.DONE);
   });
 
   it('answers a repeated close with the stored fill, and a new close id with POSITION_CLOSED', () => {
@@ -51,7 +55,8 @@ describe('PaperAccount idempotency (request_id)', () => {
 
   it('caps the number of remembered ids, dropping the oldest first', () => {
     const account = newAccount({ idempotencyMaxEntries: 3 });
-    const open = (id: string) => account.open({ request_id: id, symbol: 'EURUSD', type: 'buy', volume: 0.01 }, T0);
+    const open = (id: string) =>
+      account.open({ request_id: id, symbol: 'EURUSD', type: 'buy', volume: 0.01 }, T0);
     const [a, , , d] = ['a', 'b', 'c', 'd'].map(open);
     expect(account.snapshot().requests.map((r) => r.requestId)).toEqual(['b', 'c', 'd']);
     expect(open('d')).toEqual(d);
@@ -62,7 +67,10 @@ describe('PaperAccount idempotency (request_id)', () => {
   it('refuses a request without an id and remembers nothing', () => {
     const account = newAccount();
     const revision = account.revision;
-    expect(account.open({ request_id: '', symbol: 'EURUSD', type: 'buy', volume: 0.1 }, T0)).toMatchObject({ retcode: Retcode.INVALID, request_id: '' });
+    expect(account.open({ request_id: '', symbol: 'EURUSD', type: 'buy', volume: 0.1 }, T0)).toMatchObject({
+      retcode: Retcode.INVALID,
+      request_id: '',
+    });
     expect(account.positions(T0)).toEqual([]);
     expect(account.revision).toBe(revision);
     expect(account.snapshot().requests).toEqual([]);

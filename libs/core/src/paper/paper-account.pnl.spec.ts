@@ -11,9 +11,22 @@ describe('PaperAccount profit and loss', () => {
     account.applyPriceShock('EURUSD', 1); // mid 1.09585: bid 1.09580, ask 1.09590
     // (1.09580 - 1.08505) * 100,000 * 1 = 1,075.00
     expect(account.positions(T0)).toMatchObject([{ price_current: 1.0958, profit: 1075 }]);
-    expect(account.account(T0)).toMatchObject({ balance: 10_000, equity: 11_075, margin: 1085.05, margin_free: 9989.95 });
-    expect(account.close({ request_id: 'c-eur', ticket: position }, T0)).toMatchObject({ retcode: Retcode.DONE, price: 1.0958 });
-    expect(account.account(T0)).toMatchObject({ balance: 11_075, equity: 11_075, margin: 0, margin_free: 11_075 });
+    expect(account.account(T0)).toMatchObject({
+      balance: 10_000,
+      equity: 11_075,
+      margin: 1085.05,
+      margin_free: 9989.95,
+    });
+    expect(account.close({ request_id: 'c-eur', ticket: position }, T0)).toMatchObject({
+      retcode: Retcode.DONE,
+      price: 1.0958,
+    });
+    expect(account.account(T0)).toMatchObject({
+      balance: 11_075,
+      equity: 11_075,
+      margin: 0,
+      margin_free: 11_075,
+    });
   });
 
   it('EURUSD: a sell of 0.5 lot gains 537.50 USD after a -1 % move', () => {
@@ -52,7 +65,9 @@ describe('PaperAccount profit and loss', () => {
     account.applyPriceShock('XAUUSD', -2); // mid 1960: ask 1960.15
     // (1999.85 - 1960.15) * 100 * 0.5 = 1,985.00
     expect(account.positions(T0)).toMatchObject([{ price_current: 1960.15, profit: 1985 }]);
-    expect(account.close({ request_id: 'c-xau', ticket: sell.position }, T0)).toMatchObject({ price: 1960.15 });
+    expect(account.close({ request_id: 'c-xau', ticket: sell.position }, T0)).toMatchObject({
+      price: 1960.15,
+    });
     expect(account.account(T0).balance).toBe(11_985);
 
     const buy = account.open(order({ symbol: 'XAUUSD', type: 'buy', volume: 1 }), T0); // at 1960.15

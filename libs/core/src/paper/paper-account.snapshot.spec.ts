@@ -6,14 +6,18 @@ const OPTIONS = { balance: 10_000, symbols: ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUU
 
 function busyAccount(): PaperAccount {
   const account = newAccount();
-  account.open({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.5, sl: 1.07, magic: 19019, comment: 'o-1' }, T0);
+  account.open(
+    { request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.5, sl: 1.07, magic: 19019, comment: 'o-1' },
+    T0,
+  );
   account.open({ request_id: 'o-2', symbol: 'USDJPY', type: 'sell', volume: 0.2 }, T0 + 5_000);
   const gold = account.open({ request_id: 'o-3', symbol: 'XAUUSD', type: 'buy', volume: 0.1 }, T0 + 9_000);
   account.close({ request_id: 'c-3', ticket: gold.position }, T0 + 30_000);
   return account;
 }
 
-const viaJson = (snapshot: PaperAccountSnapshot): PaperAccountSnapshot => JSON.parse(JSON.stringify(snapshot));
+const viaJson = (snapshot: PaperAccountSnapshot): PaperAccountSnapshot =>
+  JSON.parse(JSON.stringify(snapshot));
 
 describe('PaperAccount snapshot and restore', () => {
   it('restores balance, positions, equity and ticket numbers exactly, through JSON', () => {
@@ -39,7 +43,10 @@ describe('PaperAccount snapshot and restore', () => {
   it('keeps the idempotency store: a replayed request after a restart does not trade again', () => {
     const account = busyAccount();
     const restored = PaperAccount.restore(viaJson(account.snapshot()), OPTIONS);
-    const replay = restored.open({ request_id: 'o-2', symbol: 'USDJPY', type: 'sell', volume: 0.2 }, T0 + 40_000);
+    const replay = restored.open(
+      { request_id: 'o-2', symbol: 'USDJPY', type: 'sell', volume: 0.2 },
+      T0 + 40_000,
+    );
     expect(replay).toMatchObject({ retcode: Retcode.DONE, position: 100_002 });
     expect(restored.positions(T0 + 40_000)).toHaveLength(2);
   });
@@ -60,10 +67,46 @@ describe('PaperAccount snapshot and restore', () => {
   it.each([
     [null, 'snapshot must be an object'],
     [{ version: 2 }, 'unsupported version 2'],
-    [{ version: 1, balance: '1', nextOrder: 1, nextDeal: 1, positions: [], walks: {}, requests: [] }, 'balance must be a finite number'],
-    [{ version: 1, balance: 1, nextOrder: 1, nextDeal: 1, positions: [{ type: 'long' }], walks: {}, requests: [] }, 'positions[0].type must be buy or sell'],
-    [{ version: 1, balance: 1, nextOrder: 1, nextDeal: 1, positions: [], walks: { EURUSD: { mid: -1, rng: 1, lastStep: null } }, requests: [] }, 'walks.EURUSD.mid must be positive'],
-    [{ version: 1, balance: 1, nextOrder: 1, nextDeal: 1, positions: [], walks: {}, requests: [{ requestId: 'x', at: 0 }] }, 'requests[0].result must be an object'],
+    [
+      { version: 1, balance: '1', nextOrder: 1, nextDeal: 1, positions: [], walks: {}, requests: [] },
+      'balance must be a finite number',
+    ],
+    [
+      {
+        version: 1,
+        balance: 1,
+        nextOrder: 1,
+        nextDeal: 1,
+        positions: [{ type: 'long' }],
+        walks: {},
+        requests: [],
+      },
+      'positions[0].type must be buy or sell',
+    ],
+    [
+      {
+        version: 1,
+        balance: 1,
+        nextOrder: 1,
+        nextDeal: 1,
+        positions: [],
+        walks: { EURUSD: { mid: -1, rng: 1, lastStep: null } },
+        requests: [],
+      },
+      'walks.EURUSD.mid must be positive',
+    ],
+    [
+      {
+        version: 1,
+        balance: 1,
+        nextOrder: 1,
+        nextDeal: 1,
+        positions: [],
+        walks: {},
+        requests: [{ requestId: 'x', at: 0 }],
+      },
+      'requests[0].result must be an object',
+    ],
   ])('refuses a malformed snapshot %#, naming the field', (value, message) => {
     expect(() => parsePaperAccountSnapshot(value)).toThrow(message);
   });

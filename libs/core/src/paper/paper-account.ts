@@ -1,7 +1,26 @@
-import type { AccountInfo, ClosePositionRequest, OpenOrderRequest, OrderSide, Position, TradeResult } from '../broker/broker-types';
+import type {
+  AccountInfo,
+  ClosePositionRequest,
+  OpenOrderRequest,
+  OrderSide,
+  Position,
+  TradeResult,
+} from '../broker/broker-types';
 import { Retcode } from '../broker/retcodes';
-import { ACCOUNT_CURRENCY, profitToUsd, resolveInstruments, roundTo, type InstrumentSpec } from './instruments';
-import { DEFAULT_WALK_OPTIONS, PriceWalk, type PriceWalkOptions, type PriceWalkState, type Quote } from './price-walk';
+import {
+  ACCOUNT_CURRENCY,
+  profitToUsd,
+  resolveInstruments,
+  roundTo,
+  type InstrumentSpec,
+} from './instruments';
+import {
+  DEFAULT_WALK_OPTIONS,
+  PriceWalk,
+  type PriceWalkOptions,
+  type PriceWalkState,
+  type Quote,
+} from './price-walk';
 
 export interface PaperAccountOptions {
   /** Starting balance in USD (PAPER_BALANCE). Ignored by `restore`: the snapshot's balance wins. */
@@ -54,14 +73,35 @@ export interface PaperAccountSnapshot {
   requests: StoredTradeResult[];
 }
 
+/**
+ * What one trade left behind, enough to redo it on a restored snapshot: the stored outcome, the
+ * account totals, and the touched position as it now is (null: closed, or none touched). Saving
+ * these instead of a whole snapshot per trade keeps persistence O(1) per trade (in positions and
+ * stored ids; the walks are one small entry per quoted symbol).
+ */
+export interface PaperChange {
+  request: StoredTradeResult;
+  balance: number;
+  nextOrder: number;
+  nextDeal: number;
+  ticket: number;
+  position: PaperPositionRecord | null;
+  /**
+   * Every walk as it stood at the trade, so a replay quotes the prices the live account quoted
+   * (including shocks since the snapshot), not a walk re-run from an older snapshot.
+   */
+  walks: Record<string, PriceWalkState>;
+}
+
 export const PAPER_LOGIN = 1001;
 const DEFAULT_LEVERAGE = 100;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /**
  * 20,000 ids cover a day of the demo generator (6 signals a minute, each an open or a few
- * closes) with room to spare, and keep the snapshot, which is rewritten after every trade, at a
- * few MB. At the MAX_ORDERS_PER_SECOND ceiling (50/s) the cap, not the 24 h, is what limits
- * memory: ids then live about 7 minutes, still far longer than any retry of the same request.
+ * closes) with room to spare, and keep the snapshot, which is written at start and stop (trades
+ * go to a journal in between), at a few MB. At the MAX_ORDERS_PER_SECOND ceiling (50/s) the cap,
+ * not the 24 h, is what limits memory: ids then live about 7 minutes, still far longer than any
+ * retry of the same request.
  */
 const DEFAULT_MAX_REQUESTS = 20_000;
 const MAX_COMMENT_CHARS = 26;
@@ -90,20 +130,40 @@ export class PaperAccount {
   private readonly leverage: number;
   private readonly ttlMs: number;
   private readonly maxRequests: number;
+  private readonly seed: number;
+  private readonly walkOptions: PriceWalkOptions;
   private rev = 0;
+  /**
+   * Sum of `marginUsd` over open positions, kept as positions come and go: margin is fixed at the
+   * open price, so it never needs the quotes, and a fresh O(n) sum per order made a burst of
+   * orders on thousands of positions quadratic.
+   */
+  private marginSum = 0;
+  /**
+   * Sum of the positions' floating profit in whole cents, valid while `quoteRev` has not moved
+   * (walks step at most once per `stepMs`): within a step, orders add and remove their own
+   * position's part instead of revaluing every position. Undefined: recompute on next use.
+   */
+  private floatingCents: number | undefined;
+  private floatingAt = -1;
+  private quoteRev = 0;
 
   constructor(options: PaperAccountOptions) {
-    if (!(Number.isFinite(options.balance) && options.balance > 0)) throw new RangeError(`paper balance must be positive, got ${options.balance}`);
-    if (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff) throw new RangeError(`paper seed must be a uint32, got ${options.seed}`);
+    if (!(Number.isFinite(options.balance) && options.balance > 0))
+      throw new RangeError(`paper balance must be positive, got ${options.balance}`);
+    if (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff)
+      throw new RangeError(`paper seed must be a uint32, got ${options.seed}`);
     this.balance = roundTo(options.balance, 2);
     this.login = options.login ?? PAPER_LOGIN;
     this.leverage = options.leverage ?? DEFAULT_LEVERAGE;
     this.ttlMs = options.idempotencyTtlMs ?? DAY_MS;
     this.maxRequests = options.idempotencyMaxEntries ?? DEFAULT_MAX_REQUESTS;
-    if (!(this.leverage > 0) || !(this.ttlMs > 0) || !(this.maxRequests >= 1)) throw new RangeError('paper leverage, idempotency ttl and cap must be positive');
-    const walkOptions = { ...DEFAULT_WALK_OPTIONS, ...options.walk };
+    if (!(this.leverage > 0) || !(this.ttlMs > 0) || !(this.maxRequests >= 1))
+      throw new RangeError('paper leverage, idempotency ttl and cap must be positive');
+    this.seed = options.seed;
+    this.walkOptions = { ...DEFAULT_WALK_OPTIONS, ...options.walk };
     for (const [symbol, spec] of resolveInstruments(options.symbols)) {
-      this.walks.set(symbol, new PriceWalk(spec, options.seed, walkOptions));
+      this.walks.set(symbol, new PriceWalk(spec, options.seed, this.walkOptions));
     }
   }
 
@@ -119,16 +179,17 @@ export class PaperAccount {
     account.balance = state.balance;
     account.nextOrder = state.nextOrder;
     account.nextDeal = state.nextDeal;
-    const walkOptions = { ...DEFAULT_WALK_OPTIONS, ...options.walk };
-    for (const [symbol, walkState] of Object.entries(state.walks)) {
-      const walk = account.walks.get(symbol);
-      if (walk) account.walks.set(symbol, new PriceWalk(walk.spec, options.seed, walkOptions, walkState));
-    }
+    account.restoreWalks(state.walks);
     for (const position of state.positions) {
-      if (position.ticket >= state.nextOrder) throw new Error(`paper snapshot: position ${position.ticket} is not below nextOrder ${state.nextOrder}`);
+      if (position.ticket >= state.nextOrder)
+        throw new Error(
+          `paper snapshot: position ${position.ticket} is not below nextOrder ${state.nextOrder}`,
+        );
       account.openPositions.set(position.ticket, { ...position });
     }
-    for (const entry of state.requests) account.requests.set(entry.requestId, { ...entry, result: { ...entry.result } });
+    account.resetTotals();
+    for (const entry of state.requests)
+      account.requests.set(entry.requestId, { ...entry, result: { ...entry.result } });
     return account;
   }
 
@@ -204,6 +265,63 @@ export class PaperAccount {
     if (!walk) throw new Error(`paper account does not quote ${symbol}`);
     if (now !== undefined) this.sync(now);
     walk.shock(percent);
+    this.quoteRev++;
+    this.rev++;
+  }
+
+  /** The change the trade with `requestId` made, for a journal; undefined when the id is not stored. */
+  changeFor(requestId: string): PaperChange | undefined {
+    const request = this.requests.get(requestId);
+    if (request === undefined) return undefined;
+    const ticket = request.result.position;
+    const position = ticket > 0 ? this.openPositions.get(ticket) : undefined;
+    return {
+      request: { ...request, result: { ...request.result } },
+      balance: this.balance,
+      nextOrder: this.nextOrder,
+      nextDeal: this.nextDeal,
+      ticket,
+      position: position === undefined ? null : { ...position },
+      walks: this.walkStates(),
+    };
+  }
+
+  /**
+   * Redo a journaled change on a restored account (replay order = trade order). A change
+   * recorded again later (a retry after a failed save) carries the totals of that later moment,
+   * so the last change applied always leaves the latest totals. Throws when the change holds a
+   * position on a symbol the account does not quote: restore with that symbol listed.
+   */
+  applyChange(change: PaperChange): void {
+    if (change.position !== null && !this.walks.has(change.position.symbol)) {
+      throw new Error(
+        `paper change ${change.request.requestId}: position ${change.ticket} is on unquoted ${change.position.symbol}`,
+      );
+    }
+    this.balance = change.balance;
+    this.nextOrder = Math.max(this.nextOrder, change.nextOrder);
+    this.nextDeal = Math.max(this.nextDeal, change.nextDeal);
+    if (change.ticket > 0) {
+      const old = this.openPositions.get(change.ticket);
+      if (old !== undefined) this.untrack(old);
+      if (change.position === null) {
+        this.openPositions.delete(change.ticket);
+      } else {
+        // Set on the existing key keeps the position's place in the book (positions() order).
+        const position = { ...change.position };
+        this.openPositions.set(position.ticket, position);
+        this.track(position);
+      }
+      if (this.openPositions.size === 0) this.marginSum = 0;
+    }
+    this.restoreWalks(change.walks);
+    this.requests.delete(change.request.requestId);
+    this.requests.set(change.request.requestId, { ...change.request, result: { ...change.request.result } });
+    while (this.requests.size > this.maxRequests) {
+      const oldest = this.requests.keys().next();
+      if (oldest.done === true) break;
+      this.requests.delete(oldest.value);
+    }
     this.rev++;
   }
 
@@ -214,9 +332,22 @@ export class PaperAccount {
       nextOrder: this.nextOrder,
       nextDeal: this.nextDeal,
       positions: [...this.openPositions.values()].map((p) => ({ ...p })),
-      walks: Object.fromEntries([...this.walks].map(([symbol, walk]) => [symbol, walk.state()])),
+      walks: this.walkStates(),
       requests: [...this.requests.values()].map((e) => ({ ...e, result: { ...e.result } })),
     };
+  }
+
+  private walkStates(): Record<string, PriceWalkState> {
+    return Object.fromEntries([...this.walks].map(([symbol, walk]) => [symbol, walk.state()]));
+  }
+
+  /** Continues each quoted symbol's walk from a saved state; saved symbols no longer quoted are ignored. */
+  private restoreWalks(states: Record<string, PriceWalkState>): void {
+    for (const [symbol, walkState] of Object.entries(states)) {
+      const walk = this.walks.get(symbol);
+      if (walk) this.walks.set(symbol, new PriceWalk(walk.spec, this.seed, this.walkOptions, walkState));
+    }
+    this.quoteRev++;
   }
 
   private idempotent(requestId: unknown, now: number, execute: () => TradeResult): TradeResult {
@@ -243,7 +374,8 @@ export class PaperAccount {
     const id = request.request_id;
     const walk = typeof request.symbol === 'string' ? this.walks.get(request.symbol) : undefined;
     if (!walk) return failure(id, Retcode.INVALID, `Unknown symbol ${String(request.symbol)}`);
-    if (request.type !== 'buy' && request.type !== 'sell') return failure(id, Retcode.INVALID, `Invalid order type ${String(request.type)}`);
+    if (request.type !== 'buy' && request.type !== 'sell')
+      return failure(id, Retcode.INVALID, `Invalid order type ${String(request.type)}`);
     const spec = walk.spec;
     const volume = validVolume(request.volume, spec, spec.volumeMax);
     if (volume === undefined) return failure(id, Retcode.INVALID_VOLUME, 'Invalid volume');
@@ -254,7 +386,10 @@ export class PaperAccount {
     const sl = stopLevel(request.sl);
     const tp = stopLevel(request.tp);
     if (sl === undefined || tp === undefined) return failure(id, Retcode.INVALID_STOPS, 'Invalid stops');
-    const stopsOk = request.type === 'buy' ? (sl === 0 || sl < bid) && (tp === 0 || tp > ask) : (sl === 0 || sl > ask) && (tp === 0 || tp < bid);
+    const stopsOk =
+      request.type === 'buy'
+        ? (sl === 0 || sl < bid) && (tp === 0 || tp > ask)
+        : (sl === 0 || sl > ask) && (tp === 0 || tp < bid);
     if (!stopsOk) return failure(id, Retcode.INVALID_STOPS, 'Invalid stops');
 
     const price = request.type === 'buy' ? ask : bid;
@@ -264,7 +399,7 @@ export class PaperAccount {
 
     const ticket = this.nextOrder++;
     const deal = this.nextDeal++;
-    this.openPositions.set(ticket, {
+    this.addPosition({
       ticket,
       symbol: spec.symbol,
       type: request.type,
@@ -276,23 +411,46 @@ export class PaperAccount {
       comment: typeof request.comment === 'string' ? request.comment.slice(0, MAX_COMMENT_CHARS) : '',
       openedAt: now,
     });
-    return { request_id: id, retcode: Retcode.DONE, order: ticket, deal, position: ticket, volume, price, comment: 'Request executed' };
+    return {
+      request_id: id,
+      retcode: Retcode.DONE,
+      order: ticket,
+      deal,
+      position: ticket,
+      volume,
+      price,
+      comment: 'Request executed',
+    };
   }
 
   private fillClose(request: ClosePositionRequest): TradeResult {
     const id = request.request_id;
     const position = this.openPositions.get(request.ticket);
-    if (!position) return { ...failure(id, Retcode.POSITION_CLOSED, 'Position doesn\'t exist'), position: numberOr0(request.ticket) };
+    if (!position)
+      return {
+        ...failure(id, Retcode.POSITION_CLOSED, "Position doesn't exist"),
+        position: numberOr0(request.ticket),
+      };
     const spec = this.walks.get(position.symbol)?.spec;
-    if (!spec) throw new Error(`paper account holds position ${position.ticket} on unquoted ${position.symbol}`);
-    const volume = request.volume === undefined ? position.volume : validVolume(request.volume, spec, position.volume);
-    if (volume === undefined) return { ...failure(id, Retcode.INVALID_VOLUME, 'Invalid volume'), position: position.ticket };
+    if (!spec)
+      throw new Error(`paper account holds position ${position.ticket} on unquoted ${position.symbol}`);
+    const volume =
+      request.volume === undefined ? position.volume : validVolume(request.volume, spec, position.volume);
+    if (volume === undefined)
+      return { ...failure(id, Retcode.INVALID_VOLUME, 'Invalid volume'), position: position.ticket };
 
     const price = this.exitPrice(position);
     this.balance = roundTo(this.balance + this.profitUsd(position, volume, price), 2);
     const remaining = roundTo(position.volume - volume, 2);
-    if (remaining > 0) position.volume = remaining;
-    else this.openPositions.delete(position.ticket);
+    this.untrack(position);
+    if (remaining > 0) {
+      position.volume = remaining;
+      this.track(position);
+    } else {
+      this.openPositions.delete(position.ticket);
+      // Additions and removals in floating point drift by ulps; with nothing open the margin is exactly 0.
+      if (this.openPositions.size === 0) this.marginSum = 0;
+    }
     return {
       request_id: id,
       retcode: Retcode.DONE,
@@ -307,13 +465,49 @@ export class PaperAccount {
 
   private sync(now: number): void {
     if (!Number.isFinite(now)) throw new RangeError(`paper account time must be finite, got ${now}`);
-    for (const walk of this.walks.values()) walk.advanceTo(now);
+    for (const walk of this.walks.values()) {
+      if (walk.advanceTo(now).stepped > 0) this.quoteRev++;
+    }
+  }
+
+  private addPosition(position: PaperPositionRecord): void {
+    this.openPositions.set(position.ticket, position);
+    this.track(position);
+  }
+
+  /** Adds a position that is in the book to the running totals. */
+  private track(position: PaperPositionRecord): void {
+    this.marginSum += this.marginUsd(this.specOf(position), position.volume, position.priceOpen);
+    if (this.floatingCents !== undefined && this.floatingAt === this.quoteRev)
+      this.floatingCents += this.profitCents(position);
+    else this.floatingCents = undefined;
+  }
+
+  /** Takes a position out of the running totals, before the caller changes or removes it. */
+  private untrack(position: PaperPositionRecord): void {
+    this.marginSum -= this.marginUsd(this.specOf(position), position.volume, position.priceOpen);
+    if (this.floatingCents !== undefined && this.floatingAt === this.quoteRev)
+      this.floatingCents -= this.profitCents(position);
+    else this.floatingCents = undefined;
+  }
+
+  /** Recomputes the margin sum from scratch (after a restore or when the book empties). */
+  private resetTotals(): void {
+    let sum = 0;
+    for (const p of this.openPositions.values()) sum += this.marginUsd(this.specOf(p), p.volume, p.priceOpen);
+    this.marginSum = sum;
+    this.floatingCents = undefined;
+  }
+
+  private profitCents(position: PaperPositionRecord): number {
+    return Math.round(this.profitUsd(position, position.volume, this.exitPrice(position)) * 100);
   }
 
   /** Price a position would close at now: bid for a buy, ask for a sell. */
   private exitPrice(position: PaperPositionRecord): number {
     const walk = this.walks.get(position.symbol);
-    if (!walk) throw new Error(`paper account holds position ${position.ticket} on unquoted ${position.symbol}`);
+    if (!walk)
+      throw new Error(`paper account holds position ${position.ticket} on unquoted ${position.symbol}`);
     const { bid, ask } = walk.quote();
     return position.type === 'buy' ? bid : ask;
   }
@@ -330,10 +524,16 @@ export class PaperAccount {
     return roundTo(profitToUsd(spec, inQuote, price), 2);
   }
 
+  /** Call after `sync`: valued at the current quotes. */
   private floatingProfit(): number {
-    let sum = 0;
-    for (const p of this.openPositions.values()) sum += this.profitUsd(p, p.volume, this.exitPrice(p));
-    return sum;
+    if (this.floatingCents === undefined || this.floatingAt !== this.quoteRev) {
+      // Whole cents (each position's profit is rounded to cents), so the running sum is exact.
+      let cents = 0;
+      for (const p of this.openPositions.values()) cents += this.profitCents(p);
+      this.floatingCents = cents;
+      this.floatingAt = this.quoteRev;
+    }
+    return this.floatingCents / 100;
   }
 
   /** Margin in USD at leverage 1:N, on the open price (see the class comment). */
@@ -342,14 +542,13 @@ export class PaperAccount {
   }
 
   private usedMargin(): number {
-    let sum = 0;
-    for (const p of this.openPositions.values()) sum += this.marginUsd(this.specOf(p), p.volume, p.priceOpen);
-    return roundTo(sum, 2);
+    return roundTo(this.marginSum, 2);
   }
 
   private specOf(position: PaperPositionRecord): InstrumentSpec {
     const spec = this.walks.get(position.symbol)?.spec;
-    if (!spec) throw new Error(`paper account holds position ${position.ticket} on unquoted ${position.symbol}`);
+    if (!spec)
+      throw new Error(`paper account holds position ${position.ticket} on unquoted ${position.symbol}`);
     return spec;
   }
 
@@ -390,28 +589,51 @@ function stopLevel(value: unknown): number | undefined {
 
 /** Checks the shape of a snapshot read from disk; throws an Error naming the first bad field. */
 export function parsePaperAccountSnapshot(value: unknown): PaperAccountSnapshot {
-  const root = record(value, 'snapshot');
-  if (root.version !== 1) throw new Error(`paper snapshot: unsupported version ${String(root.version)}`);
-  const positions = list(root.positions, 'positions').map((item, i): PaperPositionRecord => {
-    const p = record(item, `positions[${i}]`);
-    const at = `positions[${i}]`;
-    const type = p.type;
-    if (type !== 'buy' && type !== 'sell') throw new Error(`paper snapshot: ${at}.type must be buy or sell`);
+  return withContext('paper snapshot', () => {
+    const root = record(value, 'snapshot');
+    if (root.version !== 1) throw new Error(`unsupported version ${String(root.version)}`);
+    const positions = list(root.positions, 'positions').map((item, i) =>
+      parsePosition(item, `positions[${i}]`),
+    );
+    const walks = parseWalks(root.walks);
+    const requests = list(root.requests, 'requests').map((item, i) =>
+      parseStoredResult(item, `requests[${i}]`),
+    );
     return {
-      ticket: integer(p.ticket, `${at}.ticket`),
-      symbol: text(p.symbol, `${at}.symbol`),
-      type,
-      volume: positive(p.volume, `${at}.volume`),
-      priceOpen: positive(p.priceOpen, `${at}.priceOpen`),
-      sl: finite(p.sl, `${at}.sl`),
-      tp: finite(p.tp, `${at}.tp`),
-      magic: integer(p.magic, `${at}.magic`),
-      comment: text(p.comment, `${at}.comment`),
-      openedAt: finite(p.openedAt, `${at}.openedAt`),
+      version: 1,
+      balance: finite(root.balance, 'balance'),
+      nextOrder: integer(root.nextOrder, 'nextOrder'),
+      nextDeal: integer(root.nextDeal, 'nextDeal'),
+      positions,
+      walks,
+      requests,
     };
   });
+}
+
+/** Checks the shape of a journaled change read from disk; throws an Error naming the first bad field. */
+export function parsePaperChange(value: unknown): PaperChange {
+  return withContext('paper change', () => {
+    const root = record(value, 'change');
+    const ticket = integer(root.ticket, 'ticket');
+    const position = root.position === null ? null : parsePosition(root.position, 'position');
+    if (position !== null && position.ticket !== ticket)
+      throw new Error(`position.ticket ${position.ticket} is not the change's ticket ${ticket}`);
+    return {
+      request: parseStoredResult(root.request, 'request'),
+      balance: finite(root.balance, 'balance'),
+      nextOrder: integer(root.nextOrder, 'nextOrder'),
+      nextDeal: integer(root.nextDeal, 'nextDeal'),
+      ticket,
+      position,
+      walks: parseWalks(root.walks),
+    };
+  });
+}
+
+function parseWalks(value: unknown): Record<string, PriceWalkState> {
   const walks: Record<string, PriceWalkState> = {};
-  for (const [symbol, item] of Object.entries(record(root.walks, 'walks'))) {
+  for (const [symbol, item] of Object.entries(record(value, 'walks'))) {
     const w = record(item, `walks.${symbol}`);
     walks[symbol] = {
       mid: positive(w.mid, `walks.${symbol}.mid`),
@@ -419,64 +641,85 @@ export function parsePaperAccountSnapshot(value: unknown): PaperAccountSnapshot 
       lastStep: w.lastStep === null ? null : integer(w.lastStep, `walks.${symbol}.lastStep`),
     };
   }
-  const requests = list(root.requests, 'requests').map((item, i): StoredTradeResult => {
-    const e = record(item, `requests[${i}]`);
-    const r = record(e.result, `requests[${i}].result`);
-    const at = `requests[${i}].result`;
-    return {
-      requestId: text(e.requestId, `requests[${i}].requestId`),
-      at: finite(e.at, `requests[${i}].at`),
-      result: {
-        request_id: text(r.request_id, `${at}.request_id`),
-        retcode: integer(r.retcode, `${at}.retcode`),
-        order: integer(r.order, `${at}.order`),
-        deal: integer(r.deal, `${at}.deal`),
-        position: integer(r.position, `${at}.position`),
-        volume: finite(r.volume, `${at}.volume`),
-        price: finite(r.price, `${at}.price`),
-        comment: text(r.comment, `${at}.comment`),
-      },
-    };
-  });
+  return walks;
+}
+
+function withContext<T>(what: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+function parsePosition(item: unknown, at: string): PaperPositionRecord {
+  const p = record(item, at);
+  const type = p.type;
+  if (type !== 'buy' && type !== 'sell') throw new Error(`${at}.type must be buy or sell`);
   return {
-    version: 1,
-    balance: finite(root.balance, 'balance'),
-    nextOrder: integer(root.nextOrder, 'nextOrder'),
-    nextDeal: integer(root.nextDeal, 'nextDeal'),
-    positions,
-    walks,
-    requests,
+    ticket: integer(p.ticket, `${at}.ticket`),
+    symbol: text(p.symbol, `${at}.symbol`),
+    type,
+    volume: positive(p.volume, `${at}.volume`),
+    priceOpen: positive(p.priceOpen, `${at}.priceOpen`),
+    sl: finite(p.sl, `${at}.sl`),
+    tp: finite(p.tp, `${at}.tp`),
+    magic: integer(p.magic, `${at}.magic`),
+    comment: text(p.comment, `${at}.comment`),
+    openedAt: finite(p.openedAt, `${at}.openedAt`),
+  };
+}
+
+function parseStoredResult(item: unknown, at: string): StoredTradeResult {
+  const e = record(item, at);
+  const r = record(e.result, `${at}.result`);
+  const res = `${at}.result`;
+  return {
+    requestId: text(e.requestId, `${at}.requestId`),
+    at: finite(e.at, `${at}.at`),
+    result: {
+      request_id: text(r.request_id, `${res}.request_id`),
+      retcode: integer(r.retcode, `${res}.retcode`),
+      order: integer(r.order, `${res}.order`),
+      deal: integer(r.deal, `${res}.deal`),
+      position: integer(r.position, `${res}.position`),
+      volume: finite(r.volume, `${res}.volume`),
+      price: finite(r.price, `${res}.price`),
+      comment: text(r.comment, `${res}.comment`),
+    },
   };
 }
 
 function record(value: unknown, name: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`paper snapshot: ${name} must be an object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error(`${name} must be an object`);
   return value as Record<string, unknown>;
 }
 
 function list(value: unknown, name: string): unknown[] {
-  if (!Array.isArray(value)) throw new Error(`paper snapshot: ${name} must be an array`);
+  if (!Array.isArray(value)) throw new Error(`${name} must be an array`);
   return value as unknown[];
 }
 
 function finite(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`paper snapshot: ${name} must be a finite number`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new Error(`${name} must be a finite number`);
   return value;
 }
 
 function positive(value: unknown, name: string): number {
   const n = finite(value, name);
-  if (n <= 0) throw new Error(`paper snapshot: ${name} must be positive`);
+  if (n <= 0) throw new Error(`${name} must be positive`);
   return n;
 }
 
 function integer(value: unknown, name: string): number {
   const n = finite(value, name);
-  if (!Number.isInteger(n)) throw new Error(`paper snapshot: ${name} must be an integer`);
+  if (!Number.isInteger(n)) throw new Error(`${name} must be an integer`);
   return n;
 }
 
 function text(value: unknown, name: string): string {
-  if (typeof value !== 'string') throw new Error(`paper snapshot: ${name} must be a string`);
+  if (typeof value !== 'string') throw new Error(`${name} must be a string`);
   return value;
 }

@@ -5,11 +5,18 @@ import { PaperAccount, type PaperAccountOptions } from './paper-account';
 export const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
 
 export function newAccount(overrides: Partial<PaperAccountOptions> = {}): PaperAccount {
-  return new PaperAccount({ balance: 10_000, symbols: ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD'], seed: 42, ...overrides });
+  return new PaperAccount({
+    balance: 10_000,
+    symbols: ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD'],
+    seed: 42,
+    ...overrides,
+  });
 }
 
 let counter = 0;
-export function order(fields: Partial<OpenOrderRequest> & Pick<OpenOrderRequest, 'symbol' | 'type' | 'volume'>): OpenOrderRequest {
+export function order(
+  fields: Partial<OpenOrderRequest> & Pick<OpenOrderRequest, 'symbol' | 'type' | 'volume'>,
+): OpenOrderRequest {
   counter += 1;
   return { request_id: `req-${counter}`, ...fields };
 }

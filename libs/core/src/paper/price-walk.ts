@@ -54,8 +54,10 @@ export class PriceWalk {
       throw new RangeError(`bad walk options ${JSON.stringify(options)}`);
     }
     if (state) {
-      if (!(Number.isFinite(state.mid) && state.mid > 0)) throw new RangeError(`walk state of ${spec.symbol} has a bad mid ${state.mid}`);
-      if (state.lastStep !== null && !Number.isInteger(state.lastStep)) throw new RangeError(`walk state of ${spec.symbol} has a bad step ${state.lastStep}`);
+      if (!(Number.isFinite(state.mid) && state.mid > 0))
+        throw new RangeError(`walk state of ${spec.symbol} has a bad mid ${state.mid}`);
+      if (state.lastStep !== null && !Number.isInteger(state.lastStep))
+        throw new RangeError(`walk state of ${spec.symbol} has a bad step ${state.lastStep}`);
       this.rng = new SeededRandom(state.rng);
       this.mid = state.mid;
       this.lastStep = state.lastStep;
@@ -91,7 +93,10 @@ export class PriceWalk {
     // At least one point above zero, so even an absurd shock never quotes a non-positive bid.
     const bidPoints = Math.max(1, Math.round(this.mid * scale - this.spec.spreadPoints / 2));
     const askPoints = bidPoints + this.spec.spreadPoints;
-    return { bid: roundTo(bidPoints / scale, this.spec.digits), ask: roundTo(askPoints / scale, this.spec.digits) };
+    return {
+      bid: roundTo(bidPoints / scale, this.spec.digits),
+      ask: roundTo(askPoints / scale, this.spec.digits),
+    };
   }
 
   currentMid(): number {
@@ -100,7 +105,8 @@ export class PriceWalk {
 
   /** Moves the mid by `percent` (e.g. -5 for a 5 % drop); more than -100 % is refused. */
   shock(percent: number): void {
-    if (!Number.isFinite(percent) || percent <= -100) throw new RangeError(`price shock must be a finite percent above -100, got ${percent}`);
+    if (!Number.isFinite(percent) || percent <= -100)
+      throw new RangeError(`price shock must be a finite percent above -100, got ${percent}`);
     this.mid *= 1 + percent / 100;
     this.assertMid();
   }
@@ -111,6 +117,7 @@ export class PriceWalk {
 
   private assertMid(): void {
     // Cannot happen with multiplicative finite steps; if it does, the walk is broken: fail fast.
-    if (!(Number.isFinite(this.mid) && this.mid > 0)) throw new Error(`price walk of ${this.spec.symbol} broke: mid ${this.mid}`);
+    if (!(Number.isFinite(this.mid) && this.mid > 0))
+      throw new Error(`price walk of ${this.spec.symbol} broke: mid ${this.mid}`);
   }
 }

@@ -7,7 +7,8 @@ export class SeededRandom {
   private value: number;
 
   constructor(state: number) {
-    if (!Number.isInteger(state) || state < 0 || state > 0xffffffff) throw new RangeError(`PRNG state must be a uint32, got ${state}`);
+    if (!Number.isInteger(state) || state < 0 || state > 0xffffffff)
+      throw new RangeError(`PRNG state must be a uint32, got ${state}`);
     this.value = state;
   }
 

@@ -4,7 +4,11 @@ describe('DrawdownPolicy: confirm reads', () => {
   it('one breach then a recovery read resets the streak: no trigger', () => {
     const p = policyWith({ confirmReads: 2 });
     observeOk(p, 10_000, T0);
-    expect(observeOk(p, 7_000, T0 + SECOND)).toMatchObject({ breach: { cap: 'total', drawdownPercent: 30 }, trigger: null, breachStreak: 1 });
+    expect(observeOk(p, 7_000, T0 + SECOND)).toMatchObject({
+      breach: { cap: 'total', drawdownPercent: 30 },
+      trigger: null,
+      breachStreak: 1,
+    });
     expect(observeOk(p, 9_500, T0 + 2 * SECOND)).toMatchObject({ breach: null, breachStreak: 0 });
     expect(observeOk(p, 7_000, T0 + 3 * SECOND)).toMatchObject({ trigger: null, breachStreak: 1 });
     expect(p.isHalted()).toBe(false);
@@ -14,7 +18,11 @@ describe('DrawdownPolicy: confirm reads', () => {
     const p = policyWith({ confirmReads: 2 });
     observeOk(p, 10_000, T0);
     expect(observeOk(p, 7_900, T0 + SECOND).trigger).toBeNull();
-    expect(observeOk(p, 7_800, T0 + 2 * SECOND).trigger).toEqual({ cap: 'total', drawdownPercent: 22, capPercent: 20 });
+    expect(observeOk(p, 7_800, T0 + 2 * SECOND).trigger).toEqual({
+      cap: 'total',
+      drawdownPercent: 22,
+      capPercent: 20,
+    });
     expect(p.isHalted()).toBe(true);
   });
 
@@ -39,7 +47,12 @@ describe('DrawdownPolicy: confirm reads', () => {
     const first = observeOk(p, 5_000, T0 + SECOND);
     expect(first.trigger).not.toBeNull();
     for (let i = 2; i < 6; i++) {
-      expect(observeOk(p, 1_000, T0 + i * SECOND)).toMatchObject({ trigger: null, halted: true, breachStreak: 0, breach: { cap: 'total' } });
+      expect(observeOk(p, 1_000, T0 + i * SECOND)).toMatchObject({
+        trigger: null,
+        halted: true,
+        breachStreak: 0,
+        breach: { cap: 'total' },
+      });
     }
     expect(p.halt()?.at).toBe(T0 + SECOND);
   });
@@ -48,7 +61,11 @@ describe('DrawdownPolicy: confirm reads', () => {
     const p = policyWith({ confirmReads: 3 });
     observeOk(p, 10_000, T0);
     expect(p.preTradeCheck(9_000, T0 + SECOND)).toEqual({ allowed: true });
-    expect(p.preTradeCheck(8_000, T0 + SECOND)).toEqual({ allowed: false, reason: 'drawdown_cap', drawdownPercent: 20 });
+    expect(p.preTradeCheck(8_000, T0 + SECOND)).toEqual({
+      allowed: false,
+      reason: 'drawdown_cap',
+      drawdownPercent: 20,
+    });
     expect(p.isHalted()).toBe(false);
   });
 
@@ -66,7 +83,14 @@ describe('DrawdownPolicy: confirm reads', () => {
   it('refuses while halted, whatever the equity', () => {
     const p = policyWith();
     observeOk(p, 10_000, T0);
-    p.latchHalt({ id: 'm', reason: 'kill switch', source: 'manual', at: T0, drawdownPercent: null, capPercent: null });
+    p.latchHalt({
+      id: 'm',
+      reason: 'kill switch',
+      source: 'manual',
+      at: T0,
+      drawdownPercent: null,
+      capPercent: null,
+    });
     expect(p.preTradeCheck(20_000, T0 + SECOND)).toEqual({ allowed: false, reason: 'halted' });
   });
 

@@ -50,7 +50,11 @@ describe('DrawdownPolicy: daily loss cap', () => {
   it('the pre-trade check refuses on a daily breach, and treats a new day as a fresh anchor', () => {
     const p = policyWith({ capPercent: 50, dailyLossCapPercent: 5, confirmReads: 2 });
     observeOk(p, 10_000, T0);
-    expect(p.preTradeCheck(9_400, T0 + SECOND)).toEqual({ allowed: false, reason: 'daily_cap', drawdownPercent: 6 });
+    expect(p.preTradeCheck(9_400, T0 + SECOND)).toEqual({
+      allowed: false,
+      reason: 'daily_cap',
+      drawdownPercent: 6,
+    });
     expect(p.preTradeCheck(9_400, T0 + 24 * HOUR)).toEqual({ allowed: true });
   });
 

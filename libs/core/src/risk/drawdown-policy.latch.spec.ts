@@ -1,7 +1,14 @@
 import type { HaltRecord } from './risk-state';
 import { HOUR, observeOk, policyWith, roundTrip, SECOND, T0 } from './risk-test-helpers';
 
-const manual: HaltRecord = { id: 'manual-1', reason: 'kill switch (by ops)', source: 'manual', at: T0, drawdownPercent: 3, capPercent: null };
+const manual: HaltRecord = {
+  id: 'manual-1',
+  reason: 'kill switch (by ops)',
+  source: 'manual',
+  at: T0,
+  drawdownPercent: 3,
+  capPercent: null,
+};
 
 describe('DrawdownPolicy: halt latch', () => {
   it('survives a JSON round trip into a policy built with a different (looser) cap', () => {
@@ -46,7 +53,7 @@ describe('DrawdownPolicy: halt latch', () => {
     expect(p.preTradeCheck(9_000, T0 + 48 * HOUR)).toEqual({ allowed: false, reason: 'halted' });
   });
 
-  it('resume re-baselines to the current equity: baseline, peak and today\'s anchor; streaks cleared', () => {
+  it("resume re-baselines to the current equity: baseline, peak and today's anchor; streaks cleared", () => {
     const p = policyWith({ baselineMode: 'peak', dailyLossCapPercent: 5, confirmReads: 2 });
     observeOk(p, 10_000, T0);
     observeOk(p, 12_000, T0 + SECOND);
@@ -55,7 +62,13 @@ describe('DrawdownPolicy: halt latch', () => {
     const r = p.resume(8_000, now, 'ops@desk', 'positions reviewed');
     expect(r).toEqual({
       ok: true,
-      state: { baselineEquity: 8_000, baselineSetAt: now, peakEquity: 8_000, daily: { day: '2026-11-25', anchorEquity: 8_000 }, halt: null },
+      state: {
+        baselineEquity: 8_000,
+        baselineSetAt: now,
+        peakEquity: 8_000,
+        daily: { day: '2026-11-25', anchorEquity: 8_000 },
+        halt: null,
+      },
       resumedHalt: manual,
       baselineEquity: 8_000,
       reviewedBy: 'ops@desk',

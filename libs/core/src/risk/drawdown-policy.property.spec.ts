@@ -22,7 +22,18 @@ const equityArb = fc.oneof(
   { weight: 8, arbitrary: fc.integer({ min: 5_000, max: 15_000 }) },
   {
     weight: 1,
-    arbitrary: fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -0, -1, -1e6, 1e15, Number.MAX_VALUE, Number.MIN_VALUE),
+    arbitrary: fc.constantFrom(
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      0,
+      -0,
+      -1,
+      -1e6,
+      1e15,
+      Number.MAX_VALUE,
+      Number.MIN_VALUE,
+    ),
   },
   { weight: 1, arbitrary: fc.double({ min: -1e9, max: 1e12 }) },
 );
@@ -131,13 +142,15 @@ describe('DrawdownPolicy: properties', () => {
               const daily = e <= 0 ? 100 : anchor?.day === day ? drawdownPercent(anchor.equity, e) : 0;
               const refuse = total >= cap || (dailyCap !== undefined && daily >= dailyCap);
               expect(r.allowed).toBe(!refuse);
-              if (!r.allowed && r.drawdownPercent !== undefined) expect(inRange(r.drawdownPercent)).toBe(true);
+              if (!r.allowed && r.drawdownPercent !== undefined)
+                expect(inRange(r.drawdownPercent)).toBe(true);
               break;
             }
             case 'resume': {
               const r = policy.resume(op.equity, now, 'ops', 'property test');
               if (!halted) expect(r).toMatchObject({ ok: false, code: 'not_halted' });
-              else if (!Number.isFinite(op.equity) || op.equity <= 0) expect(r).toMatchObject({ ok: false, code: 'invalid_equity' });
+              else if (!Number.isFinite(op.equity) || op.equity <= 0)
+                expect(r).toMatchObject({ ok: false, code: 'invalid_equity' });
               else {
                 expect(r.ok).toBe(true);
                 baseline = op.equity;
@@ -149,7 +162,14 @@ describe('DrawdownPolicy: properties', () => {
               break;
             }
             case 'halt': {
-              policy.latchHalt({ id: `manual-${now}`, reason: 'property', source: 'manual', at: now, drawdownPercent: null, capPercent: null });
+              policy.latchHalt({
+                id: `manual-${now}`,
+                reason: 'property',
+                source: 'manual',
+                at: now,
+                drawdownPercent: null,
+                capPercent: null,
+              });
               halted = true;
               streak = 0;
               break;

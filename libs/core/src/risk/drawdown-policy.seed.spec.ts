@@ -5,7 +5,12 @@ import { DEFAULT_OPTIONS, observeOk, policyWith, SECOND, T0 } from './risk-test-
 describe('DrawdownPolicy: seed examples', () => {
   it('baseline 10,000 and equity 8,000 is a 20.0% drawdown, which reaches cap 20', () => {
     const p = policyWith({ capPercent: 20, confirmReads: 1 });
-    expect(observeOk(p, 10_000, T0)).toMatchObject({ drawdownPercent: 0, baselineEquity: 10_000, trigger: null, stateChanged: true });
+    expect(observeOk(p, 10_000, T0)).toMatchObject({
+      drawdownPercent: 0,
+      baselineEquity: 10_000,
+      trigger: null,
+      stateChanged: true,
+    });
     const o = observeOk(p, 8_000, T0 + SECOND);
     expect(o.drawdownPercent).toBe(20);
     expect(o.trigger).toEqual({ cap: 'total', drawdownPercent: 20, capPercent: 20 });
@@ -19,7 +24,13 @@ describe('DrawdownPolicy: seed examples', () => {
     expect(o.trigger).toEqual({ cap: 'total', drawdownPercent: 25, capPercent: 20 });
     expect(o.stateChanged).toBe(true);
     expect(p.isHalted()).toBe(true);
-    expect(p.halt()).toMatchObject({ source: 'drawdown_cap', drawdownPercent: 25, capPercent: 20, at: T0 + 2 * SECOND, reason: 'total drawdown 25.0% >= cap 20%' });
+    expect(p.halt()).toMatchObject({
+      source: 'drawdown_cap',
+      drawdownPercent: 25,
+      capPercent: 20,
+      at: T0 + 2 * SECOND,
+      reason: 'total drawdown 25.0% >= cap 20%',
+    });
     expect(p.state().halt).toEqual(p.halt());
   });
 
@@ -47,11 +58,17 @@ describe('DrawdownPolicy: edges', () => {
     expect(o).toMatchObject({ drawdownPercent: 100, baselineEquity: null, dailyDrawdownPercent: 100 });
     expect(o.trigger?.cap).toBe('total');
     expect(p.state().baselineEquity).toBeNull();
-    expect(policyWith().preTradeCheck(-1, T0)).toEqual({ allowed: false, reason: 'drawdown_cap', drawdownPercent: 100 });
+    expect(policyWith().preTradeCheck(-1, T0)).toEqual({
+      allowed: false,
+      reason: 'drawdown_cap',
+      drawdownPercent: 100,
+    });
   });
 
   it('a baseline of 0 cannot be restored; a bad option is rejected at construction', () => {
-    expect(() => policyWith({}, { ...emptyRiskState(), baselineEquity: 0, baselineSetAt: T0 })).toThrow(RangeError);
+    expect(() => policyWith({}, { ...emptyRiskState(), baselineEquity: 0, baselineSetAt: T0 })).toThrow(
+      RangeError,
+    );
     expect(() => policyWith({ capPercent: 0 })).toThrow(RangeError);
     expect(() => policyWith({ capPercent: 101 })).toThrow(RangeError);
     expect(() => policyWith({ confirmReads: 0 })).toThrow(RangeError);
@@ -71,7 +88,10 @@ describe('DrawdownPolicy: edges', () => {
       expect(p.state()).toEqual(before);
       expect(p.breachStreak).toBe(1);
       expect(p.isHalted()).toBe(false);
-      expect(p.preTradeCheck(bad as number, T0 + 2 * SECOND)).toEqual({ allowed: false, reason: 'invalid_equity' });
+      expect(p.preTradeCheck(bad as number, T0 + 2 * SECOND)).toEqual({
+        allowed: false,
+        reason: 'invalid_equity',
+      });
     },
   );
 
@@ -84,8 +104,15 @@ describe('DrawdownPolicy: edges', () => {
   it('peak mode: equity above the peak raises the baseline', () => {
     const p = policyWith({ baselineMode: 'peak' });
     observeOk(p, 10_000, T0);
-    expect(observeOk(p, 12_000, T0 + SECOND)).toMatchObject({ baselineEquity: 12_000, drawdownPercent: 0, stateChanged: true });
-    expect(observeOk(p, 11_000, T0 + 2 * SECOND)).toMatchObject({ baselineEquity: 12_000, stateChanged: false });
+    expect(observeOk(p, 12_000, T0 + SECOND)).toMatchObject({
+      baselineEquity: 12_000,
+      drawdownPercent: 0,
+      stateChanged: true,
+    });
+    expect(observeOk(p, 11_000, T0 + 2 * SECOND)).toMatchObject({
+      baselineEquity: 12_000,
+      stateChanged: false,
+    });
     expect(observeOk(p, 9_600, T0 + 3 * SECOND).drawdownPercent).toBe(20);
     expect(p.state()).toMatchObject({ baselineEquity: 12_000, peakEquity: 12_000, baselineSetAt: T0 });
   });
@@ -101,7 +128,14 @@ describe('DrawdownPolicy: edges', () => {
   it('peak mode: the peak is frozen while halted', () => {
     const p = policyWith({ baselineMode: 'peak' });
     observeOk(p, 10_000, T0);
-    p.latchHalt({ id: 'm1', reason: 'test', source: 'manual', at: T0, drawdownPercent: null, capPercent: null });
+    p.latchHalt({
+      id: 'm1',
+      reason: 'test',
+      source: 'manual',
+      at: T0,
+      drawdownPercent: null,
+      capPercent: null,
+    });
     expect(observeOk(p, 15_000, T0 + SECOND)).toMatchObject({ baselineEquity: 10_000, halted: true });
     expect(p.state().peakEquity).toBe(10_000);
   });
@@ -117,7 +151,11 @@ describe('DrawdownPolicy: edges', () => {
     const p = policyWith();
     observeOk(p, 10_000, T0);
     const restarted = policyWith({}, JSON.parse(JSON.stringify(p.state())));
-    expect(observeOk(restarted, 9_000, T0 + SECOND)).toMatchObject({ baselineEquity: 10_000, drawdownPercent: 10, stateChanged: false });
+    expect(observeOk(restarted, 9_000, T0 + SECOND)).toMatchObject({
+      baselineEquity: 10_000,
+      drawdownPercent: 10,
+      stateChanged: false,
+    });
   });
 
   it('state() is a copy: mutating it does not change the policy', () => {

@@ -62,11 +62,23 @@ export interface ValidReadObservation {
 export type Observation = InvalidReadObservation | ValidReadObservation;
 
 export type PreTradeRefusal = 'halted' | 'invalid_equity' | 'drawdown_cap' | 'daily_cap';
-export type PreTradeResult = { allowed: true } | { allowed: false; reason: PreTradeRefusal; drawdownPercent?: number };
+export type PreTradeResult =
+  { allowed: true } | { allowed: false; reason: PreTradeRefusal; drawdownPercent?: number };
 
-export type ResumeError = { ok: false; code: 'not_halted' | 'invalid_equity' | 'reviewer_required'; message: string };
+export type ResumeError = {
+  ok: false;
+  code: 'not_halted' | 'invalid_equity' | 'reviewer_required';
+  message: string;
+};
 export type ResumeOutcome =
-  | { ok: true; state: RiskState; resumedHalt: HaltRecord; baselineEquity: number; reviewedBy: string; note: string }
+  | {
+      ok: true;
+      state: RiskState;
+      resumedHalt: HaltRecord;
+      baselineEquity: number;
+      reviewedBy: string;
+      note: string;
+    }
   | ResumeError;
 
 /** Warnings re-arm only once drawdown is 10% of the threshold below it, so noise at the line does not spam. */
@@ -86,9 +98,12 @@ function validateOptions(o: DrawdownPolicyOptions): void {
   if (o.dailyLossCapPercent !== undefined && !inPercent(o.dailyLossCapPercent)) {
     throw new RangeError(`dailyLossCapPercent must be 0 < x <= 100, got ${o.dailyLossCapPercent}`);
   }
-  if (o.baselineMode !== 'start' && o.baselineMode !== 'peak') throw new RangeError(`baselineMode must be start or peak, got ${String(o.baselineMode)}`);
-  if (!isFiniteNumber(o.warnRatio) || o.warnRatio <= 0 || o.warnRatio > 1) throw new RangeError(`warnRatio must be 0 < x <= 1, got ${o.warnRatio}`);
-  if (!Number.isInteger(o.confirmReads) || o.confirmReads < 1) throw new RangeError(`confirmReads must be an integer >= 1, got ${o.confirmReads}`);
+  if (o.baselineMode !== 'start' && o.baselineMode !== 'peak')
+    throw new RangeError(`baselineMode must be start or peak, got ${String(o.baselineMode)}`);
+  if (!isFiniteNumber(o.warnRatio) || o.warnRatio <= 0 || o.warnRatio > 1)
+    throw new RangeError(`warnRatio must be 0 < x <= 1, got ${o.warnRatio}`);
+  if (!Number.isInteger(o.confirmReads) || o.confirmReads < 1)
+    throw new RangeError(`confirmReads must be an integer >= 1, got ${o.confirmReads}`);
   tradingDayKey(0, o.dailyResetTimezone); // throws a RangeError for an unknown zone
 }
 
@@ -116,7 +131,12 @@ export class DrawdownPolicy {
     if (!parsed.ok) throw new RangeError(`invalid risk state: ${parsed.problem}`);
     this.s = parsed.value;
     // Restarted in peak mode after running in start mode: the high-water mark is the baseline.
-    if (this.options.baselineMode === 'peak' && this.s.peakEquity !== null && this.s.baselineEquity !== null && this.s.peakEquity > this.s.baselineEquity) {
+    if (
+      this.options.baselineMode === 'peak' &&
+      this.s.peakEquity !== null &&
+      this.s.baselineEquity !== null &&
+      this.s.peakEquity > this.s.baselineEquity
+    ) {
       this.s.baselineEquity = this.s.peakEquity;
       this.dirty = true;
     }
@@ -171,7 +191,8 @@ export class DrawdownPolicy {
       } else if (!halted && (this.s.peakEquity === null || equity > this.s.peakEquity)) {
         // Frozen while halted: the drawdown that halted us stays measured against the same reference.
         this.s.peakEquity = equity;
-        if (this.options.baselineMode === 'peak' && equity > this.s.baselineEquity) this.s.baselineEquity = equity;
+        if (this.options.baselineMode === 'peak' && equity > this.s.baselineEquity)
+          this.s.baselineEquity = equity;
         changed = true;
       }
     }
@@ -209,7 +230,8 @@ export class DrawdownPolicy {
         this.warned.daily = true;
       } else {
         this.updateWarning('total', total, this.options.capPercent, warnings);
-        if (this.options.dailyLossCapPercent !== undefined && daily !== null) this.updateWarning('daily', daily, this.options.dailyLossCapPercent, warnings);
+        if (this.options.dailyLossCapPercent !== undefined && daily !== null)
+          this.updateWarning('daily', daily, this.options.dailyLossCapPercent, warnings);
       }
     }
 
@@ -240,8 +262,10 @@ export class DrawdownPolicy {
     if (!isFiniteNumber(equity)) return { allowed: false, reason: 'invalid_equity' };
     requireTime(now);
     // No baseline or anchor yet: this equity would become it, so only a wiped account breaches.
-    const total = equity <= 0 ? 100 : this.s.baselineEquity === null ? 0 : drawdownPercent(this.s.baselineEquity, equity);
-    if (total >= this.options.capPercent) return { allowed: false, reason: 'drawdown_cap', drawdownPercent: total };
+    const total =
+      equity <= 0 ? 100 : this.s.baselineEquity === null ? 0 : drawdownPercent(this.s.baselineEquity, equity);
+    if (total >= this.options.capPercent)
+      return { allowed: false, reason: 'drawdown_cap', drawdownPercent: total };
     const dailyCap = this.options.dailyLossCapPercent;
     if (dailyCap !== undefined) {
       const day = tradingDayKey(now, this.options.dailyResetTimezone);
@@ -270,9 +294,14 @@ export class DrawdownPolicy {
   resume(equity: number, now: number, reviewedBy: string, note: string): ResumeOutcome {
     const halt = this.s.halt;
     if (halt === null) return { ok: false, code: 'not_halted', message: 'trading is not halted' };
-    if (reviewedBy.trim().length === 0) return { ok: false, code: 'reviewer_required', message: 'reviewed_by is required to resume' };
+    if (reviewedBy.trim().length === 0)
+      return { ok: false, code: 'reviewer_required', message: 'reviewed_by is required to resume' };
     if (!isFiniteNumber(equity) || equity <= 0) {
-      return { ok: false, code: 'invalid_equity', message: `cannot re-baseline to equity ${String(equity)}: it must be a finite number > 0` };
+      return {
+        ok: false,
+        code: 'invalid_equity',
+        message: `cannot re-baseline to equity ${String(equity)}: it must be a finite number > 0`,
+      };
     }
     requireTime(now);
     this.s = {
@@ -286,7 +315,14 @@ export class DrawdownPolicy {
     this.warned.total = false;
     this.warned.daily = false;
     this.dirty = false;
-    return { ok: true, state: this.state(), resumedHalt: { ...halt }, baselineEquity: equity, reviewedBy, note };
+    return {
+      ok: true,
+      state: this.state(),
+      resumedHalt: { ...halt },
+      baselineEquity: equity,
+      reviewedBy,
+      note,
+    };
   }
 
   private latch(record: HaltRecord): void {
@@ -295,9 +331,11 @@ export class DrawdownPolicy {
   }
 
   private breachOf(total: number, daily: number | null): CapReading | null {
-    if (total >= this.options.capPercent) return { cap: 'total', drawdownPercent: total, capPercent: this.options.capPercent };
+    if (total >= this.options.capPercent)
+      return { cap: 'total', drawdownPercent: total, capPercent: this.options.capPercent };
     const dailyCap = this.options.dailyLossCapPercent;
-    if (dailyCap !== undefined && daily !== null && daily >= dailyCap) return { cap: 'daily', drawdownPercent: daily, capPercent: dailyCap };
+    if (dailyCap !== undefined && daily !== null && daily >= dailyCap)
+      return { cap: 'daily', drawdownPercent: daily, capPercent: dailyCap };
     return null;
   }
 
@@ -313,4 +351,3 @@ export class DrawdownPolicy {
     }
   }
 }
-

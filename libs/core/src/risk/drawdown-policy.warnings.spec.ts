@@ -38,7 +38,11 @@ describe('DrawdownPolicy: warnings, once per episode', () => {
     expect(observeOk(p, 9_000, T0 + 2 * SECOND).warning).toBeNull();
     expect(observeOk(p, 8_300, T0 + 3 * SECOND).warning).toBeNull();
     expect(p.resume(10_000, T0 + 4 * SECOND, 'ops', 'reviewed').ok).toBe(true);
-    expect(observeOk(p, 8_300, T0 + 5 * SECOND).warning).toEqual({ cap: 'total', drawdownPercent: 17, capPercent: 20 });
+    expect(observeOk(p, 8_300, T0 + 5 * SECOND).warning).toEqual({
+      cap: 'total',
+      drawdownPercent: 17,
+      capPercent: 20,
+    });
   });
 
   it('the daily cap has its own episode; both on one read are listed, total first', () => {

@@ -8,7 +8,9 @@
  */
 export function drawdownPercent(baseline: number, equity: number): number {
   if (!Number.isFinite(baseline) || !Number.isFinite(equity)) {
-    throw new RangeError(`drawdownPercent needs finite numbers, got baseline=${String(baseline)} equity=${String(equity)}`);
+    throw new RangeError(
+      `drawdownPercent needs finite numbers, got baseline=${String(baseline)} equity=${String(equity)}`,
+    );
   }
   if (baseline <= 0) throw new RangeError(`drawdownPercent needs a baseline > 0, got ${baseline}`);
   if (equity <= 0) return 100;

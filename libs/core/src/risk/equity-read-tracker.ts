@@ -8,7 +8,8 @@ export class EquityReadTracker {
   private isBlocked = false;
 
   constructor(private readonly threshold = 3) {
-    if (!Number.isInteger(threshold) || threshold < 1) throw new RangeError(`EquityReadTracker threshold must be an integer >= 1, got ${threshold}`);
+    if (!Number.isInteger(threshold) || threshold < 1)
+      throw new RangeError(`EquityReadTracker threshold must be an integer >= 1, got ${threshold}`);
   }
 
   /** Records a failed (or non-finite) read. True when this failure is the one that blocks. */

@@ -6,7 +6,14 @@ const full: RiskState = {
   baselineSetAt: T0,
   peakEquity: 11_000,
   daily: { day: '2026-11-24', anchorEquity: 10_500 },
-  halt: { id: 'drawdown_cap-1', reason: 'total drawdown 25.0% >= cap 20%', source: 'drawdown_cap', at: T0, drawdownPercent: 25, capPercent: 20 },
+  halt: {
+    id: 'drawdown_cap-1',
+    reason: 'total drawdown 25.0% >= cap 20%',
+    source: 'drawdown_cap',
+    at: T0,
+    drawdownPercent: 25,
+    capPercent: 20,
+  },
 };
 
 describe('parseRiskState', () => {
@@ -18,7 +25,10 @@ describe('parseRiskState', () => {
   it.each([
     ['not an object', 'nope'],
     ['a zero baseline', { ...full, baselineEquity: 0 }],
-    ['a NaN baseline (JSON turns it into null, but not its timestamp)', roundTrip({ ...full, baselineEquity: Number.NaN })],
+    [
+      'a NaN baseline (JSON turns it into null, but not its timestamp)',
+      roundTrip({ ...full, baselineEquity: Number.NaN }),
+    ],
     ['a negative peak', { ...full, peakEquity: -1 }],
     ['a bad day key', { ...full, daily: { day: '24/11/2026', anchorEquity: 1 } }],
     ['a zero daily anchor', { ...full, daily: { day: '2026-11-24', anchorEquity: 0 } }],

@@ -70,7 +70,8 @@ function parseHalt(value: unknown): HaltRecord | string {
   const { id, reason, source, at, drawdownPercent, capPercent } = value;
   if (typeof id !== 'string' || id.length === 0) return 'halt.id is not a non-empty string';
   if (typeof reason !== 'string') return 'halt.reason is not a string';
-  if (typeof source !== 'string' || !(HALT_SOURCES as readonly string[]).includes(source)) return `halt.source ${String(source)} is unknown`;
+  if (typeof source !== 'string' || !(HALT_SOURCES as readonly string[]).includes(source))
+    return `halt.source ${String(source)} is unknown`;
   if (typeof at !== 'number' || !Number.isFinite(at)) return 'halt.at is not a finite number';
   if (!finiteOrNull(drawdownPercent)) return 'halt.drawdownPercent is not a finite number or null';
   if (!finiteOrNull(capPercent)) return 'halt.capPercent is not a finite number or null';
@@ -84,15 +85,24 @@ function parseHalt(value: unknown): HaltRecord | string {
 export function parseRiskState(value: unknown): RiskStateParse {
   if (!isRecord(value)) return { ok: false, problem: 'risk state is not an object' };
   const { baselineEquity, baselineSetAt, peakEquity, daily, halt } = value;
-  if (!positiveOrNull(baselineEquity)) return { ok: false, problem: 'baselineEquity is not a positive number or null' };
-  if (!finiteOrNull(baselineSetAt)) return { ok: false, problem: 'baselineSetAt is not a finite number or null' };
-  if (!positiveOrNull(peakEquity)) return { ok: false, problem: 'peakEquity is not a positive number or null' };
-  if ((baselineEquity === null) !== (baselineSetAt === null)) return { ok: false, problem: 'baselineEquity and baselineSetAt must be set together' };
+  if (!positiveOrNull(baselineEquity))
+    return { ok: false, problem: 'baselineEquity is not a positive number or null' };
+  if (!finiteOrNull(baselineSetAt))
+    return { ok: false, problem: 'baselineSetAt is not a finite number or null' };
+  if (!positiveOrNull(peakEquity))
+    return { ok: false, problem: 'peakEquity is not a positive number or null' };
+  if ((baselineEquity === null) !== (baselineSetAt === null))
+    return { ok: false, problem: 'baselineEquity and baselineSetAt must be set together' };
   let parsedDaily: DailyAnchor | null = null;
   if (daily !== null) {
     if (!isRecord(daily)) return { ok: false, problem: 'daily is not an object or null' };
-    if (typeof daily.day !== 'string' || !DAY_KEY.test(daily.day)) return { ok: false, problem: 'daily.day is not a YYYY-MM-DD key' };
-    if (typeof daily.anchorEquity !== 'number' || !Number.isFinite(daily.anchorEquity) || daily.anchorEquity <= 0) {
+    if (typeof daily.day !== 'string' || !DAY_KEY.test(daily.day))
+      return { ok: false, problem: 'daily.day is not a YYYY-MM-DD key' };
+    if (
+      typeof daily.anchorEquity !== 'number' ||
+      !Number.isFinite(daily.anchorEquity) ||
+      daily.anchorEquity <= 0
+    ) {
       return { ok: false, problem: 'daily.anchorEquity is not a positive number' };
     }
     parsedDaily = { day: daily.day, anchorEquity: daily.anchorEquity };
@@ -103,5 +113,8 @@ export function parseRiskState(value: unknown): RiskStateParse {
     if (typeof h === 'string') return { ok: false, problem: h };
     parsedHalt = h;
   }
-  return { ok: true, value: { baselineEquity, baselineSetAt, peakEquity, daily: parsedDaily, halt: parsedHalt } };
+  return {
+    ok: true,
+    value: { baselineEquity, baselineSetAt, peakEquity, daily: parsedDaily, halt: parsedHalt },
+  };
 }

@@ -14,7 +14,10 @@ export const DEFAULT_OPTIONS: DrawdownPolicyOptions = {
   confirmReads: 1,
 };
 
-export function policyWith(overrides: Partial<DrawdownPolicyOptions> = {}, state: RiskState = emptyRiskState()): DrawdownPolicy {
+export function policyWith(
+  overrides: Partial<DrawdownPolicyOptions> = {},
+  state: RiskState = emptyRiskState(),
+): DrawdownPolicy {
   return new DrawdownPolicy({ ...DEFAULT_OPTIONS, ...overrides }, state);
 }
 

@@ -22,7 +22,8 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 }
 
 export function tradingDayKey(epochMs: number, timeZone: string): string {
-  if (!Number.isFinite(epochMs)) throw new RangeError(`tradingDayKey needs a finite epoch, got ${String(epochMs)}`);
+  if (!Number.isFinite(epochMs))
+    throw new RangeError(`tradingDayKey needs a finite epoch, got ${String(epochMs)}`);
   let year = '';
   let month = '';
   let day = '';

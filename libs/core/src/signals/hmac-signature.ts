@@ -5,7 +5,9 @@ export function signInboxRequest(secret: string, timestamp: string, rawBody: Buf
   return createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex');
 }
 
-export type SignatureCheck = { ok: true } | { ok: false; reason: 'missing_headers' | 'bad_timestamp' | 'stale_timestamp' | 'bad_signature' };
+export type SignatureCheck =
+  | { ok: true }
+  | { ok: false; reason: 'missing_headers' | 'bad_timestamp' | 'stale_timestamp' | 'bad_signature' };
 
 /**
  * Check an inbox request: a timestamp inside the replay window and a matching signature,
@@ -24,5 +26,7 @@ export function verifyInboxRequest(
   if (Math.abs(now - Number(timestamp)) > maxAgeMs) return { ok: false, reason: 'stale_timestamp' };
   if (!/^[0-9a-f]{64}$/.test(signature)) return { ok: false, reason: 'bad_signature' };
   const expected = Buffer.from(signInboxRequest(secret, timestamp, rawBody), 'hex');
-  return timingSafeEqual(expected, Buffer.from(signature, 'hex')) ? { ok: true } : { ok: false, reason: 'bad_signature' };
+  return timingSafeEqual(expected, Buffer.from(signature, 'hex'))
+    ? { ok: true }
+    : { ok: false, reason: 'bad_signature' };
 }

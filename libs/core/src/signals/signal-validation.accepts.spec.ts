@@ -12,7 +12,15 @@ const accept = (body: unknown, maxVolume = MAX_VOLUME): TradeSignal => {
 
 describe('parseSignalBody: bodies that are accepted', () => {
   it('turns the example body of service.md into a signal, created_at starting the latency clock', () => {
-    const signal = accept({ id: 'sig-001', instrument: 'EURUSD', side: 'buy', volume: 0.1, sl: 1.085, tp: 1.095, created_at: '2026-11-24T10:00:00.000Z' });
+    const signal = accept({
+      id: 'sig-001',
+      instrument: 'EURUSD',
+      side: 'buy',
+      volume: 0.1,
+      sl: 1.085,
+      tp: 1.095,
+      created_at: '2026-11-24T10:00:00.000Z',
+    });
     expect(signal).toEqual({
       id: 'sig-001',
       instrument: 'EURUSD',
@@ -28,22 +36,65 @@ describe('parseSignalBody: bodies that are accepted', () => {
 
   it('uses the receipt time as createdAtMs when created_at is absent, and omits absent sl/tp', () => {
     const signal = accept({ id: 'a', instrument: 'X', side: 'sell', volume: 1 });
-    expect(signal).toEqual({ id: 'a', instrument: 'X', side: 'sell', volume: 1, createdAtMs: RECEIVED_AT, receivedAtMs: RECEIVED_AT, source: 'inbox' });
+    expect(signal).toEqual({
+      id: 'a',
+      instrument: 'X',
+      side: 'sell',
+      volume: 1,
+      createdAtMs: RECEIVED_AT,
+      receivedAtMs: RECEIVED_AT,
+      source: 'inbox',
+    });
     expect('sl' in signal).toBe(false);
     expect('tp' in signal).toBe(false);
   });
 
   it('records the source it was given', () => {
-    const result = parseSignalBody({ id: 'p-1', instrument: 'EURUSD', side: 'buy', volume: 1 }, MAX_VOLUME, RECEIVED_AT, 'platform');
+    const result = parseSignalBody(
+      { id: 'p-1', instrument: 'EURUSD', side: 'buy', volume: 1 },
+      MAX_VOLUME,
+      RECEIVED_AT,
+      'platform',
+    );
     expect(result.ok && result.signal.source).toBe('platform');
   });
 
   it('reads created_at with a zone offset as the same instant in UTC', () => {
-    expect(accept({ id: 'a', instrument: 'EURUSD', side: 'buy', volume: 1, created_at: '2026-11-24T11:00:00+01:00' }).createdAtMs).toBe(Date.UTC(2026, 10, 24, 10, 0, 0));
-    expect(accept({ id: 'a', instrument: 'EURUSD', side: 'buy', volume: 1, created_at: '2026-11-24T05:30:00-0430' }).createdAtMs).toBe(Date.UTC(2026, 10, 24, 10, 0, 0));
-    expect(accept({ id: 'a', instrument: 'EURUSD', side: 'buy', volume: 1, created_at: '2026-11-24T10:00Z' }).createdAtMs).toBe(Date.UTC(2026, 10, 24, 10, 0, 0));
-    expect(accept({ id: 'a', instrument: 'EURUSD', side: 'buy', volume: 1, created_at: '2026-02-28T23:59:59.250Z' }).createdAtMs).toBe(Date.UTC(2026, 1, 28, 23, 59, 59, 250));
-    expect(accept({ id: 'a', instrument: 'EURUSD', side: 'buy', volume: 1, created_at: '2028-02-29T00:00:00Z' }).createdAtMs).toBe(Date.UTC(2028, 1, 29));
+    expect(
+      accept({
+        id: 'a',
+        instrument: 'EURUSD',
+        side: 'buy',
+        volume: 1,
+        created_at: '2026-11-24T11:00:00+01:00',
+      }).createdAtMs,
+    ).toBe(Date.UTC(2026, 10, 24, 10, 0, 0));
+    expect(
+      accept({
+        id: 'a',
+        instrument: 'EURUSD',
+        side: 'buy',
+        volume: 1,
+        created_at: '2026-11-24T05:30:00-0430',
+      }).createdAtMs,
+    ).toBe(Date.UTC(2026, 10, 24, 10, 0, 0));
+    expect(
+      accept({ id: 'a', instrument: 'EURUSD', side: 'buy', volume: 1, created_at: '2026-11-24T10:00Z' })
+        .createdAtMs,
+    ).toBe(Date.UTC(2026, 10, 24, 10, 0, 0));
+    expect(
+      accept({
+        id: 'a',
+        instrument: 'EURUSD',
+        side: 'buy',
+        volume: 1,
+        created_at: '2026-02-28T23:59:59.250Z',
+      }).createdAtMs,
+    ).toBe(Date.UTC(2026, 1, 28, 23, 59, 59, 250));
+    expect(
+      accept({ id: 'a', instrument: 'EURUSD', side: 'buy', volume: 1, created_at: '2028-02-29T00:00:00Z' })
+        .createdAtMs,
+    ).toBe(Date.UTC(2028, 1, 29));
   });
 
   it('accepts ids of exactly 1 and 64 characters using every allowed character', () => {
@@ -56,7 +107,9 @@ describe('parseSignalBody: bodies that are accepted', () => {
   it('accepts instruments of exactly 1 and 32 characters using every allowed character', () => {
     const instrument32 = 'Az09._-X'.repeat(4);
     expect(instrument32).toHaveLength(32);
-    expect(accept({ id: 'a', instrument: instrument32, side: 'buy', volume: 1 }).instrument).toBe(instrument32);
+    expect(accept({ id: 'a', instrument: instrument32, side: 'buy', volume: 1 }).instrument).toBe(
+      instrument32,
+    );
     expect(accept({ id: 'a', instrument: 'E', side: 'sell', volume: 1 }).instrument).toBe('E');
   });
 

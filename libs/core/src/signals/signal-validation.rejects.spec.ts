@@ -6,10 +6,14 @@ const VALID = { id: 'sig-001', instrument: 'EURUSD', side: 'buy', volume: 0.1 };
 /** The errors of a refused body; fails the test when the body was accepted. */
 const refuse = (body: unknown, maxVolume = 100): FieldError[] => {
   const result = parseSignalBody(body, maxVolume, RECEIVED_AT, 'inbox');
-  if (result.ok) throw new Error(`expected ${JSON.stringify(body)} to be refused, got ${JSON.stringify(result.signal)}`);
+  if (result.ok)
+    throw new Error(`expected ${JSON.stringify(body)} to be refused, got ${JSON.stringify(result.signal)}`);
   return result.errors;
 };
-const fields = (body: unknown, maxVolume = 100): string[] => refuse(body, maxVolume).map((e) => e.field).sort();
+const fields = (body: unknown, maxVolume = 100): string[] =>
+  refuse(body, maxVolume)
+    .map((e) => e.field)
+    .sort();
 
 describe('parseSignalBody: bodies that are refused, every offending field named', () => {
   it.each([
@@ -48,7 +52,9 @@ describe('parseSignalBody: bodies that are refused, every offending field named'
     ['negative', -0.1],
     ['above MAX_VOLUME', 100.01],
   ])('refuses a buy volume that is %s, naming MAX_VOLUME in the message', (_label, volume) => {
-    expect(refuse({ ...VALID, volume })).toEqual([{ field: 'volume', message: 'must be > 0 and <= MAX_VOLUME (100)' }]);
+    expect(refuse({ ...VALID, volume })).toEqual([
+      { field: 'volume', message: 'must be > 0 and <= MAX_VOLUME (100)' },
+    ]);
   });
 
   it('measures volume against the MAX_VOLUME it is given', () => {
@@ -101,14 +107,30 @@ describe('parseSignalBody: bodies that are refused, every offending field named'
 
   it('refuses unknown fields by name, each of them', () => {
     expect(refuse({ ...VALID, comment: 'hi' })).toEqual([{ field: 'comment', message: 'unknown field' }]);
-    expect(fields({ ...VALID, symbol: 'EURUSD', createdAt: '2026-11-24T10:00:00Z' })).toEqual(['createdAt', 'symbol']);
+    expect(fields({ ...VALID, symbol: 'EURUSD', createdAt: '2026-11-24T10:00:00Z' })).toEqual([
+      'createdAt',
+      'symbol',
+    ]);
   });
 
   it('names every offending field at once, unknown fields included', () => {
     expect(
-      fields({ id: 'bad id', instrument: '', side: 'hold', volume: 1, sl: -1, tp: 0, created_at: 'soon', magic: 7 }),
+      fields({
+        id: 'bad id',
+        instrument: '',
+        side: 'hold',
+        volume: 1,
+        sl: -1,
+        tp: 0,
+        created_at: 'soon',
+        magic: 7,
+      }),
     ).toEqual(['created_at', 'id', 'instrument', 'magic', 'side', 'sl', 'tp']);
-    expect(fields({ id: 'bad id', instrument: 'EURUSD', side: 'buy', volume: 0, extra: true })).toEqual(['extra', 'id', 'volume']);
+    expect(fields({ id: 'bad id', instrument: 'EURUSD', side: 'buy', volume: 0, extra: true })).toEqual([
+      'extra',
+      'id',
+      'volume',
+    ]);
   });
 
   it.each([

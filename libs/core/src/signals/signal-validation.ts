@@ -35,14 +35,21 @@ const signalBody = (maxVolume: number) =>
       volume: z.number().finite().optional(),
       sl: positive.nullable().optional(),
       tp: positive.nullable().optional(),
-      created_at: z.string().refine(isIsoDateTime, 'an ISO-8601 date-time with zone, e.g. 2026-11-24T10:00:00.000Z').optional(),
+      created_at: z
+        .string()
+        .refine(isIsoDateTime, 'an ISO-8601 date-time with zone, e.g. 2026-11-24T10:00:00.000Z')
+        .optional(),
     })
     .superRefine((body, ctx) => {
       if (body.side === 'close') return; // volume is ignored for close
       if (body.volume === undefined) {
         ctx.addIssue({ code: 'custom', path: ['volume'], message: 'required for buy and sell' });
       } else if (!(body.volume > 0 && body.volume <= maxVolume)) {
-        ctx.addIssue({ code: 'custom', path: ['volume'], message: `must be > 0 and <= MAX_VOLUME (${maxVolume})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['volume'],
+          message: `must be > 0 and <= MAX_VOLUME (${maxVolume})`,
+        });
       }
     });
 
@@ -50,8 +57,25 @@ const signalBody = (maxVolume: number) =>
  * Validate a parsed JSON body into a signal, naming every offending field.
  * `receivedAtMs` starts the latency clock when the body carries no `created_at`.
  */
-export function parseSignalBody(body: unknown, maxVolume: number, receivedAtMs: number, source: string): SignalParseResult {
-  const result = signalBody(maxVolume).safeParse(body);
+/** Schemas are built once per MAX_VOLUME: building one costs far more than using it. */
+const schemaCache = new Map<number, ReturnType<typeof signalBody>>();
+
+function schemaFor(maxVolume: number): ReturnType<typeof signalBody> {
+  let schema = schemaCache.get(maxVolume);
+  if (schema === undefined) {
+    schema = signalBody(maxVolume);
+    schemaCache.set(maxVolume, schema);
+  }
+  return schema;
+}
+
+export function parseSignalBody(
+  body: unknown,
+  maxVolume: number,
+  receivedAtMs: number,
+  source: string,
+): SignalParseResult {
+  const result = schemaFor(maxVolume).safeParse(body);
   if (!result.success) {
     const errors: FieldError[] = [];
     for (const issue of result.error.issues) {

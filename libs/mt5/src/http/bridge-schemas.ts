@@ -52,5 +52,7 @@ export const errorBodySchema = z.object({ error: z.string(), message: z.string()
 
 /** One line naming every offending field, for logs and BrokerError messages. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`).join('; ');
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
 }

@@ -34,7 +34,11 @@ export function signBridgeRequest(secret: string, parts: BridgeSignedParts): str
 }
 
 /** Constant-time check of a received signature; false (never a throw) for a malformed one. */
-export function verifyBridgeSignature(secret: string, parts: BridgeSignedParts, signature: string | undefined): boolean {
+export function verifyBridgeSignature(
+  secret: string,
+  parts: BridgeSignedParts,
+  signature: string | undefined,
+): boolean {
   if (signature === undefined || !/^[0-9a-f]{64}$/.test(signature)) return false;
   const expected = Buffer.from(signBridgeRequest(secret, parts), 'hex');
   return timingSafeEqual(expected, Buffer.from(signature, 'hex'));

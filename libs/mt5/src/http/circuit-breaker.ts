@@ -31,8 +31,10 @@ export class CircuitBreaker {
   ) {
     this.options = { ...DEFAULT_CIRCUIT_OPTIONS, ...options };
     const { failureThreshold, coolDownMs } = this.options;
-    if (!Number.isInteger(failureThreshold) || failureThreshold < 1) throw new RangeError(`circuit failureThreshold must be a positive integer, got ${failureThreshold}`);
-    if (!Number.isFinite(coolDownMs) || coolDownMs < 0) throw new RangeError(`circuit coolDownMs must be >= 0, got ${coolDownMs}`);
+    if (!Number.isInteger(failureThreshold) || failureThreshold < 1)
+      throw new RangeError(`circuit failureThreshold must be a positive integer, got ${failureThreshold}`);
+    if (!Number.isFinite(coolDownMs) || coolDownMs < 0)
+      throw new RangeError(`circuit coolDownMs must be >= 0, got ${coolDownMs}`);
   }
 
   state(): CircuitState {

@@ -6,7 +6,14 @@ import { HttpBridgeGateway } from './http-bridge-gateway';
 describeBrokerGatewayContract('http bridge (fake bridge)', async () => {
   const bridge = await startFakeMt5Bridge();
   const gateway = new HttpBridgeGateway(
-    { baseUrl: bridge.url, keyId: bridge.keyId, secret: bridge.secret, timeoutMs: 1_000, maxRetries: 2, retryBaseDelayMs: 5 },
+    {
+      baseUrl: bridge.url,
+      keyId: bridge.keyId,
+      secret: bridge.secret,
+      timeoutMs: 1_000,
+      maxRetries: 2,
+      retryBaseDelayMs: 5,
+    },
     new SystemClock(),
   );
   return {

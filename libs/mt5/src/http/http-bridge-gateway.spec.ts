@@ -21,7 +21,16 @@ async function setup(overrides: Partial<HttpBridgeGatewayOptions> = {}): Promise
   const warnings: string[] = [];
   const logger: BridgeLogger = { warn: (_obj, msg) => warnings.push(msg) };
   const gateway = new HttpBridgeGateway(
-    { baseUrl: bridge.url, keyId: bridge.keyId, secret: bridge.secret, timeoutMs: TIMEOUT_MS, maxRetries: MAX_RETRIES, retryBaseDelayMs: 5, maxRetryDelayMs: 50, ...overrides },
+    {
+      baseUrl: bridge.url,
+      keyId: bridge.keyId,
+      secret: bridge.secret,
+      timeoutMs: TIMEOUT_MS,
+      maxRetries: MAX_RETRIES,
+      retryBaseDelayMs: 5,
+      maxRetryDelayMs: 50,
+      ...overrides,
+    },
     clock,
     logger,
   );
@@ -41,11 +50,19 @@ afterEach(async () => {
 let seq = 0;
 function order(overrides: Partial<OpenOrderRequest> = {}): OpenOrderRequest {
   seq += 1;
-  return { request_id: `o-test-${seq}`, symbol: 'EURUSD', type: 'buy', volume: 0.1, magic: 19019, ...overrides };
+  return {
+    request_id: `o-test-${seq}`,
+    symbol: 'EURUSD',
+    type: 'buy',
+    volume: 0.1,
+    magic: 19019,
+    ...overrides,
+  };
 }
 
 function expectOk<T>(result: BrokerResult<T>): T {
-  if (!result.ok) throw new Error(`expected ok, got ${result.error.kind}/${result.error.code}: ${result.error.message}`);
+  if (!result.ok)
+    throw new Error(`expected ok, got ${result.error.kind}/${result.error.code}: ${result.error.message}`);
   return result.value;
 }
 
@@ -67,7 +84,16 @@ describe('HttpBridgeGateway: signing', () => {
 
   it('signs the path as sent on the wire, base URL prefix included', async () => {
     const { bridge } = await setup();
-    const prefixed = new HttpBridgeGateway({ baseUrl: `${bridge.url}/bridge`, keyId: bridge.keyId, secret: bridge.secret, timeoutMs: TIMEOUT_MS, maxRetries: 0 }, new ManualClock(Date.now()));
+    const prefixed = new HttpBridgeGateway(
+      {
+        baseUrl: `${bridge.url}/bridge`,
+        keyId: bridge.keyId,
+        secret: bridge.secret,
+        timeoutMs: TIMEOUT_MS,
+        maxRetries: 0,
+      },
+      new ManualClock(Date.now()),
+    );
     // The fake serves /v1 only, so 404, but only after it accepted the signature over /bridge/v1/health.
     expect(expectError(await prefixed.health())).toMatchObject({ kind: 'final', code: 'http_404' });
     prefixed.close();
@@ -76,7 +102,16 @@ describe('HttpBridgeGateway: signing', () => {
 
   it('gets final/unauthorized with a wrong secret, without retrying', async () => {
     const { bridge } = await setup();
-    const wrong = new HttpBridgeGateway({ baseUrl: bridge.url, keyId: bridge.keyId, secret: 'not-the-secret', timeoutMs: TIMEOUT_MS, maxRetries: MAX_RETRIES }, new ManualClock(Date.now()));
+    const wrong = new HttpBridgeGateway(
+      {
+        baseUrl: bridge.url,
+        keyId: bridge.keyId,
+        secret: 'not-the-secret',
+        timeoutMs: TIMEOUT_MS,
+        maxRetries: MAX_RETRIES,
+      },
+      new ManualClock(Date.now()),
+    );
     const error = expectError(await wrong.account());
     wrong.close();
     expect(error).toMatchObject({ kind: 'final', code: 'unauthorized', attempts: 1 });
@@ -96,7 +131,17 @@ describe('HttpBridgeGateway: signing', () => {
     let readings = 0;
     const start = Date.now();
     const ticking = { now: () => start + 1_000 * readings++ };
-    const gateway = new HttpBridgeGateway({ baseUrl: bridge.url, keyId: bridge.keyId, secret: bridge.secret, timeoutMs: TIMEOUT_MS, maxRetries: MAX_RETRIES, retryBaseDelayMs: 5 }, ticking);
+    const gateway = new HttpBridgeGateway(
+      {
+        baseUrl: bridge.url,
+        keyId: bridge.keyId,
+        secret: bridge.secret,
+        timeoutMs: TIMEOUT_MS,
+        maxRetries: MAX_RETRIES,
+        retryBaseDelayMs: 5,
+      },
+      ticking,
+    );
     bridge.failNext({ method: 'POST', path: '/v1/orders' }, { kind: 'http', status: 503 });
     expectOk(await gateway.openPosition(order()));
     gateway.close();
@@ -150,7 +195,11 @@ describe('HttpBridgeGateway: orders', () => {
 
   it('a POST timing out on every attempt is unknown_outcome; a later re-send returns the stored fill', async () => {
     const { bridge, gateway } = await setup();
-    bridge.failNext({ method: 'POST', path: '/v1/orders' }, { kind: 'delay', ms: TIMEOUT_MS * 2 }, MAX_RETRIES + 1);
+    bridge.failNext(
+      { method: 'POST', path: '/v1/orders' },
+      { kind: 'delay', ms: TIMEOUT_MS * 2 },
+      MAX_RETRIES + 1,
+    );
     const request = order();
     const error = expectError(await gateway.openPosition(request));
     expect(error).toMatchObject({ kind: 'unknown_outcome', code: 'timeout', attempts: MAX_RETRIES + 1 });
@@ -165,7 +214,11 @@ describe('HttpBridgeGateway: orders', () => {
   it('a POST reset before execution on every attempt is still unknown_outcome (the client cannot tell)', async () => {
     const { bridge, gateway } = await setup();
     bridge.failNext({ method: 'POST' }, { kind: 'reset' }, MAX_RETRIES + 1);
-    expect(expectError(await gateway.openPosition(order()))).toMatchObject({ kind: 'unknown_outcome', code: 'connection_reset', attempts: MAX_RETRIES + 1 });
+    expect(expectError(await gateway.openPosition(order()))).toMatchObject({
+      kind: 'unknown_outcome',
+      code: 'connection_reset',
+      attempts: MAX_RETRIES + 1,
+    });
     expect(bridge.fills).toBe(0);
   });
 
@@ -181,7 +234,11 @@ describe('HttpBridgeGateway: orders', () => {
   it('a POST answered 503 on every attempt is transient (the bridge stored nothing)', async () => {
     const { bridge, gateway } = await setup();
     bridge.failNext({ method: 'POST' }, { kind: 'http', status: 503 }, MAX_RETRIES + 1);
-    expect(expectError(await gateway.openPosition(order()))).toMatchObject({ kind: 'transient', code: 'http_503', attempts: MAX_RETRIES + 1 });
+    expect(expectError(await gateway.openPosition(order()))).toMatchObject({
+      kind: 'transient',
+      code: 'http_503',
+      attempts: MAX_RETRIES + 1,
+    });
     expect(bridge.fills).toBe(0);
   });
 
@@ -215,7 +272,16 @@ describe('HttpBridgeGateway: orders', () => {
 
   it('refuses a well-formed trade answer that echoes another request_id', async () => {
     const { bridge, gateway } = await setup();
-    const body = JSON.stringify({ request_id: 'someone-else', retcode: 10009, order: 1, deal: 2, position: 1, volume: 0.1, price: 1.1, comment: '' });
+    const body = JSON.stringify({
+      request_id: 'someone-else',
+      retcode: 10009,
+      order: 1,
+      deal: 2,
+      position: 1,
+      volume: 0.1,
+      price: 1.1,
+      comment: '',
+    });
     bridge.failNext({ method: 'POST' }, { kind: 'garbage', body });
     const error = expectError(await gateway.openPosition(order()));
     expect(error).toMatchObject({ kind: 'invalid_response', code: 'bad_body' });
@@ -224,19 +290,39 @@ describe('HttpBridgeGateway: orders', () => {
 
   it('closes, and answers POSITION_CLOSED for an unknown ticket', async () => {
     const { bridge, gateway } = await setup();
-    const seeded = bridge.addPosition({ symbol: 'GBPUSD', type: 'sell', volume: 0.3, magic: 19019, comment: 'seeded' });
-    const partial = expectOk(await gateway.closePosition({ request_id: 'c-1', ticket: seeded.ticket, volume: 0.1 }));
+    const seeded = bridge.addPosition({
+      symbol: 'GBPUSD',
+      type: 'sell',
+      volume: 0.3,
+      magic: 19019,
+      comment: 'seeded',
+    });
+    const partial = expectOk(
+      await gateway.closePosition({ request_id: 'c-1', ticket: seeded.ticket, volume: 0.1 }),
+    );
     expect(partial).toMatchObject({ retcode: Retcode.DONE, position: seeded.ticket });
     expect(bridge.positions()[0]?.volume).toBeCloseTo(0.2, 8);
     expect(bridge.requestsTo('POST', `/v1/positions/${seeded.ticket}/close`)[0]?.idempotencyKey).toBe('c-1');
-    expect(expectOk(await gateway.closePosition({ request_id: 'c-2', ticket: 424_242 })).retcode).toBe(Retcode.POSITION_CLOSED);
+    expect(expectOk(await gateway.closePosition({ request_id: 'c-2', ticket: 424_242 })).retcode).toBe(
+      Retcode.POSITION_CLOSED,
+    );
   });
 
   it('refuses a bad ticket or request id before sending anything', async () => {
     const { bridge, gateway } = await setup();
-    expect(expectError(await gateway.closePosition({ request_id: 'c-1', ticket: 1.5 }))).toMatchObject({ kind: 'final', code: 'invalid_request', attempts: 0 });
-    expect(expectError(await gateway.openPosition(order({ request_id: '' })))).toMatchObject({ kind: 'final', code: 'invalid_request' });
-    expect(expectError(await gateway.openPosition(order({ request_id: 'bad\nid' })))).toMatchObject({ kind: 'final', code: 'invalid_request' });
+    expect(expectError(await gateway.closePosition({ request_id: 'c-1', ticket: 1.5 }))).toMatchObject({
+      kind: 'final',
+      code: 'invalid_request',
+      attempts: 0,
+    });
+    expect(expectError(await gateway.openPosition(order({ request_id: '' })))).toMatchObject({
+      kind: 'final',
+      code: 'invalid_request',
+    });
+    expect(expectError(await gateway.openPosition(order({ request_id: 'bad\nid' })))).toMatchObject({
+      kind: 'final',
+      code: 'invalid_request',
+    });
     expect(bridge.requests).toHaveLength(0);
   });
 });
@@ -254,19 +340,33 @@ describe('HttpBridgeGateway: reads', () => {
   it('a GET that keeps failing is transient with the attempts made', async () => {
     const { bridge, gateway } = await setup();
     bridge.failNext({ method: 'GET' }, { kind: 'http', status: 500 }, MAX_RETRIES + 1);
-    expect(expectError(await gateway.account())).toMatchObject({ kind: 'transient', code: 'http_500', attempts: MAX_RETRIES + 1 });
+    expect(expectError(await gateway.account())).toMatchObject({
+      kind: 'transient',
+      code: 'http_500',
+      attempts: MAX_RETRIES + 1,
+    });
     bridge.failNext({ method: 'GET' }, { kind: 'hang' }, MAX_RETRIES + 1);
-    expect(expectError(await gateway.account())).toMatchObject({ kind: 'transient', code: 'timeout', attempts: MAX_RETRIES + 1 });
+    expect(expectError(await gateway.account())).toMatchObject({
+      kind: 'transient',
+      code: 'timeout',
+      attempts: MAX_RETRIES + 1,
+    });
   });
 
   it('refuses a malformed account or positions body as invalid_response', async () => {
     const { bridge, gateway, warnings } = await setup();
-    bridge.failNext({ path: '/v1/account' }, { kind: 'garbage', body: '{"login":1,"currency":"USD","balance":"lots"}' });
+    bridge.failNext(
+      { path: '/v1/account' },
+      { kind: 'garbage', body: '{"login":1,"currency":"USD","balance":"lots"}' },
+    );
     const error = expectError(await gateway.account());
     expect(error).toMatchObject({ kind: 'invalid_response', code: 'bad_body' });
     expect(error.message).toContain('balance');
     bridge.failNext({ path: '/v1/positions' }, { kind: 'garbage', body: '{"positions":[{"ticket":1}]}' });
-    expect(expectError(await gateway.positions())).toMatchObject({ kind: 'invalid_response', code: 'bad_body' });
+    expect(expectError(await gateway.positions())).toMatchObject({
+      kind: 'invalid_response',
+      code: 'bad_body',
+    });
     bridge.failNext({ path: '/v1/health' }, { kind: 'garbage', body: '[]' });
     expect(expectError(await gateway.health())).toMatchObject({ kind: 'invalid_response', code: 'bad_body' });
     expect(warnings.filter((w) => w.startsWith('MT5 bridge answer refused'))).toHaveLength(3);
@@ -284,13 +384,23 @@ describe('HttpBridgeGateway: reads', () => {
 
 describe('HttpBridgeGateway: circuit breaker', () => {
   it('opens after 5 consecutive transport failures, fails fast, and a health probe closes it', async () => {
-    const { bridge, gateway, clock, warnings } = await setup({ maxRetries: 0, circuit: { failureThreshold: 5, coolDownMs: 5_000 } });
+    const { bridge, gateway, clock, warnings } = await setup({
+      maxRetries: 0,
+      circuit: { failureThreshold: 5, coolDownMs: 5_000 },
+    });
     await bridge.setDown(true);
     for (let i = 0; i < 5; i++) {
-      expect(expectError(await gateway.account())).toMatchObject({ kind: 'transient', code: 'connection_refused' });
+      expect(expectError(await gateway.account())).toMatchObject({
+        kind: 'transient',
+        code: 'connection_refused',
+      });
     }
     expect(gateway.circuitState()).toBe('open');
-    expect(expectError(await gateway.openPosition(order()))).toMatchObject({ kind: 'transient', code: 'circuit_open', attempts: 0 });
+    expect(expectError(await gateway.openPosition(order()))).toMatchObject({
+      kind: 'transient',
+      code: 'circuit_open',
+      attempts: 0,
+    });
 
     await bridge.setDown(false);
     const before = bridge.requests.length;
@@ -303,11 +413,19 @@ describe('HttpBridgeGateway: circuit breaker', () => {
     expectOk(await gateway.positions());
     expect(gateway.circuitState()).toBe('closed');
     expect(bridge.requests.slice(before).map((r) => r.path)).toEqual(['/v1/health', '/v1/positions']);
-    expect(warnings).toEqual(expect.arrayContaining([expect.stringContaining('circuit opened'), expect.stringContaining('circuit closed')]));
+    expect(warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('circuit opened'),
+        expect.stringContaining('circuit closed'),
+      ]),
+    );
   });
 
   it('a failed probe keeps it open for another cool-down; health itself is the probe', async () => {
-    const { bridge, gateway, clock } = await setup({ maxRetries: 0, circuit: { failureThreshold: 2, coolDownMs: 1_000 } });
+    const { bridge, gateway, clock } = await setup({
+      maxRetries: 0,
+      circuit: { failureThreshold: 2, coolDownMs: 1_000 },
+    });
     await bridge.setDown(true);
     await gateway.health();
     await gateway.health();
@@ -323,7 +441,10 @@ describe('HttpBridgeGateway: circuit breaker', () => {
   });
 
   it('does not count answers (4xx, invalid bodies) as transport failures', async () => {
-    const { bridge, gateway } = await setup({ maxRetries: 0, circuit: { failureThreshold: 2, coolDownMs: 1_000 } });
+    const { bridge, gateway } = await setup({
+      maxRetries: 0,
+      circuit: { failureThreshold: 2, coolDownMs: 1_000 },
+    });
     bridge.failNext({}, { kind: 'http', status: 404 }, 2);
     bridge.failNext({}, { kind: 'garbage' }, 2);
     for (let i = 0; i < 4; i++) await gateway.account();

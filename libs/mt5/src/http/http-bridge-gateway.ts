@@ -1,6 +1,11 @@
 import http from 'node:http';
 import https from 'node:https';
-import axios, { type AxiosError, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import axios, {
+  type AxiosError,
+  type AxiosInstance,
+  type AxiosResponse,
+  type InternalAxiosRequestConfig,
+} from 'axios';
 import axiosRetry, { exponentialDelay } from 'axios-retry';
 import type { z } from 'zod';
 import {
@@ -19,7 +24,14 @@ import {
   type TradeResult,
 } from '@app/core';
 import { BRIDGE_HEADER, signBridgeRequest } from './bridge-signature';
-import { accountSchema, describeIssues, errorBodySchema, healthSchema, positionsSchema, tradeResultSchema } from './bridge-schemas';
+import {
+  accountSchema,
+  describeIssues,
+  errorBodySchema,
+  healthSchema,
+  positionsSchema,
+  tradeResultSchema,
+} from './bridge-schemas';
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker';
 
 export interface HttpBridgeGatewayOptions {
@@ -51,7 +63,17 @@ type TransportCode = 'timeout' | 'connection_reset' | 'network_error' | 'connect
 const NOT_SENT: ReadonlySet<TransportCode> = new Set(['connection_refused', 'unreachable']);
 
 /** Error codes of Node/axios that mean the transport failed and a retry may help. */
-const RETRYABLE_TRANSPORT_CODES = new Set(['ETIMEDOUT', 'ECONNABORTED', 'ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_NETWORK']);
+const RETRYABLE_TRANSPORT_CODES = new Set([
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNREFUSED',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_NETWORK',
+]);
 
 /** Visible ASCII only: the id travels in a header and in the order comment. */
 const REQUEST_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
@@ -104,8 +126,10 @@ export class HttpBridgeGateway implements BrokerGateway {
     private readonly clock: Clock,
     private readonly logger?: BridgeLogger,
   ) {
-    if (!(options.timeoutMs > 0)) throw new RangeError(`bridge timeoutMs must be positive, got ${options.timeoutMs}`);
-    if (!Number.isInteger(options.maxRetries) || options.maxRetries < 0) throw new RangeError(`bridge maxRetries must be an integer >= 0, got ${options.maxRetries}`);
+    if (!(options.timeoutMs > 0))
+      throw new RangeError(`bridge timeoutMs must be positive, got ${options.timeoutMs}`);
+    if (!Number.isInteger(options.maxRetries) || options.maxRetries < 0)
+      throw new RangeError(`bridge maxRetries must be an integer >= 0, got ${options.maxRetries}`);
     this.circuit = new CircuitBreaker(clock, options.circuit);
     this.http = axios.create({
       baseURL: options.baseUrl,
@@ -152,11 +176,15 @@ export class HttpBridgeGateway implements BrokerGateway {
   }
 
   account(): Promise<BrokerResult<AccountInfo>> {
-    return this.guarded(false, () => this.send<AccountInfo>({ method: 'GET', path: '/v1/account', schema: accountSchema }));
+    return this.guarded(false, () =>
+      this.send<AccountInfo>({ method: 'GET', path: '/v1/account', schema: accountSchema }),
+    );
   }
 
   async positions(): Promise<BrokerResult<Position[]>> {
-    const listed = await this.guarded(false, () => this.send<{ positions: Position[] }>({ method: 'GET', path: '/v1/positions', schema: positionsSchema }));
+    const listed = await this.guarded(false, () =>
+      this.send<{ positions: Position[] }>({ method: 'GET', path: '/v1/positions', schema: positionsSchema }),
+    );
     return listed.ok ? ok(listed.value.positions) : listed;
   }
 
@@ -164,8 +192,15 @@ export class HttpBridgeGateway implements BrokerGateway {
     const refused = checkRequestId(request.request_id);
     if (refused) return refused;
     // The comment carries the request id so a position can be found after a lost answer.
-    const comment = (request.comment !== undefined && request.comment.length > 0 ? request.comment : request.request_id).slice(0, MAX_COMMENT_LENGTH);
-    const body: Record<string, unknown> = { request_id: request.request_id, symbol: request.symbol, type: request.type, volume: request.volume };
+    const comment = (
+      request.comment !== undefined && request.comment.length > 0 ? request.comment : request.request_id
+    ).slice(0, MAX_COMMENT_LENGTH);
+    const body: Record<string, unknown> = {
+      request_id: request.request_id,
+      symbol: request.symbol,
+      type: request.type,
+      volume: request.volume,
+    };
     if (request.sl !== undefined) body.sl = request.sl;
     if (request.tp !== undefined) body.tp = request.tp;
     if (request.deviation !== undefined) body.deviation = request.deviation;
@@ -178,26 +213,40 @@ export class HttpBridgeGateway implements BrokerGateway {
     const refused = checkRequestId(request.request_id);
     if (refused) return refused;
     if (!Number.isSafeInteger(request.ticket) || request.ticket <= 0) {
-      return fail('final', 'invalid_request', `close: ticket must be a positive integer, got ${String(request.ticket)}`, 0);
+      return fail(
+        'final',
+        'invalid_request',
+        `close: ticket must be a positive integer, got ${String(request.ticket)}`,
+        0,
+      );
     }
     const body: Record<string, unknown> = { request_id: request.request_id };
     if (request.volume !== undefined) body.volume = request.volume;
     if (request.deviation !== undefined) body.deviation = request.deviation;
-    return this.guarded(false, () => this.trade(`/v1/positions/${request.ticket}/close`, request.request_id, body));
+    return this.guarded(false, () =>
+      this.trade(`/v1/positions/${request.ticket}/close`, request.request_id, body),
+    );
   }
 
   private healthCall(): Promise<CallOutcome<BrokerHealth>> {
     return this.send<BrokerHealth>({ method: 'GET', path: '/v1/health', schema: healthSchema });
   }
 
-  private trade(path: string, requestId: string, body: Record<string, unknown>): Promise<CallOutcome<TradeResult>> {
+  private trade(
+    path: string,
+    requestId: string,
+    body: Record<string, unknown>,
+  ): Promise<CallOutcome<TradeResult>> {
     return this.send<TradeResult>({
       method: 'POST',
       path,
       body,
       requestId,
       schema: tradeResultSchema,
-      check: (result) => (result.request_id === requestId ? undefined : `request_id ${JSON.stringify(result.request_id)} does not echo the one sent`),
+      check: (result) =>
+        result.request_id === requestId
+          ? undefined
+          : `request_id ${JSON.stringify(result.request_id)} does not echo the one sent`,
     });
   }
 
@@ -212,7 +261,12 @@ export class HttpBridgeGateway implements BrokerGateway {
       if (isHealth) return this.settle(await run());
       const probe = this.settle(await this.healthCall());
       if (!this.circuit.canPass()) {
-        return fail('transient', 'circuit_open', `MT5 bridge circuit open; health probe failed: ${probe.ok ? 'ok' : probe.error.message}`, 0);
+        return fail(
+          'transient',
+          'circuit_open',
+          `MT5 bridge circuit open; health probe failed: ${probe.ok ? 'ok' : probe.error.message}`,
+          0,
+        );
       }
       return this.settle(await run());
     }
@@ -232,8 +286,14 @@ export class HttpBridgeGateway implements BrokerGateway {
     // Log on change only, so a long outage is one line, not one per call.
     if (before !== after) {
       const error = outcome.result.ok ? undefined : outcome.result.error;
-      const msg = after === 'closed' ? 'MT5 bridge circuit closed: the bridge answers again' : 'MT5 bridge circuit opened: failing calls fast';
-      this.logger?.warn({ circuit: after, previous: before, consecutive_failures: this.circuit.failures, error }, msg);
+      const msg =
+        after === 'closed'
+          ? 'MT5 bridge circuit closed: the bridge answers again'
+          : 'MT5 bridge circuit opened: failing calls fast';
+      this.logger?.warn(
+        { circuit: after, previous: before, consecutive_failures: this.circuit.failures, error },
+        msg,
+      );
     }
     return outcome.result;
   }
@@ -256,7 +316,14 @@ export class HttpBridgeGateway implements BrokerGateway {
             const code = error.response === undefined ? transportCode(error) : undefined;
             if (code !== undefined && !NOT_SENT.has(code)) log.ambiguous ??= code;
             this.logger?.debug?.(
-              { method: spec.method, path: spec.path, request_id: spec.requestId, retry: retryCount, status: error.response?.status, code: error.code },
+              {
+                method: spec.method,
+                path: spec.path,
+                request_id: spec.requestId,
+                retry: retryCount,
+                status: error.response?.status,
+                code: error.code,
+              },
               'retrying MT5 bridge request',
             );
           },
@@ -274,10 +341,19 @@ export class HttpBridgeGateway implements BrokerGateway {
     try {
       json = JSON.parse(text);
     } catch (error) {
-      return this.invalid(spec, `HTTP ${response.status} body is not JSON (${errorText(error)}): ${snippet(text)}`, attempts);
+      return this.invalid(
+        spec,
+        `HTTP ${response.status} body is not JSON (${errorText(error)}): ${snippet(text)}`,
+        attempts,
+      );
     }
     const parsed = spec.schema.safeParse(json);
-    if (!parsed.success) return this.invalid(spec, `unexpected body: ${describeIssues(parsed.error)}; body ${snippet(text)}`, attempts);
+    if (!parsed.success)
+      return this.invalid(
+        spec,
+        `unexpected body: ${describeIssues(parsed.error)}; body ${snippet(text)}`,
+        attempts,
+      );
     const problem = spec.check?.(parsed.data);
     if (problem !== undefined) return this.invalid(spec, `${problem}; body ${snippet(text)}`, attempts);
     return ok(parsed.data);
@@ -285,7 +361,10 @@ export class HttpBridgeGateway implements BrokerGateway {
 
   private invalid<T>(spec: CallSpec<T>, detail: string, attempts: number): BrokerResult<T> {
     const message = `${describeCall(spec)}: ${detail}`;
-    this.logger?.warn({ method: spec.method, path: spec.path, request_id: spec.requestId, attempts }, `MT5 bridge answer refused: ${message}`);
+    this.logger?.warn(
+      { method: spec.method, path: spec.path, request_id: spec.requestId, attempts },
+      `MT5 bridge answer refused: ${message}`,
+    );
     return fail('invalid_response', 'bad_body', message, attempts);
   }
 
@@ -296,14 +375,35 @@ export class HttpBridgeGateway implements BrokerGateway {
     if (!axios.isAxiosError(error)) {
       // Not a transport error: a bug on our side (e.g. a bad base URL). The order was most likely
       // not sent, but a POST cannot prove it, so the caller reconciles.
-      this.logger?.warn({ method: spec.method, path: spec.path, request_id: spec.requestId, error: errorText(error) }, 'MT5 bridge request failed in the client');
-      return { result: fail(isPost ? 'unknown_outcome' : 'transient', 'client_error', `${where}: ${errorText(error)}`, attempts), transportFailure: false };
+      this.logger?.warn(
+        { method: spec.method, path: spec.path, request_id: spec.requestId, error: errorText(error) },
+        'MT5 bridge request failed in the client',
+      );
+      return {
+        result: fail(
+          isPost ? 'unknown_outcome' : 'transient',
+          'client_error',
+          `${where}: ${errorText(error)}`,
+          attempts,
+        ),
+        transportFailure: false,
+      };
     }
     // Once an attempt of a POST may have reached the terminal, nothing short of a 200 answer settles it.
-    const unknownAfter = (detail: string, kind: BrokerErrorKind, code: string, transportFailure: boolean): CallOutcome<T> =>
+    const unknownAfter = (
+      detail: string,
+      kind: BrokerErrorKind,
+      code: string,
+      transportFailure: boolean,
+    ): CallOutcome<T> =>
       isPost && log.ambiguous !== undefined
         ? {
-            result: fail('unknown_outcome', log.ambiguous, `${detail}; an earlier attempt ended in ${log.ambiguous}, so the order may have executed`, attempts),
+            result: fail(
+              'unknown_outcome',
+              log.ambiguous,
+              `${detail}; an earlier attempt ended in ${log.ambiguous}, so the order may have executed`,
+              attempts,
+            ),
             transportFailure,
           }
         : { result: fail(kind, code, detail, attempts), transportFailure };
@@ -312,14 +412,18 @@ export class HttpBridgeGateway implements BrokerGateway {
     if (response !== undefined) {
       const status = response.status;
       const detail = `${where}: HTTP ${status}${errorBodyText(response.data)} after ${attempts} attempt(s)`;
-      if (status === 429 || status >= 500) return unknownAfter(detail, 'transient', `http_${status}`, status >= 500);
+      if (status === 429 || status >= 500)
+        return unknownAfter(detail, 'transient', `http_${status}`, status >= 500);
       if (status === 401) return unknownAfter(detail, 'final', 'unauthorized', false);
       return unknownAfter(detail, 'final', `http_${status}`, false);
     }
     const code = transportCode(error);
     const detail = `${where}: ${code} (${error.code ?? 'no code'}: ${error.message}) after ${attempts} attempt(s)`;
     if (!isPost || NOT_SENT.has(code)) return unknownAfter(detail, 'transient', code, true);
-    return { result: fail('unknown_outcome', code, `${detail}; the order may have executed`, attempts), transportFailure: true };
+    return {
+      result: fail('unknown_outcome', code, `${detail}; the order may have executed`, attempts),
+      transportFailure: true,
+    };
   }
 
   private sign(config: InternalAxiosRequestConfig): InternalAxiosRequestConfig {
@@ -382,7 +486,12 @@ function transportCode(error: AxiosError): TransportCode {
 
 function checkRequestId(requestId: unknown): BrokerResult<never> | undefined {
   if (typeof requestId === 'string' && REQUEST_ID_PATTERN.test(requestId)) return undefined;
-  return fail('final', 'invalid_request', `request_id must be 1-128 visible ASCII characters, got ${JSON.stringify(requestId)}`, 0);
+  return fail(
+    'final',
+    'invalid_request',
+    `request_id must be 1-128 visible ASCII characters, got ${JSON.stringify(requestId)}`,
+    0,
+  );
 }
 
 function describeCall<T>(spec: CallSpec<T>): string {
@@ -395,7 +504,8 @@ function errorBodyText(data: unknown): string {
   if (text.length === 0) return '';
   try {
     const parsed = errorBodySchema.safeParse(JSON.parse(text));
-    if (parsed.success) return ` ${parsed.data.error}${parsed.data.message === undefined ? '' : `: ${parsed.data.message}`}`;
+    if (parsed.success)
+      return ` ${parsed.data.error}${parsed.data.message === undefined ? '' : `: ${parsed.data.message}`}`;
   } catch {
     // Not JSON: fall through to the raw snippet, which is the most useful context we have.
   }

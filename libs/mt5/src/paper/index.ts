@@ -1,2 +1,2 @@
-export * from './file-paper-account-persistence';
+export * from './file-paper-account-store';
 export * from './paper-broker-gateway';

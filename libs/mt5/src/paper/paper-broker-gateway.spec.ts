@@ -1,22 +1,31 @@
-import { ManualClock, PaperAccount, Retcode, type PaperAccountSnapshot } from '@app/core';
+import { ManualClock, PaperAccount, Retcode, type PaperChange } from '@app/core';
 import { PaperBrokerGateway, type PaperAccountPersistence } from './paper-broker-gateway';
 
 const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
 const OPTIONS = { balance: 10_000, symbols: ['EURUSD', 'USDJPY'], seed: 42 };
 
-/** Records saves; a save can be held open or made to fail. */
+/** Records changes in call order; a record can be held open or made to fail. */
 class FakePersistence implements PaperAccountPersistence {
-  saved: PaperAccountSnapshot[] = [];
+  /** Every change passed to `record`, in call order, whether it then succeeded or not. */
+  calls: PaperChange[] = [];
+  /** The changes that were made durable, in completion order. */
+  saved: PaperChange[] = [];
   failNext = 0;
   hold?: Promise<void>;
+  closed = 0;
 
-  async save(snapshot: PaperAccountSnapshot): Promise<void> {
+  async record(change: PaperChange): Promise<void> {
+    const copy = JSON.parse(JSON.stringify(change)) as PaperChange;
+    this.calls.push(copy);
+    const fails = this.failNext > 0;
+    if (fails) this.failNext -= 1;
     if (this.hold) await this.hold;
-    if (this.failNext > 0) {
-      this.failNext -= 1;
-      throw new Error('disk full');
-    }
-    this.saved.push(JSON.parse(JSON.stringify(snapshot)));
+    if (fails) throw new Error('disk full');
+    this.saved.push(copy);
+  }
+
+  async close(): Promise<void> {
+    this.closed += 1;
   }
 }
 
@@ -33,44 +42,68 @@ describe('PaperBrokerGateway', () => {
     await gateway.openPosition({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 1 });
     expect(await gateway.account()).toEqual({
       ok: true,
-      value: { login: 1001, currency: 'USD', balance: 10_000, equity: 9990, margin: 1085.05, margin_free: 8904.95, server_time: '2026-11-24T10:00:00.000Z' },
+      value: {
+        login: 1001,
+        currency: 'USD',
+        balance: 10_000,
+        equity: 9990,
+        margin: 1085.05,
+        margin_free: 8904.95,
+        server_time: '2026-11-24T10:00:00.000Z',
+      },
     });
     clock.advance(5_000);
     const positions = await gateway.positions();
     expect(positions.ok && positions.value[0]?.time).toBe('2026-11-24T10:00:00.000Z');
-    expect(await gateway.account()).toMatchObject({ ok: true, value: { server_time: '2026-11-24T10:00:05.000Z' } });
+    expect(await gateway.account()).toMatchObject({
+      ok: true,
+      value: { server_time: '2026-11-24T10:00:05.000Z' },
+    });
   });
 
   it('returns failed trades as ok results carrying the retcode', async () => {
     const { gateway } = setup();
-    expect(await gateway.openPosition({ request_id: 'o-bad', symbol: 'EURUSD', type: 'buy', volume: Number.NaN })).toMatchObject({
+    expect(
+      await gateway.openPosition({ request_id: 'o-bad', symbol: 'EURUSD', type: 'buy', volume: Number.NaN }),
+    ).toMatchObject({
       ok: true,
       value: { retcode: Retcode.INVALID_VOLUME },
     });
-    expect(await gateway.closePosition({ request_id: 'c-none', ticket: 9 })).toMatchObject({ ok: true, value: { retcode: Retcode.POSITION_CLOSED } });
+    expect(await gateway.closePosition({ request_id: 'c-none', ticket: 9 })).toMatchObject({
+      ok: true,
+      value: { retcode: Retcode.POSITION_CLOSED },
+    });
   });
 
-  it('saves the snapshot with the fill before it answers', async () => {
+  it('records the fill durably before it answers', async () => {
     const persistence = new FakePersistence();
     let release: () => void = () => undefined;
     persistence.hold = new Promise<void>((resolve) => (release = resolve));
     const { gateway } = setup(persistence);
     let answered = false;
-    const pending = gateway.openPosition({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.1 }).then((r) => {
-      answered = true;
-      return r;
-    });
+    const pending = gateway
+      .openPosition({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.1 })
+      .then((r) => {
+        answered = true;
+        return r;
+      });
     await new Promise((resolve) => setImmediate(resolve));
+    expect(persistence.calls).toHaveLength(1);
     expect(answered).toBe(false);
     release();
     const result = await pending;
     expect(result).toMatchObject({ ok: true, value: { retcode: Retcode.DONE, position: 100_001 } });
-    expect(persistence.saved).toHaveLength(1);
-    expect(persistence.saved[0]?.positions).toMatchObject([{ ticket: 100_001, symbol: 'EURUSD', volume: 0.1 }]);
-    expect(persistence.saved[0]?.requests.map((r) => r.requestId)).toEqual(['o-1']);
+    expect(persistence.saved).toEqual([
+      expect.objectContaining({
+        request: expect.objectContaining({ requestId: 'o-1' }),
+        ticket: 100_001,
+        position: expect.objectContaining({ ticket: 100_001, symbol: 'EURUSD', volume: 0.1 }),
+        nextOrder: 100_002,
+      }),
+    ]);
   });
 
-  it('saves a newly stored failure and a close, but not a repeat or a read', async () => {
+  it('records a newly stored failure and a close, but not a repeat or a read', async () => {
     const persistence = new FakePersistence();
     const { gateway } = setup(persistence);
     await gateway.openPosition({ request_id: 'o-bad', symbol: 'EURUSD', type: 'buy', volume: 0 });
@@ -81,11 +114,11 @@ describe('PaperBrokerGateway', () => {
     expect(persistence.saved).toHaveLength(1);
     await gateway.openPosition({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.1 });
     await gateway.closePosition({ request_id: 'c-1', ticket: 100_001 });
-    expect(persistence.saved).toHaveLength(3);
-    expect(persistence.saved[2]?.positions).toEqual([]);
+    expect(persistence.saved.map((c) => c.request.requestId)).toEqual(['o-bad', 'o-1', 'c-1']);
+    expect(persistence.saved[2]).toMatchObject({ ticket: 100_001, position: null });
   });
 
-  it('answers unknown_outcome when saving fails, and the retry with the same id saves without trading again', async () => {
+  it('answers unknown_outcome when recording fails, and the retry with the same id records again without trading again', async () => {
     const persistence = new FakePersistence();
     persistence.failNext = 1;
     const { gateway, account } = setup(persistence);
@@ -99,23 +132,81 @@ describe('PaperBrokerGateway', () => {
 
     const retry = await gateway.openPosition(request);
     expect(retry).toMatchObject({ ok: true, value: { retcode: Retcode.DONE, position: 100_001 } });
-    expect(persistence.saved).toHaveLength(1);
+    expect(persistence.saved).toMatchObject([
+      { request: { requestId: 'o-1' }, position: { ticket: 100_001 } },
+    ]);
     expect(account.positions(T0)).toHaveLength(1);
   });
 
-  it('serialises concurrent saves so the last one written holds every fill', async () => {
+  it('records a failed change again with the next trade, whatever its id, so the journal never misses it', async () => {
+    const persistence = new FakePersistence();
+    persistence.failNext = 1;
+    const { gateway } = setup(persistence);
+    expect(
+      (await gateway.openPosition({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.1 })).ok,
+    ).toBe(false);
+    expect(
+      await gateway.openPosition({ request_id: 'o-2', symbol: 'USDJPY', type: 'buy', volume: 0.1 }),
+    ).toMatchObject({ ok: true });
+    expect(persistence.saved.map((c) => c.request.requestId).sort()).toEqual(['o-1', 'o-2']);
+    // Both records carry the totals after o-2, so replaying them in any order ends at the same state.
+    expect(persistence.saved.map((c) => c.nextOrder)).toEqual([100_003, 100_003]);
+    await gateway.openPosition({ request_id: 'o-3', symbol: 'USDJPY', type: 'buy', volume: 0.1 });
+    expect(persistence.saved.map((c) => c.request.requestId)).toHaveLength(3);
+  });
+
+  it('answers unknown_outcome for a trade recorded after an earlier trade whose record then failed', async () => {
+    const persistence = new FakePersistence();
+    let release: () => void = () => undefined;
+    persistence.hold = new Promise<void>((resolve) => (release = resolve));
+    persistence.failNext = 1;
+    const { gateway } = setup(persistence);
+    const a = gateway.openPosition({ request_id: 'o-a', symbol: 'EURUSD', type: 'buy', volume: 0.1 });
+    const b = gateway.openPosition({ request_id: 'o-b', symbol: 'EURUSD', type: 'buy', volume: 0.1 });
+    release();
+    // b's own record succeeded, but its totals count a, which is not on disk: b is not yet safe either.
+    expect(await a).toMatchObject({ ok: false, error: { code: 'persist_failed' } });
+    expect(await b).toMatchObject({
+      ok: false,
+      error: { code: 'persist_failed', message: expect.stringContaining('earlier') },
+    });
+    persistence.hold = undefined;
+    expect(
+      await gateway.openPosition({ request_id: 'o-b', symbol: 'EURUSD', type: 'buy', volume: 0.1 }),
+    ).toMatchObject({ ok: true, value: { position: 100_002 } });
+    expect(persistence.saved.map((c) => c.request.requestId)).toEqual(['o-b', 'o-a']);
+  });
+
+  it('issues concurrent records at once, in trade order, without waiting for each other', async () => {
+    const persistence = new FakePersistence();
+    let release: () => void = () => undefined;
+    persistence.hold = new Promise<void>((resolve) => (release = resolve));
+    const { gateway } = setup(persistence);
+    const pending = [1, 2, 3, 4, 5].map((i) =>
+      gateway.openPosition({ request_id: `o-${i}`, symbol: 'USDJPY', type: 'buy', volume: 0.01 }),
+    );
+    expect(persistence.calls.map((c) => c.request.requestId)).toEqual(['o-1', 'o-2', 'o-3', 'o-4', 'o-5']);
+    expect(persistence.calls.map((c) => c.position?.ticket)).toEqual([
+      100_001, 100_002, 100_003, 100_004, 100_005,
+    ]);
+    release();
+    const results = await Promise.all(pending);
+    expect(results.every((r) => r.ok && r.value.retcode === Retcode.DONE)).toBe(true);
+  });
+
+  it('closes its persistence on close', async () => {
     const persistence = new FakePersistence();
     const { gateway } = setup(persistence);
-    const results = await Promise.all(
-      [1, 2, 3, 4, 5].map((i) => gateway.openPosition({ request_id: `o-${i}`, symbol: 'USDJPY', type: 'buy', volume: 0.01 })),
-    );
-    expect(results.every((r) => r.ok && r.value.retcode === Retcode.DONE)).toBe(true);
-    expect(persistence.saved.at(-1)?.positions).toHaveLength(5);
+    await gateway.close();
+    expect(persistence.closed).toBe(1);
+    await expect(setup().gateway.close()).resolves.toBeUndefined();
   });
 
   it('works without persistence', async () => {
     const { gateway } = setup();
-    expect(await gateway.openPosition({ request_id: 'o-1', symbol: 'USDJPY', type: 'sell', volume: 0.1 })).toMatchObject({
+    expect(
+      await gateway.openPosition({ request_id: 'o-1', symbol: 'USDJPY', type: 'sell', volume: 0.1 }),
+    ).toMatchObject({
       ok: true,
       value: { retcode: Retcode.DONE, price: 149.995 },
     });

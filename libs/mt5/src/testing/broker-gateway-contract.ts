@@ -1,4 +1,10 @@
-import { classifyRetcode, Retcode, type BrokerGateway, type BrokerResult, type OpenOrderRequest } from '@app/core';
+import {
+  classifyRetcode,
+  Retcode,
+  type BrokerGateway,
+  type BrokerResult,
+  type OpenOrderRequest,
+} from '@app/core';
 
 export interface BrokerGatewayFixture {
   gateway: BrokerGateway;
@@ -9,7 +15,8 @@ const MAGIC = 19019;
 
 /** The value of an ok result; fails the test with the error otherwise. */
 function expectOk<T>(result: BrokerResult<T>): T {
-  if (!result.ok) throw new Error(`expected ok, got ${result.error.kind}/${result.error.code}: ${result.error.message}`);
+  if (!result.ok)
+    throw new Error(`expected ok, got ${result.error.kind}/${result.error.code}: ${result.error.message}`);
   return result.value;
 }
 
@@ -18,7 +25,10 @@ function expectOk<T>(result: BrokerResult<T>): T {
  * it. `setup` runs before each test and must give a fresh account quoting EURUSD with room for
  * a 0.1 lot position.
  */
-export function describeBrokerGatewayContract(name: string, setup: () => Promise<BrokerGatewayFixture>): void {
+export function describeBrokerGatewayContract(
+  name: string,
+  setup: () => Promise<BrokerGatewayFixture>,
+): void {
   describe(`BrokerGateway contract: ${name}`, () => {
     let fixture: BrokerGatewayFixture;
     let gateway: BrokerGateway;
@@ -36,7 +46,15 @@ export function describeBrokerGatewayContract(name: string, setup: () => Promise
     const order = (overrides: Partial<OpenOrderRequest> = {}): OpenOrderRequest => {
       seq += 1;
       const requestId = `ct-${name.replace(/[^a-z0-9]/gi, '').slice(0, 8)}-${seq}`;
-      return { request_id: requestId, symbol: 'EURUSD', type: 'buy', volume: 0.1, magic: MAGIC, comment: requestId, ...overrides };
+      return {
+        request_id: requestId,
+        symbol: 'EURUSD',
+        type: 'buy',
+        volume: 0.1,
+        magic: MAGIC,
+        comment: requestId,
+        ...overrides,
+      };
     };
 
     it('answers health', async () => {
@@ -56,7 +74,12 @@ export function describeBrokerGatewayContract(name: string, setup: () => Promise
       const opened = expectOk(await gateway.openPosition(request));
       const positions = expectOk(await gateway.positions());
       const position = positions.find((p) => p.ticket === opened.position);
-      expect(position).toMatchObject({ symbol: 'EURUSD', type: 'buy', magic: MAGIC, comment: request.request_id });
+      expect(position).toMatchObject({
+        symbol: 'EURUSD',
+        type: 'buy',
+        magic: MAGIC,
+        comment: request.request_id,
+      });
       expect(position?.volume).toBeCloseTo(0.1, 8);
     });
 
@@ -71,7 +94,9 @@ export function describeBrokerGatewayContract(name: string, setup: () => Promise
 
     it('closes a position with DONE and it is gone', async () => {
       const opened = expectOk(await gateway.openPosition(order()));
-      const closed = expectOk(await gateway.closePosition({ request_id: `${order().request_id}-c`, ticket: opened.position }));
+      const closed = expectOk(
+        await gateway.closePosition({ request_id: `${order().request_id}-c`, ticket: opened.position }),
+      );
       expect(closed.retcode).toBe(Retcode.DONE);
       expect(closed.volume).toBeCloseTo(0.1, 8);
       const positions = expectOk(await gateway.positions());
@@ -79,15 +104,20 @@ export function describeBrokerGatewayContract(name: string, setup: () => Promise
     });
 
     it('answers POSITION_CLOSED (10036) when closing an unknown ticket', async () => {
-      const result = expectOk(await gateway.closePosition({ request_id: `${order().request_id}-c`, ticket: 987_654_321 }));
+      const result = expectOk(
+        await gateway.closePosition({ request_id: `${order().request_id}-c`, ticket: 987_654_321 }),
+      );
       expect(result.retcode).toBe(Retcode.POSITION_CLOSED);
     });
 
-    it.each([0, -0.1])('refuses volume %p with a final retcode (INVALID_VOLUME or another) and opens nothing', async (volume) => {
-      const result = expectOk(await gateway.openPosition(order({ volume })));
-      expect(classifyRetcode(result.retcode)).toBe('final');
-      expect(expectOk(await gateway.positions())).toHaveLength(0);
-    });
+    it.each([0, -0.1])(
+      'refuses volume %p with a final retcode (INVALID_VOLUME or another) and opens nothing',
+      async (volume) => {
+        const result = expectOk(await gateway.openPosition(order({ volume })));
+        expect(classifyRetcode(result.retcode)).toBe('final');
+        expect(expectOk(await gateway.positions())).toHaveLength(0);
+      },
+    );
 
     it('reports a finite equity equal to balance plus the open profit', async () => {
       expectOk(await gateway.openPosition(order()));
@@ -98,7 +128,9 @@ export function describeBrokerGatewayContract(name: string, setup: () => Promise
       expect(Number.isFinite(account.balance)).toBe(true);
       const profit = positions.reduce((sum, p) => sum + p.profit, 0);
       // Each figure is rounded to cents on its own, so allow a cent per term.
-      expect(Math.abs(account.equity - (account.balance + profit))).toBeLessThanOrEqual(0.01 * (positions.length + 1) + 1e-9);
+      expect(Math.abs(account.equity - (account.balance + profit))).toBeLessThanOrEqual(
+        0.01 * (positions.length + 1) + 1e-9,
+      );
     });
   });
 }

@@ -29,7 +29,13 @@ export class StatusController {
       halt:
         risk.halt === null
           ? null
-          : { id: risk.halt.id, reason: risk.halt.reason, source: risk.halt.source, at: iso(risk.halt.at), drawdown_percent: risk.halt.drawdownPercent },
+          : {
+              id: risk.halt.id,
+              reason: risk.halt.reason,
+              source: risk.halt.source,
+              at: iso(risk.halt.at),
+              drawdown_percent: risk.halt.drawdownPercent,
+            },
       equity: risk.equity,
       baseline_equity: risk.baselineEquity,
       drawdown_percent: risk.drawdownPercent,
@@ -48,7 +54,12 @@ export class StatusController {
   @Get('positions')
   async positions() {
     const positions = await this.broker.positions();
-    if (!positions.ok) throw new ServiceUnavailableException({ status: 'unavailable', reason: positions.error.code, message: positions.error.message });
+    if (!positions.ok)
+      throw new ServiceUnavailableException({
+        status: 'unavailable',
+        reason: positions.error.code,
+        message: positions.error.message,
+      });
     return { positions: positions.value };
   }
 }

@@ -30,6 +30,10 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.indicators.stateLoaded(), () => this.indicators.stopping(), () => this.indicators.brokerReachable()]);
+    return this.health.check([
+      () => this.indicators.stateLoaded(),
+      () => this.indicators.stopping(),
+      () => this.indicators.brokerReachable(),
+    ]);
   }
 }

@@ -36,7 +36,9 @@ export class TradingHealthIndicators {
     const check = this.health.check('broker');
     const health = await this.gateway.health();
     if (!health.ok) return check.down({ message: `${health.error.kind}: ${health.error.code}` });
-    return health.value.connected ? check.up() : check.down({ message: 'terminal not connected to its server' });
+    return health.value.connected
+      ? check.up()
+      : check.down({ message: 'terminal not connected to its server' });
   }
 
   stopping() {

@@ -32,12 +32,16 @@ export class HeartbeatService implements OnApplicationBootstrap, OnModuleDestroy
   onApplicationBootstrap(): void {
     this.unsubscribe = this.events.subscribe((event) => this.count(event));
     this.stamp.stamp(this.clock.now()); // start of the staleness clock
-    this.scheduler.addInterval(HEARTBEAT_INTERVAL, setInterval(() => this.beat(), this.config.heartbeatIntervalMs));
+    this.scheduler.addInterval(
+      HEARTBEAT_INTERVAL,
+      setInterval(() => this.beat(), this.config.heartbeatIntervalMs),
+    );
   }
 
   onModuleDestroy(): void {
     this.unsubscribe?.();
-    if (this.scheduler.doesExist('interval', HEARTBEAT_INTERVAL)) this.scheduler.deleteInterval(HEARTBEAT_INTERVAL);
+    if (this.scheduler.doesExist('interval', HEARTBEAT_INTERVAL))
+      this.scheduler.deleteInterval(HEARTBEAT_INTERVAL);
   }
 
   /** One heartbeat period: emit if the loop made progress. Returns whether it emitted. */
@@ -50,7 +54,8 @@ export class HeartbeatService implements OnApplicationBootstrap, OnModuleDestroy
       ...this.counters.snapshot(),
       open_positions: risk.openPositions ?? 0,
       equity: risk.equity,
-      drawdown_percent: risk.drawdownPercent === null ? null : Math.round(risk.drawdownPercent * 10_000) / 10_000,
+      drawdown_percent:
+        risk.drawdownPercent === null ? null : Math.round(risk.drawdownPercent * 10_000) / 10_000,
       loop_duration_ms: progress.lastTickDurationMs,
     };
     progress.heartbeatEmitted(now);

@@ -1,26 +1,40 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
+  backoffDelay,
   executeClose,
   executeOpenOrder,
-  findPositionByRequestId,
+  MAX_COMMENT_LENGTH,
   openRequestId,
   OrderRateLimiter,
+  Retcode,
   signalCloseRequestId,
+  type BrokerError,
   type BrokerGateway,
+  type BrokerResult,
   type Clock,
+  type OpenOrderRequest,
   type OrderOutcome,
+  type Position,
   type RetryPolicy,
+  type TradeResult,
   type TradeSignal,
 } from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { DrawdownGuard, type PreTradeDecision } from '@app/drawdown';
-import { EventBus } from '@app/common';
+import { EventBus, Lifecycle } from '@app/common';
 import { BROKER_GATEWAY } from '@app/mt5';
-import { STATE_STORE, type StateStore } from '@app/state';
+import { STATE_STORE, type SignalLedgerRecord, type StateStore } from '@app/state';
 import { RETRY_POLICY } from './retry-policy';
 
 /** Slippage allowed on market orders, in points. */
 const DEVIATION_POINTS = 20;
+
+/**
+ * Upper bound on how long an open whose outcome is unknown is kept unresolved while the broker
+ * cannot even list positions (a bridge outage). The tick waits meanwhile, so the bound stays well
+ * under HEARTBEAT_STALE_AFTER_MS: liveness must not fail because the broker is down.
+ */
+const MAX_RESOLVE_WAIT_MS = 30_000;
 
 /**
  * Executes one approved signal against the broker and records how it ended, exactly once:
@@ -30,6 +44,7 @@ const DEVIATION_POINTS = 20;
 export class SignalExecutor {
   private readonly logger = new Logger(SignalExecutor.name);
   private readonly rateLimiter: OrderRateLimiter;
+  private readonly pendingOutcomes = new Set<Promise<void>>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -39,31 +54,46 @@ export class SignalExecutor {
     @Inject(RETRY_POLICY) private readonly retry: RetryPolicy,
     private readonly guard: DrawdownGuard,
     private readonly events: EventBus,
+    private readonly lifecycle: Lifecycle,
   ) {
     this.rateLimiter = new OrderRateLimiter(config.signals.maxOrdersPerSecond);
   }
 
   async execute(signal: TradeSignal, gate: PreTradeDecision): Promise<void> {
     try {
-      if (this.guard.isHalted()) return await this.reject(signal, 'halted');
+      if (this.guard.isHalted()) return this.reject(signal, 'halted');
       if (signal.side === 'close') return await this.closeInstrument(signal);
-      if (!gate.allowed) return await this.fail(signal, { reason: gate.reason, attempts: 0 });
-      if (!this.rateLimiter.tryAcquire(this.clock.now())) return await this.fail(signal, { reason: 'rate_limited', attempts: 0 });
+      if (!gate.allowed) return this.fail(signal, { reason: gate.reason, attempts: 0 });
+      if (!this.rateLimiter.tryAcquire(this.clock.now()))
+        return this.fail(signal, { reason: 'rate_limited', attempts: 0 });
       await this.open(signal);
     } catch (error) {
       // A bug or a disk failure, not a broker answer: record it so the signal still ends once.
       this.logger.error({ err: error, signal_id: signal.id }, 'signal execution failed unexpectedly');
-      await this.fail(signal, { reason: 'internal_error', error: String(error), attempts: 0 }).catch((recordError: unknown) =>
-        this.logger.error({ err: recordError, signal_id: signal.id }, 'could not record the failure of a signal'),
-      );
+      this.fail(signal, { reason: 'internal_error', error: String(error), attempts: 0 });
     }
   }
 
   private async open(signal: TradeSignal): Promise<void> {
     const requestId = openRequestId(signal.id);
     const sentAt = this.clock.now();
+    // The order executor retries with the same request id and returns only the LAST answer. An
+    // earlier attempt may have reached the terminal (a reset, a timeout) even when the last one is
+    // a plain `circuit_open` or `http_503`, so remember the first ambiguous answer of any attempt.
+    let ambiguous: BrokerError | undefined;
+    const tracked: BrokerGateway = {
+      health: () => this.broker.health(),
+      account: () => this.broker.account(),
+      positions: () => this.broker.positions(),
+      closePosition: (request) => this.broker.closePosition(request),
+      openPosition: async (request: OpenOrderRequest): Promise<BrokerResult<TradeResult>> => {
+        const answer = await this.broker.openPosition(request);
+        if (!answer.ok && mayHaveExecuted(answer.error)) ambiguous ??= answer.error;
+        return answer;
+      },
+    };
     let outcome: OrderOutcome = await executeOpenOrder(
-      this.broker,
+      tracked,
       {
         request_id: requestId,
         symbol: signal.instrument,
@@ -77,55 +107,111 @@ export class SignalExecutor {
       },
       this.retry,
     );
-    if (outcome.kind === 'error' && outcome.error.kind === 'unknown_outcome') outcome = await this.resolveUnknown(requestId, outcome);
+    // A fill or a retcode is the bridge's stored word on this request id; only an error after an
+    // ambiguous attempt leaves the order's fate open, and it is settled before the signal ends.
+    if (outcome.kind === 'error' && ambiguous !== undefined)
+      outcome = await this.resolveUnknown(requestId, outcome, ambiguous);
     const filledAt = this.clock.now();
     switch (outcome.kind) {
       case 'filled':
       case 'already_closed': {
         const { result } = outcome;
-        await this.state.ledger.update(signal.id, 'executed', filledAt, { request_id: requestId, ticket: result.position || result.order });
-        this.events.publish('trade_executed', {
-          signal_id: signal.id,
-          ticket: result.position || result.order,
-          instrument: signal.instrument,
-          side: signal.side,
-          volume: result.volume,
-          fill_price: result.price,
-          request_id: requestId,
-          latency_ms: Math.max(0, filledAt - signal.createdAtMs),
-          execution_time_ms: Math.max(0, filledAt - sentAt),
-          attempts: outcome.attempts,
-        });
+        this.recordOutcome(
+          signal.id,
+          'executed',
+          filledAt,
+          { request_id: requestId, ticket: result.position || result.order },
+          () =>
+            this.events.publish('trade_executed', {
+              signal_id: signal.id,
+              ticket: result.position || result.order,
+              instrument: signal.instrument,
+              side: signal.side,
+              volume: result.volume,
+              fill_price: result.price,
+              request_id: requestId,
+              latency_ms: Math.max(0, filledAt - signal.createdAtMs),
+              execution_time_ms: Math.max(0, filledAt - sentAt),
+              attempts: outcome.attempts,
+            }),
+        );
         return;
       }
       case 'rejected':
-        return this.fail(signal, { request_id: requestId, retcode: outcome.retcode, reason: outcome.reason, attempts: outcome.attempts });
+        return this.fail(signal, {
+          request_id: requestId,
+          retcode: outcome.retcode,
+          reason: outcome.reason,
+          attempts: outcome.attempts,
+        });
       case 'error':
-        return this.fail(signal, { request_id: requestId, error: outcome.error.message, reason: outcome.reason, attempts: outcome.attempts });
+        return this.fail(signal, {
+          request_id: requestId,
+          error: outcome.error.message,
+          reason: outcome.reason,
+          attempts: outcome.attempts,
+        });
     }
   }
 
-  /** The order may have reached the terminal: look for its position by the request id in the comment. */
-  private async resolveUnknown(requestId: string, outcome: Extract<OrderOutcome, { kind: 'error' }>): Promise<OrderOutcome> {
-    const found = await findPositionByRequestId(this.broker, requestId);
-    if (!found.ok || found.value === null) {
-      const why = found.ok ? 'no position carries its request id' : `positions could not be listed (${found.error.code})`;
-      this.logger.warn({ request_id: requestId, error: outcome.error }, `order outcome unknown; ${why}`);
-      return { ...outcome, reason: `outcome_unknown: ${why}` };
+  /**
+   * The order may have reached the terminal: look for its position by the request id in the
+   * comment. While positions cannot be listed (bridge down, circuit open) keep trying with backoff
+   * for a bounded time: declaring the signal failed while its position may exist would hide it.
+   */
+  private async resolveUnknown(
+    requestId: string,
+    outcome: Extract<OrderOutcome, { kind: 'error' }>,
+    ambiguous: BrokerError,
+  ): Promise<OrderOutcome> {
+    const deadline =
+      this.clock.now() + Math.min(MAX_RESOLVE_WAIT_MS, Math.floor(this.config.heartbeatStaleAfterMs / 2));
+    let listed: BrokerResult<Position[]> = await this.broker.positions();
+    // A graceful stop must finish within its budget: it ends the wait (the failure names why).
+    for (let retry = 0; !listed.ok && this.clock.now() < deadline && !this.lifecycle.stopping; retry++) {
+      const waitMs = Math.min(backoffDelay(this.retry, retry), Math.max(0, deadline - this.clock.now()));
+      this.logger.warn(
+        { request_id: requestId, error: listed.error, retry_in_ms: waitMs },
+        'order outcome unknown and positions cannot be listed; retrying',
+      );
+      await this.retry.sleep(waitMs);
+      listed = await this.broker.positions();
     }
-    const positions = await this.broker.positions();
-    const position = positions.ok ? positions.value.find((p) => p.ticket === found.value) : undefined;
+    const reason = `${outcome.reason}; outcome_unknown after ${ambiguous.code}`;
+    if (!listed.ok) {
+      this.logger.error(
+        { request_id: requestId, error: outcome.error, first_ambiguous: ambiguous, list_error: listed.error },
+        'order outcome unknown and positions could not be listed before the deadline; recorded failed, check the account by the request id in the comment',
+      );
+      const why = this.lifecycle.stopping
+        ? 'service stopping'
+        : `positions could not be listed (${listed.error.code})`;
+      return { ...outcome, reason: `${reason}: ${why}` };
+    }
+    const comment = requestId.slice(0, MAX_COMMENT_LENGTH);
+    const position = listed.value.find((p) => p.comment === comment);
+    if (position === undefined) {
+      this.logger.warn(
+        { request_id: requestId, error: outcome.error, first_ambiguous: ambiguous },
+        'order outcome unknown; no position carries its request id, so it did not fill',
+      );
+      return { ...outcome, reason: `${reason}: no position carries its request id` };
+    }
+    this.logger.warn(
+      { request_id: requestId, ticket: position.ticket },
+      'order outcome was unknown; its position was found by the comment',
+    );
     return {
       kind: 'filled',
       attempts: outcome.attempts,
       result: {
         request_id: requestId,
-        retcode: 10009,
-        order: found.value,
+        retcode: Retcode.DONE,
+        order: position.ticket,
         deal: 0,
-        position: found.value,
-        volume: position?.volume ?? 0,
-        price: position?.price_open ?? 0,
+        position: position.ticket,
+        volume: position.volume,
+        price: position.price_open,
         comment: 'resolved by position comment',
       },
     };
@@ -134,34 +220,99 @@ export class SignalExecutor {
   /** `close`: close the bot's own positions (magic number) on the instrument, as the broker lists them. */
   private async closeInstrument(signal: TradeSignal): Promise<void> {
     const listed = await this.broker.positions();
-    if (!listed.ok) return this.fail(signal, { reason: `positions_unavailable: ${listed.error.code}`, error: listed.error.message, attempts: 1 });
-    const mine = listed.value.filter((p) => p.symbol === signal.instrument && p.magic === this.config.mt5.magic);
+    if (!listed.ok)
+      return this.fail(signal, {
+        reason: `positions_unavailable: ${listed.error.code}`,
+        error: listed.error.message,
+        attempts: 1,
+      });
+    const mine = listed.value.filter(
+      (p) => p.symbol === signal.instrument && p.magic === this.config.mt5.magic,
+    );
     const outcomes = await Promise.all(
       mine.map((position) =>
-        executeClose(this.broker, { request_id: signalCloseRequestId(signal.id, position.ticket), ticket: position.ticket, deviation: DEVIATION_POINTS }, this.retry),
+        executeClose(
+          this.broker,
+          {
+            request_id: signalCloseRequestId(signal.id, position.ticket),
+            ticket: position.ticket,
+            deviation: DEVIATION_POINTS,
+          },
+          this.retry,
+        ),
       ),
     );
     const closed = outcomes.filter((o) => o.kind === 'filled' || o.kind === 'already_closed').length;
     const failed = outcomes.length - closed;
     const now = this.clock.now();
-    this.events.publish('positions_closed', { signal_id: signal.id, instrument: signal.instrument, closed, failed });
+    this.events.publish('positions_closed', {
+      signal_id: signal.id,
+      instrument: signal.instrument,
+      closed,
+      failed,
+    });
     if (failed > 0) {
       const first = outcomes.find((o) => o.kind === 'rejected' || o.kind === 'error');
-      return this.fail(signal, { reason: `close_failed: ${failed} of ${outcomes.length} (${first?.reason ?? 'unknown'})`, attempts: Math.max(...outcomes.map((o) => o.attempts)) });
+      return this.fail(signal, {
+        reason: `close_failed: ${failed} of ${outcomes.length} (${first?.reason ?? 'unknown'})`,
+        attempts: Math.max(...outcomes.map((o) => o.attempts)),
+      });
     }
-    await this.state.ledger.update(signal.id, 'executed', now, { reason: `closed ${closed}` });
+    this.recordOutcome(signal.id, 'executed', now, { reason: `closed ${closed}` });
   }
 
-  private async fail(
+  private fail(
     signal: TradeSignal,
     details: { reason: string; attempts: number; request_id?: string; retcode?: number; error?: string },
-  ): Promise<void> {
-    await this.state.ledger.update(signal.id, 'failed', this.clock.now(), { reason: details.reason, ...(details.request_id ? { request_id: details.request_id } : {}) });
-    this.events.publish('trade_failed', { signal_id: signal.id, ...details });
+  ): void {
+    this.recordOutcome(
+      signal.id,
+      'failed',
+      this.clock.now(),
+      { reason: details.reason, ...(details.request_id ? { request_id: details.request_id } : {}) },
+      () => this.events.publish('trade_failed', { signal_id: signal.id, ...details }),
+    );
   }
 
-  private async reject(signal: TradeSignal, reason: string): Promise<void> {
-    await this.state.ledger.update(signal.id, 'rejected', this.clock.now(), { reason });
-    this.events.publish('signal_rejected', { signal_id: signal.id, reason });
+  private reject(signal: TradeSignal, reason: string): void {
+    this.recordOutcome(signal.id, 'rejected', this.clock.now(), { reason }, () =>
+      this.events.publish('signal_rejected', { signal_id: signal.id, reason }),
+    );
   }
+
+  /**
+   * Write how a signal ended to the ledger and publish its event once that is on disk, without
+   * holding up the next signal of the instrument: the broker's answer is already final, and a
+   * crash before the write only means the restart asks the broker again with the same request id.
+   * The loop awaits `flushOutcomes()` before its tick completes.
+   */
+  private recordOutcome(
+    id: string,
+    status: 'executed' | 'failed' | 'rejected',
+    at: number,
+    details: Omit<SignalLedgerRecord, 'id' | 'status' | 'at'>,
+    publish?: () => void,
+  ): void {
+    const write = this.state.ledger
+      .update(id, status, at, details)
+      .then(() => publish?.())
+      .catch((error: unknown) =>
+        this.logger.error({ err: error, signal_id: id, status }, 'could not record how a signal ended'),
+      )
+      .finally(() => this.pendingOutcomes.delete(write));
+    this.pendingOutcomes.add(write);
+  }
+
+  /** Resolves once every outcome recorded so far is on disk and published. */
+  async flushOutcomes(): Promise<void> {
+    while (this.pendingOutcomes.size > 0) await Promise.all([...this.pendingOutcomes]);
+  }
+}
+
+/**
+ * Answers after which the order may have executed: no answer (`unknown_outcome`), or an answer we
+ * could not read (`invalid_response`: a 200 whose body is garbage may still report a real fill).
+ */
+function mayHaveExecuted(error: BrokerError): boolean {
+  return error.kind === 'unknown_outcome' || error.kind === 'invalid_response';
 }

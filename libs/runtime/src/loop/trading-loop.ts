@@ -1,6 +1,12 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { LoopProgress, type Clock, type TradeSignal } from '@app/core';
+import { executionSteps, LoopProgress, mapWithConcurrency, type Clock, type TradeSignal } from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { Lifecycle } from '@app/common';
 import { DrawdownGuard } from '@app/drawdown';
@@ -10,12 +16,15 @@ import { SignalExecutor } from './signal-executor';
 const TICK_INTERVAL = 'trading-loop-tick';
 /** Signals taken per tick; the rest wait for the next tick (which follows at once). */
 const MAX_SIGNALS_PER_TICK = 512;
-/** Orders in flight at once; signals on one instrument still run one after another. */
+/** Instruments worked on at once. */
 const MAX_PARALLEL_INSTRUMENTS = 16;
+/** Opens in flight at once on one instrument (a close always runs alone, see executionSteps). */
+const MAX_ORDERS_IN_FLIGHT_PER_INSTRUMENT = 16;
 
 /**
  * The trading loop. Each tick takes the approved signals and executes them: instruments in
- * parallel, signals of one instrument in order (a `close` after a `buy` must see the buy).
+ * parallel; on one instrument, opens together and each `close` alone, in arrival order
+ * (a `close` after a `buy` must see the buy).
  * A tick runs every LOOP_TICK_MS, and at once when a signal arrives; ticks never overlap.
  * Completed ticks are what the heartbeat proves.
  */
@@ -44,7 +53,10 @@ export class TradingLoop implements OnApplicationBootstrap, OnModuleDestroy {
     this.pipeline.onWork(() => this.wake());
     await this.pipeline.restoreUnfinished();
     // The period comes from config, so it cannot sit in an @Interval decorator.
-    this.scheduler.addInterval(TICK_INTERVAL, setInterval(() => this.wake(), this.config.loopTickMs));
+    this.scheduler.addInterval(
+      TICK_INTERVAL,
+      setInterval(() => this.wake(), this.config.loopTickMs),
+    );
   }
 
   onModuleDestroy(): void {
@@ -90,19 +102,15 @@ export class TradingLoop implements OnApplicationBootstrap, OnModuleDestroy {
   private async executeBatch(batch: TradeSignal[]): Promise<void> {
     // One pre-trade read of equity for the batch: orders placed in this tick all pass the same check.
     const gate = await this.guard.preTradeCheck();
-    const lanes = new Map<string, TradeSignal[]>();
-    for (const signal of batch) {
-      const lane = lanes.get(signal.instrument);
-      if (lane === undefined) lanes.set(signal.instrument, [signal]);
-      else lane.push(signal);
-    }
-    const queue = [...lanes.values()];
-    const worker = async () => {
-      for (let lane = queue.shift(); lane !== undefined; lane = queue.shift()) {
-        for (const signal of lane) await this.executor.execute(signal, gate);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(MAX_PARALLEL_INSTRUMENTS, queue.length) }, worker));
+    const lanes = executionSteps(batch);
+    await mapWithConcurrency(lanes, MAX_PARALLEL_INSTRUMENTS, async (steps) => {
+      for (const step of steps)
+        await mapWithConcurrency(step, MAX_ORDERS_IN_FLIGHT_PER_INSTRUMENT, (signal) =>
+          this.executor.execute(signal, gate),
+        );
+    });
+    // The tick is complete when every outcome is on disk: that is what the heartbeat vouches for.
+    await this.executor.flushOutcomes();
   }
 
   /** Graceful stop: take no more ticks and wait for the one in flight. */

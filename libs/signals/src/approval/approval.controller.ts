@@ -13,14 +13,19 @@ export class ApprovalController {
 
   @Get('pending')
   pending() {
-    return { signals: this.pipeline.pendingApprovals().map((p) => ({ ...p.signal, pending_since: new Date(p.since).toISOString() })) };
+    return {
+      signals: this.pipeline
+        .pendingApprovals()
+        .map((p) => ({ ...p.signal, pending_since: new Date(p.since).toISOString() })),
+    };
   }
 
   @Post(':id/approve')
   @HttpCode(200)
   async approve(@Param('id') id: string, @Body() raw: unknown) {
     const body = parseBody(decisionBody, raw ?? {});
-    if ((await this.pipeline.approvePending(id, body.by ?? 'admin api')) === 'not_pending') throw new NotFoundException({ status: 'refused', reason: 'not_pending' });
+    if ((await this.pipeline.approvePending(id, body.by ?? 'admin api')) === 'not_pending')
+      throw new NotFoundException({ status: 'refused', reason: 'not_pending' });
     return { id, status: 'approved' };
   }
 
@@ -28,7 +33,8 @@ export class ApprovalController {
   @HttpCode(200)
   async reject(@Param('id') id: string, @Body() raw: unknown) {
     const body = parseBody(decisionBody, raw ?? {});
-    if ((await this.pipeline.rejectPending(id, body.by ?? 'admin api')) === 'not_pending') throw new NotFoundException({ status: 'refused', reason: 'not_pending' });
+    if ((await this.pipeline.rejectPending(id, body.by ?? 'admin api')) === 'not_pending')
+      throw new NotFoundException({ status: 'refused', reason: 'not_pending' });
     return { id, status: 'rejected' };
   }
 }

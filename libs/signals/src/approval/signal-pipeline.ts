@@ -23,6 +23,7 @@ export class SignalPipeline {
   private approved: TradeSignal[] = [];
   private readonly pending = new Map<string, PendingApproval>();
   private readonly wakeListeners: (() => void)[] = [];
+  private readonly pendingListeners: ((pending: PendingApproval) => void)[] = [];
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -39,7 +40,8 @@ export class SignalPipeline {
       if (status === 'approved') this.enqueueApproved(signal);
       else await this.approve(signal, 'restart');
     }
-    if (unfinished.length > 0) this.logger.warn(`resumed ${unfinished.length} signal(s) left unfinished by the previous run`);
+    if (unfinished.length > 0)
+      this.logger.warn(`resumed ${unfinished.length} signal(s) left unfinished by the previous run`);
     return unfinished.length;
   }
 
@@ -106,13 +108,30 @@ export class SignalPipeline {
     this.wakeListeners.push(listener);
   }
 
+  /** Called when a signal starts waiting for a person (APPROVAL_MODE=manual), e.g. to post it to Telegram. */
+  onPending(listener: (pending: PendingApproval) => void): void {
+    this.pendingListeners.push(listener);
+  }
+
   private async approve(signal: TradeSignal, by: string): Promise<void> {
     if (this.config.signals.approvalMode === 'manual' && signal.approvedAtMs === undefined) {
-      this.pending.set(signal.id, { signal, since: this.clock.now() });
+      const entry = { signal, since: this.clock.now() };
+      this.pending.set(signal.id, entry);
+      for (const listener of this.pendingListeners) {
+        try {
+          listener(entry);
+        } catch (error) {
+          this.logger.error(
+            { err: error, signal_id: signal.id },
+            'pending-approval listener failed; the signal still waits for approval',
+          );
+        }
+      }
       return;
     }
     // Approved upstream (platform): the approval took from creation to approval there.
-    const approvalTime = signal.approvedAtMs === undefined ? 0 : Math.max(0, signal.approvedAtMs - signal.createdAtMs);
+    const approvalTime =
+      signal.approvedAtMs === undefined ? 0 : Math.max(0, signal.approvedAtMs - signal.createdAtMs);
     await this.markApproved(signal, by === 'restart' ? 'restart' : 'auto', approvalTime);
   }
 
@@ -120,7 +139,11 @@ export class SignalPipeline {
     // Manual approvals are durable before the loop sees them; automatic ones are implied by
     // `accepted` in auto mode, so they skip a disk sync on the hot path.
     if (by !== 'auto') await this.state.ledger.update(signal.id, 'approved', this.clock.now());
-    this.events.publish('signal_approved', { signal_id: signal.id, approval_time_ms: approvalTimeMs, approved_by: by });
+    this.events.publish('signal_approved', {
+      signal_id: signal.id,
+      approval_time_ms: approvalTimeMs,
+      approved_by: by,
+    });
     this.enqueueApproved(signal);
   }
 

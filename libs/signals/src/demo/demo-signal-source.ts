@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import type { Clock, SignalSide, TradeSignal } from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
@@ -29,7 +35,10 @@ export class DemoSignalSource implements OnApplicationBootstrap, OnModuleDestroy
     if (!this.config.signals.sources.includes('demo')) return;
     // The period comes from config, so it cannot sit in an @Interval decorator.
     const periodMs = Math.max(10, Math.round(60_000 / this.config.signals.demoSignalsPerMinute));
-    this.scheduler.addInterval(INTERVAL_NAME, setInterval(() => void this.emitOne(), periodMs));
+    this.scheduler.addInterval(
+      INTERVAL_NAME,
+      setInterval(() => void this.emitOne(), periodMs),
+    );
   }
 
   onModuleDestroy(): void {

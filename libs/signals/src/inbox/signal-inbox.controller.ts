@@ -54,7 +54,11 @@ export class SignalInboxController {
     try {
       body = JSON.parse(raw.body.toString('utf8'));
     } catch {
-      response.status(400).json({ status: 'refused', reason: 'invalid_json', errors: [{ field: 'body', message: 'not valid JSON' }] });
+      response.status(400).json({
+        status: 'refused',
+        reason: 'invalid_json',
+        errors: [{ field: 'body', message: 'not valid JSON' }],
+      });
       return;
     }
     const parsed = parseSignalBody(body, this.config.signals.maxVolume, now, 'inbox');
