@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { INestApplication } from '@nestjs/common';
 import { openRequestId, SystemClock, type BrokerGateway, type OpenOrderRequest } from '@app/core';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { EventBus } from '@app/common';
 import { loadConfig } from '@app/config';
 import { BROKER_GATEWAY } from '@app/mt5';
@@ -111,7 +112,16 @@ async function startBareServer(probe: LatencyProbe): Promise<{ port: number; clo
   };
 }
 
-async function startService(env: Record<string, string>, probe?: LatencyProbe) {
+/**
+ * Start the real app in this process. `analytics: false` detaches every event subscriber and
+ * listener (metrics, analytics, event ring, stream, webhooks, heartbeat counters) after start,
+ * so the same path can be measured with and without them.
+ */
+async function startService(
+  env: Record<string, string>,
+  probe?: LatencyProbe,
+  options: { analytics: boolean } = { analytics: true },
+) {
   const dir = await mkdtemp(join(tmpdir(), 'bench-'));
   const loaded = loadConfig({
     STATE_DIR: dir,
@@ -124,6 +134,12 @@ async function startService(env: Record<string, string>, probe?: LatencyProbe) {
   });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
   const { app } = await createApp(loaded.config);
+  await app.listen(0, '127.0.0.1');
+  if (!options.analytics) {
+    const bus: unknown = app.get(EventBus);
+    (bus as { subscribers: Set<unknown> }).subscribers.clear();
+    app.get(EventEmitter2).removeAllListeners();
+  }
   if (probe !== undefined) {
     const gateway = app.get<BrokerGateway>(BROKER_GATEWAY);
     const open = gateway.openPosition.bind(gateway);
@@ -137,9 +153,8 @@ async function startService(env: Record<string, string>, probe?: LatencyProbe) {
       if (e.type === 'signal_received')
         idBySignal.set(openRequestId(e.payload.signal_id), e.payload.signal_id);
     });
+    probeServer(app.getHttpServer() as Server, probe);
   }
-  await app.listen(0, '127.0.0.1');
-  if (probe !== undefined) probeServer(app.getHttpServer() as Server, probe);
   const port = ((app.getHttpServer() as Server).address() as { port: number }).port;
   return {
     app,
@@ -204,6 +219,14 @@ async function benchInbox(): Promise<void> {
   await latencyDone;
   const latency = probe.record();
   await fresh.close();
+  // The same latency run with every event subscriber detached: what analytics adds to the path.
+  probe.reset();
+  const plain = await startService({}, probe, { analytics: false });
+  const plainDone = waitForTrades(plain.app, 1000, 60_000);
+  await runLoad(plain.port, { count: 1000, concurrency: 32, ratePerSecond: 200, prefix: 'svc-noa' });
+  await plainDone;
+  const latencyWithoutAnalytics = probe.record();
+  await plain.close();
 
   const bareRate = (count / bareThroughput.elapsedMs) * 1000;
   const p50 = percentile(latency, 50);
@@ -242,6 +265,15 @@ async function benchInbox(): Promise<void> {
     fmt(p99 / bp99),
     'p99 < 2 ms',
     p99 < 2 ? 'met' : 'NOT met',
+  ]);
+  const p99Plain = percentile(latencyWithoutAnalytics, 99);
+  rows.push([
+    'arrival to order sent p99 @200/s, analytics on vs off',
+    `${fmt(p99, 3)} ms on`,
+    `${fmt(p99Plain, 3)} ms off (subscribers detached)`,
+    fmt(p99 / p99Plain),
+    'analytics adds < 5% (ratio < 1.05)',
+    p99 / p99Plain < 1.05 ? 'met' : 'NOT met',
   ]);
   if (load.failed > 0) say(`warning: ${load.failed} signals were not accepted during the throughput run`);
 }

@@ -75,6 +75,25 @@ export interface SeedPosition {
   ticket?: number;
 }
 
+/**
+ * Random faults (broker chaos): each call that no `failNext` rule claims suffers, with probability
+ * `rate`, one of `faults` picked uniformly; seeded, so a failing run can be replayed.
+ */
+export interface ChaosOptions {
+  rate: number;
+  faults: BridgeFault[];
+  seed?: number;
+  /** Which calls may suffer; every call when omitted. */
+  matcher?: FaultMatcher;
+}
+
+/** One order that opened a position: the evidence of what the broker actually executed. */
+export interface FillRecord {
+  request_id: string;
+  comment: string;
+  ticket: number;
+}
+
 interface StoredPosition {
   ticket: number;
   symbol: string;
@@ -113,6 +132,10 @@ export class FakeMt5Bridge {
   readonly requests: BridgeRequestRecord[] = [];
   /** Orders that actually opened a position. */
   fills = 0;
+  /** Every fill, in order (positions closed since stay here): one per request id, by construction. */
+  readonly fillLog: FillRecord[] = [];
+  /** How many calls chaos mode failed, by fault kind. */
+  readonly chaosCounts: Partial<Record<BridgeFault['kind'], number>> = {};
 
   private readonly server: Server;
   private port = 0;
@@ -131,6 +154,7 @@ export class FakeMt5Bridge {
   private readonly stored = new Map<string, TradeResult>();
   private readonly orderKeys = new Set<string>();
   private faults: FaultRule[] = [];
+  private chaos: (ChaosOptions & { next: () => number }) | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(options: FakeMt5BridgeOptions = {}) {
@@ -174,6 +198,11 @@ export class FakeMt5Bridge {
 
   clearFaults(): void {
     this.faults = [];
+  }
+
+  /** Random faults on every matching call from now on (`undefined`: off). */
+  setChaos(options: ChaosOptions | undefined): void {
+    this.chaos = options === undefined ? undefined : { ...options, next: mulberry32(options.seed ?? 1) };
   }
 
   /** `false`: the terminal lost its trade server (health says so, trades answer CONNECTION). */
@@ -447,6 +476,11 @@ export class FakeMt5Bridge {
       time: new Date(this.now()).toISOString(),
     });
     this.fills += 1;
+    this.fillLog.push({
+      request_id: id,
+      comment: typeof request.comment === 'string' ? request.comment : '',
+      ticket,
+    });
     return {
       request_id: id,
       retcode: Retcode.DONE,
@@ -529,10 +563,20 @@ export class FakeMt5Bridge {
 
   private takeFault(method: string, path: string): BridgeFault | undefined {
     const rule = this.faults.find((r) => r.remaining > 0 && matches(r.matcher, method, path));
-    if (rule === undefined) return undefined;
+    if (rule === undefined) return this.chaosFault(method, path);
     rule.remaining -= 1;
     this.faults = this.faults.filter((r) => r.remaining > 0);
     return rule.fault;
+  }
+
+  private chaosFault(method: string, path: string): BridgeFault | undefined {
+    const chaos = this.chaos;
+    if (chaos === undefined || chaos.faults.length === 0) return undefined;
+    if (chaos.matcher !== undefined && !matches(chaos.matcher, method, path)) return undefined;
+    if (chaos.next() >= chaos.rate) return undefined;
+    const fault = chaos.faults[Math.floor(chaos.next() * chaos.faults.length)];
+    if (fault !== undefined) this.chaosCounts[fault.kind] = (this.chaosCounts[fault.kind] ?? 0) + 1;
+    return fault;
   }
 
   private send(res: ServerResponse, answer: Answer, raw?: string): void {
@@ -562,6 +606,18 @@ function matches(matcher: FaultMatcher, method: string, path: string): boolean {
 
 function failure(requestId: string, retcode: number, comment: string): TradeResult {
   return { request_id: requestId, retcode, order: 0, deal: 0, position: 0, volume: 0, price: 0, comment };
+}
+
+/** A small seeded PRNG in [0, 1): chaos runs replay from their seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
 }
 
 function numberOr0(value: unknown): number {

@@ -8,6 +8,14 @@ const ENTRY = join(__dirname, '../../dist/apps/trading-bot/apps/trading-bot/src/
 
 export type LogLine = Record<string, unknown> & { type?: string; msg?: string };
 
+export interface ServiceProcessOptions {
+  /**
+   * Keep only the parsed lines this accepts (and the last 200 raw lines), for long runs whose
+   * full log would fill the test process's memory.
+   */
+  keepLine?: (line: LogLine) => boolean;
+}
+
 /** A free TCP port on 127.0.0.1 (the service must know its port before it starts). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -36,6 +44,7 @@ export class ServiceProcess {
     readonly env: Record<string, string>,
     readonly port: number,
     readonly stateDir: string,
+    private readonly options: ServiceProcessOptions = {},
   ) {}
 
   /** Build the service if its sources changed since the last build (once per test file). */
@@ -45,16 +54,26 @@ export class ServiceProcess {
     buildIfStale();
   }
 
-  static async start(env: Record<string, string> = {}, stateDir?: string): Promise<ServiceProcess> {
+  static async start(
+    env: Record<string, string> = {},
+    stateDir?: string,
+    options: ServiceProcessOptions = {},
+  ): Promise<ServiceProcess> {
     const dir = stateDir ?? (await mkdtemp(join(tmpdir(), 'trading-bot-proc-')));
     const port = await freePort();
     const service = new ServiceProcess(
       { PORT: String(port), STATE_DIR: dir, LOG_LEVEL: 'info', SIGNAL_SOURCES: 'inbox', ...env },
       port,
       dir,
+      options,
     );
     service.spawn();
     return service;
+  }
+
+  /** The child's pid (for /proc readings), once spawned. */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   get baseUrl(): string {
@@ -76,10 +95,17 @@ export class ServiceProcess {
         const line = this.buffer.slice(0, newline);
         this.buffer = this.buffer.slice(newline + 1);
         this.rawStdout.push(line);
+        let parsed: LogLine;
         try {
-          this.lines.push(JSON.parse(line) as LogLine);
+          parsed = JSON.parse(line) as LogLine;
         } catch {
-          this.lines.push({ msg: line, type: 'non_json' });
+          parsed = { msg: line, type: 'non_json' };
+        }
+        const keep = this.options.keepLine;
+        if (keep === undefined) this.lines.push(parsed);
+        else {
+          if (keep(parsed)) this.lines.push(parsed);
+          if (this.rawStdout.length > 400) this.rawStdout.splice(0, 200);
         }
         newline = this.buffer.indexOf('\n');
       }

@@ -19,6 +19,8 @@ export const REDACTED_PATHS = [
 ];
 
 const QUIET_PATHS = ['/health', '/health/live', '/health/ready', '/metrics'];
+/** The inbox logs its own outcome (signal_received, or a refusal line with the reason): no request line too. */
+const SELF_LOGGING_PATHS = ['/api/v1/signals'];
 
 /** pino JSON on stdout, one object per line; probes and scrapes are not logged per request. */
 export function loggerOptions(config: AppConfig): Params {
@@ -28,7 +30,12 @@ export function loggerOptions(config: AppConfig): Params {
       timestamp: stdTimeFunctions.isoTime,
       base: { loop_id: config.loopId },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.includes((req.url ?? '').split('?')[0]) },
+      autoLogging: {
+        ignore: (req: IncomingMessage) => {
+          const path = (req.url ?? '').split('?')[0];
+          return QUIET_PATHS.includes(path) || (req.method === 'POST' && SELF_LOGGING_PATHS.includes(path));
+        },
+      },
       customLogLevel: (_req, res, err) =>
         err !== undefined || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug',
       quietReqLogger: true,

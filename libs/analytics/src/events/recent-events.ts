@@ -1,19 +1,21 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { EventBus } from '@app/common';
 import { RingBuffer } from './ring-buffer';
+import type { TradingEvent } from '@app/core';
 import { isPublished, viewOf, type EventView } from './event-view';
 import { RECENT_EVENTS_CAPACITY } from './recent-events-capacity';
 
 /** The last RECENT_EVENTS_CAPACITY events for GET /api/v1/events, in fixed memory. */
 @Injectable()
 export class RecentEvents implements OnModuleDestroy {
-  private readonly ring = new RingBuffer<EventView>(RECENT_EVENTS_CAPACITY);
+  // Raw events: the view is made when someone asks, not on the hot path of every publish.
+  private readonly ring = new RingBuffer<TradingEvent>(RECENT_EVENTS_CAPACITY);
   private readonly unsubscribe: () => void;
 
   // Subscribed at construction, not at bootstrap, so events published while other modules start are kept.
   constructor(events: EventBus) {
     this.unsubscribe = events.subscribe((event) => {
-      if (isPublished(event.type)) this.ring.push(viewOf(event));
+      if (isPublished(event.type)) this.ring.push(event);
     });
   }
 
@@ -23,6 +25,6 @@ export class RecentEvents implements OnModuleDestroy {
 
   /** The newest `limit` events, newest last. */
   last(limit: number): EventView[] {
-    return this.ring.last(limit);
+    return this.ring.last(limit).map(viewOf);
   }
 }

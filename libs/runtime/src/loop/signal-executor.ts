@@ -284,7 +284,7 @@ export class SignalExecutor {
    * Write how a signal ended to the ledger and publish its event once that is on disk, without
    * holding up the next signal of the instrument: the broker's answer is already final, and a
    * crash before the write only means the restart asks the broker again with the same request id.
-   * The loop awaits `flushOutcomes()` before its tick completes.
+   * The loop awaits `flushOutcomes()` when it stops.
    */
   private recordOutcome(
     id: string,

@@ -109,8 +109,8 @@ export class TradingLoop implements OnApplicationBootstrap, OnModuleDestroy {
           this.executor.execute(signal, gate),
         );
     });
-    // The tick is complete when every outcome is on disk: that is what the heartbeat vouches for.
-    await this.executor.flushOutcomes();
+    // Outcomes go to disk behind us (SignalExecutor.recordOutcome): the next tick need not wait for
+    // those syncs, and a crash before them only means the broker is asked again under the same id.
   }
 
   /** Graceful stop: take no more ticks and wait for the one in flight. */
@@ -119,6 +119,7 @@ export class TradingLoop implements OnApplicationBootstrap, OnModuleDestroy {
     this.lifecycle.beginStopping(this.clock.now());
     this.onModuleDestroy();
     await this.inFlight;
+    await this.executor.flushOutcomes();
   }
 
   get isStopping(): boolean {

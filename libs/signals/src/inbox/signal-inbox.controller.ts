@@ -1,5 +1,6 @@
 import { Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { PinoLogger } from 'nestjs-pino';
 import { parseSignalBody, verifyInboxRequest, type Clock } from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { Lifecycle } from '@app/common';
@@ -22,20 +23,24 @@ export class SignalInboxController {
     @Inject(SIGNALS_HMAC_SECRET) private readonly secret: string,
     private readonly pipeline: SignalPipeline,
     private readonly lifecycle: Lifecycle,
-  ) {}
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext('inbox');
+  }
 
   @Post()
   @HttpCode(202)
   async receive(@Req() request: Request, @Res() response: Response): Promise<void> {
     if (this.lifecycle.stopping) {
       request.resume();
-      response.status(503).json({ status: 'refused', reason: 'stopping' });
-      return;
+      return this.refuse(response, 503, { status: 'refused', reason: 'stopping' });
     }
     const raw = await readRawBody(request, MAX_SIGNAL_BODY_BYTES);
     if (!raw.ok) {
-      response.status(raw.reason === 'too_large' ? 413 : 400).json({ status: 'refused', reason: raw.reason });
-      return;
+      return this.refuse(response, raw.reason === 'too_large' ? 413 : 400, {
+        status: 'refused',
+        reason: raw.reason,
+      });
     }
     const now = this.clock.now();
     const check = verifyInboxRequest(
@@ -47,24 +52,25 @@ export class SignalInboxController {
       this.config.signals.maxAgeMs,
     );
     if (!check.ok) {
-      response.status(401).json({ status: 'refused', reason: check.reason });
-      return;
+      return this.refuse(response, 401, { status: 'refused', reason: check.reason });
     }
     let body: unknown;
     try {
       body = JSON.parse(raw.body.toString('utf8'));
     } catch {
-      response.status(400).json({
+      return this.refuse(response, 400, {
         status: 'refused',
         reason: 'invalid_json',
         errors: [{ field: 'body', message: 'not valid JSON' }],
       });
-      return;
     }
     const parsed = parseSignalBody(body, this.config.signals.maxVolume, now, 'inbox');
     if (!parsed.ok) {
-      response.status(400).json({ status: 'refused', reason: 'invalid_signal', errors: parsed.errors });
-      return;
+      return this.refuse(response, 400, {
+        status: 'refused',
+        reason: 'invalid_signal',
+        errors: parsed.errors,
+      });
     }
     const outcome = await this.pipeline.submit(parsed.signal);
     switch (outcome) {
@@ -78,6 +84,19 @@ export class SignalInboxController {
         response.status(423).json({ id: parsed.signal.id, status: 'rejected', reason: 'halted' });
         return;
     }
+  }
+
+  /** Refusals are logged here (the request logger skips this route, see logger-options.ts). */
+  private refuse(
+    response: Response,
+    status: number,
+    body: { status: string; reason: string; errors?: unknown[] },
+  ): void {
+    this.logger.warn(
+      { type: 'signal_refused', http_status: status, reason: body.reason, fields: body.errors },
+      `inbox refused a request: ${body.reason}`,
+    );
+    response.status(status).json(body);
   }
 }
 
