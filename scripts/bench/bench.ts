@@ -7,6 +7,11 @@
  *    and forward, so our figures are also reported as ratios to it.
  * 2. Drawdown reaction: equity breach visible at a loopback bridge to the last close request, with
  *    100 open positions; baseline: the same 100 closes sent directly.
+ * 3. Analytics cost per published event (scripts/bench/analytics-bench.cjs against the compiled
+ *    service): ns/event with every analytics consumer attached versus the bare event bus, and the
+ *    loop iteration p99 on versus off (target from the analytics issue: < 5% added).
+ * 4. Start-up: spawning the compiled service to its first /health/ready 200; baseline: spawning a
+ *    bare node:http server to its first answer, same polling, same run.
  *
  * Run with the sources transpiled on the fly (scripts/bench/register-ts.cjs). Service logs go to
  * stdout, which the npm script discards: logging is part of the measured cost.
@@ -16,6 +21,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer as createNetServer } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { INestApplication } from '@nestjs/common';
 import { openRequestId, SystemClock, type BrokerGateway, type OpenOrderRequest } from '@app/core';
@@ -340,11 +347,136 @@ async function benchDrawdown(): Promise<void> {
   ]);
 }
 
+/** The compiled service is what start-up and analytics measure: build it if the sources changed. */
+function buildOnce(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { buildIfStale, entry } = require('../build-if-stale.cjs') as { buildIfStale: () => void; entry: string };
+  buildIfStale();
+  return entry;
+}
+
+async function benchAnalytics(): Promise<void> {
+  buildOnce();
+  const run = spawnSync(process.execPath, [join(__dirname, 'analytics-bench.cjs')], {
+    encoding: 'utf8',
+    env: { ...process.env, BENCH_QUICK: process.env.BENCH_QUICK ?? '0' },
+    timeout: 600_000,
+  });
+  if (run.status !== 0) throw new Error(`analytics bench failed: ${run.stderr}`);
+  // Its table rows: | label | off | on | on/off |
+  const row = (label: RegExp) =>
+    run.stdout
+      .split('\n')
+      .find((l) => label.test(l))
+      ?.split('|')
+      .map((c) => c.trim())
+      .filter((c) => c !== '');
+  const publish = row(/^\| publish cost, ns\/event/);
+  const added = row(/^\| analytics added per event/);
+  const p99 = row(/^\| loop iteration \(4 events\) p99,/);
+  if (publish === undefined || p99 === undefined) throw new Error(`analytics bench output not understood:\n${run.stdout}`);
+  rows.push([
+    'publish cost per event, all analytics consumers attached',
+    `${publish[2]} ns/event (adds ${added?.[2] ?? '?'} ns)`,
+    `${publish[1]} ns/event (bare event bus: log + emit)`,
+    publish[3] ?? 'n/a',
+    '-',
+    '-',
+  ]);
+  const ratio = Number(p99[3]);
+  rows.push([
+    'loop iteration p99 (4 events), analytics on',
+    `${p99[2]} µs`,
+    `${p99[1]} µs (analytics off)`,
+    p99[3] ?? 'n/a',
+    'analytics adds < 5% to p99',
+    ratio < 1.05 ? 'met' : 'NOT met',
+  ]);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** Spawn a process and poll `url` every 5 ms until it answers with `status`; ms from spawn. */
+async function timeToAnswer(args: string[], env: Record<string, string>, url: string, status: number): Promise<number> {
+  const started = performance.now();
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'ignore' });
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited with ${child.exitCode}`);
+      if (performance.now() - started > 60_000) throw new Error(`${url} did not answer ${status} in 60 s`);
+      try {
+        const answer = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+        await answer.arrayBuffer();
+        if (answer.status === status) return performance.now() - started;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  } finally {
+    child.kill('SIGKILL');
+    await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+  }
+}
+
+async function benchStartup(): Promise<void> {
+  const entry = buildOnce();
+  const runs = Number(process.env.BENCH_STARTUP_RUNS ?? 5);
+  const ours: number[] = [];
+  const bare: number[] = [];
+  // Interleaved, so load drift on the machine hits both alike.
+  for (let i = 0; i < runs; i++) {
+    const port = await freePort();
+    bare.push(
+      await timeToAnswer(
+        ['-e', `require('http').createServer((q,s)=>s.end()).listen(${port})`],
+        {},
+        `http://127.0.0.1:${port}/`,
+        200,
+      ),
+    );
+    const servicePort = await freePort();
+    const dir = await mkdtemp(join(tmpdir(), 'bench-startup-'));
+    ours.push(
+      await timeToAnswer(
+        [entry],
+        { PORT: String(servicePort), STATE_DIR: dir, LOG_LEVEL: 'warn', SIGNAL_SOURCES: 'inbox', TZ: 'UTC' },
+        `http://127.0.0.1:${servicePort}/health/ready`,
+        200,
+      ),
+    );
+    await rm(dir, { recursive: true, force: true });
+  }
+  const ourMedian = percentile(ours, 50);
+  const bareMedian = percentile(bare, 50);
+  rows.push([
+    `start-up: spawn to /health/ready 200 (paper, median of ${runs})`,
+    `${fmt(ourMedian, 0)} ms (max ${fmt(Math.max(...ours), 0)})`,
+    `${fmt(bareMedian, 0)} ms (bare node:http to first answer)`,
+    fmt(ourMedian / bareMedian),
+    '-',
+    '-',
+  ]);
+}
+
 async function main(): Promise<void> {
   say('benchmark: inbox to fill...');
   await benchInbox();
   say('benchmark: drawdown reaction...');
   await benchDrawdown();
+  say('benchmark: analytics cost per event...');
+  await benchAnalytics();
+  say('benchmark: start-up time...');
+  await benchStartup();
   const header = ['measure', 'ours', 'baseline (same run)', 'ratio', 'target', 'verdict'];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
   const report = `# Benchmark report\n\nNode ${process.version}, ${new Date().toISOString()}. Ratios: ours / baseline (drawdown: ours / target).\n\n${table}\n`;

@@ -3,6 +3,8 @@ import { DrawdownModule } from '@app/drawdown';
 import { ApprovalController } from './approval/approval.controller';
 import { SignalPipeline } from './approval/signal-pipeline';
 import { DemoSignalSource } from './demo/demo-signal-source';
+import { InboxFastPath } from './inbox/inbox-fast-path';
+import { SignalInbox } from './inbox/signal-inbox';
 import { SignalInboxController } from './inbox/signal-inbox.controller';
 import { PlatformSignalSource } from './platform/platform-signal-source';
 
@@ -10,7 +12,7 @@ import { PlatformSignalSource } from './platform/platform-signal-source';
 @Module({
   imports: [DrawdownModule],
   controllers: [SignalInboxController, ApprovalController],
-  providers: [SignalPipeline, DemoSignalSource, PlatformSignalSource],
+  providers: [SignalPipeline, SignalInbox, InboxFastPath, DemoSignalSource, PlatformSignalSource],
   exports: [SignalPipeline, PlatformSignalSource],
 })
 export class SignalsModule {}

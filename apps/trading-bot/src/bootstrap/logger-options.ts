@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 import { stdTimeFunctions } from 'pino';
 import type { AppConfig } from '@app/config';
@@ -18,9 +18,17 @@ export const REDACTED_PATHS = [
   '*.apiSecret',
 ];
 
-const QUIET_PATHS = ['/health', '/health/live', '/health/ready', '/metrics'];
-/** The inbox logs its own outcome (signal_received, or a refusal line with the reason): no request line too. */
-const SELF_LOGGING_PATHS = ['/api/v1/signals'];
+/**
+ * Routes without the per-request logger at all: probes and scrapes (frequent, uninteresting)
+ * and the inbox, which logs its own outcome (signal_received, or signal_refused with the reason)
+ * and is the hot path, where building a child logger per request cost ~15% of the CPU.
+ */
+const UNLOGGED_ROUTES = [
+  { path: 'health', method: RequestMethod.GET },
+  { path: 'health/(.*)', method: RequestMethod.GET },
+  { path: 'metrics', method: RequestMethod.GET },
+  { path: 'api/v1/signals', method: RequestMethod.POST },
+];
 
 /** pino JSON on stdout, one object per line; probes and scrapes are not logged per request. */
 export function loggerOptions(config: AppConfig): Params {
@@ -30,15 +38,10 @@ export function loggerOptions(config: AppConfig): Params {
       timestamp: stdTimeFunctions.isoTime,
       base: { loop_id: config.loopId },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      autoLogging: {
-        ignore: (req: IncomingMessage) => {
-          const path = (req.url ?? '').split('?')[0];
-          return QUIET_PATHS.includes(path) || (req.method === 'POST' && SELF_LOGGING_PATHS.includes(path));
-        },
-      },
       customLogLevel: (_req, res, err) =>
         err !== undefined || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug',
       quietReqLogger: true,
     },
+    exclude: UNLOGGED_ROUTES,
   };
 }

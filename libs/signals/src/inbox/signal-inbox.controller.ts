@@ -1,106 +1,17 @@
-import { Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
-import type { Request, Response } from 'express';
-import { PinoLogger } from 'nestjs-pino';
-import { parseSignalBody, verifyInboxRequest, type Clock } from '@app/core';
-import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
-import { Lifecycle } from '@app/common';
-import { SignalPipeline } from '../approval/signal-pipeline';
-import { SIGNALS_HMAC_SECRET } from '../signals.tokens';
-import { readRawBody } from './read-raw-body';
-
-export const MAX_SIGNAL_BODY_BYTES = 16 * 1024;
+import { Controller, Post, Req, Res } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SignalInbox } from './signal-inbox';
 
 /**
- * POST /api/v1/signals: the HMAC-signed inbox. Checks run cheapest-first and nothing refused
- * reaches the pipeline: size (413), signature and replay window (401), JSON and rules (400),
- * duplicate (200), halted (423), else 202.
+ * The inbox route as Nest knows it. In a running app, InboxFastPath answers these requests
+ * before express sees them; this route serves whenever it does not (e.g. a server it could not hook).
  */
 @Controller('api/v1/signals')
 export class SignalInboxController {
-  constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(SIGNALS_HMAC_SECRET) private readonly secret: string,
-    private readonly pipeline: SignalPipeline,
-    private readonly lifecycle: Lifecycle,
-    private readonly logger: PinoLogger,
-  ) {
-    this.logger.setContext('inbox');
-  }
+  constructor(private readonly inbox: SignalInbox) {}
 
   @Post()
-  @HttpCode(202)
-  async receive(@Req() request: Request, @Res() response: Response): Promise<void> {
-    if (this.lifecycle.stopping) {
-      request.resume();
-      return this.refuse(response, 503, { status: 'refused', reason: 'stopping' });
-    }
-    const raw = await readRawBody(request, MAX_SIGNAL_BODY_BYTES);
-    if (!raw.ok) {
-      return this.refuse(response, raw.reason === 'too_large' ? 413 : 400, {
-        status: 'refused',
-        reason: raw.reason,
-      });
-    }
-    const now = this.clock.now();
-    const check = verifyInboxRequest(
-      this.secret,
-      header(request, 'x-timestamp'),
-      header(request, 'x-signature'),
-      raw.body,
-      now,
-      this.config.signals.maxAgeMs,
-    );
-    if (!check.ok) {
-      return this.refuse(response, 401, { status: 'refused', reason: check.reason });
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.body.toString('utf8'));
-    } catch {
-      return this.refuse(response, 400, {
-        status: 'refused',
-        reason: 'invalid_json',
-        errors: [{ field: 'body', message: 'not valid JSON' }],
-      });
-    }
-    const parsed = parseSignalBody(body, this.config.signals.maxVolume, now, 'inbox');
-    if (!parsed.ok) {
-      return this.refuse(response, 400, {
-        status: 'refused',
-        reason: 'invalid_signal',
-        errors: parsed.errors,
-      });
-    }
-    const outcome = await this.pipeline.submit(parsed.signal);
-    switch (outcome) {
-      case 'accepted':
-        response.status(202).json({ id: parsed.signal.id, status: 'accepted' });
-        return;
-      case 'duplicate':
-        response.status(200).json({ id: parsed.signal.id, status: 'duplicate' });
-        return;
-      case 'halted':
-        response.status(423).json({ id: parsed.signal.id, status: 'rejected', reason: 'halted' });
-        return;
-    }
+  receive(@Req() request: IncomingMessage, @Res() response: ServerResponse): Promise<void> {
+    return this.inbox.handle(request, response);
   }
-
-  /** Refusals are logged here (the request logger skips this route, see logger-options.ts). */
-  private refuse(
-    response: Response,
-    status: number,
-    body: { status: string; reason: string; errors?: unknown[] },
-  ): void {
-    this.logger.warn(
-      { type: 'signal_refused', http_status: status, reason: body.reason, fields: body.errors },
-      `inbox refused a request: ${body.reason}`,
-    );
-    response.status(status).json(body);
-  }
-}
-
-function header(request: Request, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }

@@ -1,0 +1,115 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PinoLogger } from 'nestjs-pino';
+import { parseSignalBody, verifyInboxRequest, type Clock } from '@app/core';
+import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
+import { Lifecycle } from '@app/common';
+import { SignalPipeline } from '../approval/signal-pipeline';
+import { SIGNALS_HMAC_SECRET } from '../signals.tokens';
+import { readRawBody } from './read-raw-body';
+
+export const MAX_SIGNAL_BODY_BYTES = 16 * 1024;
+
+/**
+ * POST /api/v1/signals: the HMAC-signed inbox, on node's own request and response (it reads the
+ * raw bytes the signature covers, and runs with or without express, see inbox-fast-path.ts).
+ * Checks run cheapest-first and nothing refused reaches the pipeline: size (413), signature and
+ * replay window (401), JSON and rules (400), duplicate (200), halted (423), else 202.
+ */
+@Injectable()
+export class SignalInbox {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(SIGNALS_HMAC_SECRET) private readonly secret: string,
+    private readonly pipeline: SignalPipeline,
+    private readonly lifecycle: Lifecycle,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext('inbox');
+  }
+
+  async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (this.lifecycle.stopping) {
+      request.resume();
+      return this.refuse(response, 503, { status: 'refused', reason: 'stopping' });
+    }
+    const raw = await readRawBody(request, MAX_SIGNAL_BODY_BYTES);
+    if (!raw.ok) {
+      return this.refuse(response, raw.reason === 'too_large' ? 413 : 400, {
+        status: 'refused',
+        reason: raw.reason,
+      });
+    }
+    const now = this.clock.now();
+    const check = verifyInboxRequest(
+      this.secret,
+      header(request, 'x-timestamp'),
+      header(request, 'x-signature'),
+      raw.body,
+      now,
+      this.config.signals.maxAgeMs,
+    );
+    if (!check.ok) {
+      return this.refuse(response, 401, { status: 'refused', reason: check.reason });
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.body.toString('utf8'));
+    } catch {
+      return this.refuse(response, 400, {
+        status: 'refused',
+        reason: 'invalid_json',
+        errors: [{ field: 'body', message: 'not valid JSON' }],
+      });
+    }
+    const parsed = parseSignalBody(body, this.config.signals.maxVolume, now, 'inbox');
+    if (!parsed.ok) {
+      return this.refuse(response, 400, {
+        status: 'refused',
+        reason: 'invalid_signal',
+        errors: parsed.errors,
+      });
+    }
+    const outcome = await this.pipeline.submit(parsed.signal);
+    switch (outcome) {
+      case 'accepted':
+        sendJson(response, 202, { id: parsed.signal.id, status: 'accepted' });
+        return;
+      case 'duplicate':
+        sendJson(response, 200, { id: parsed.signal.id, status: 'duplicate' });
+        return;
+      case 'halted':
+        sendJson(response, 423, { id: parsed.signal.id, status: 'rejected', reason: 'halted' });
+        return;
+    }
+  }
+
+  /** Refusals are logged here (the request logger skips this route, see logger-options.ts). */
+  private refuse(
+    response: ServerResponse,
+    status: number,
+    body: { status: string; reason: string; errors?: unknown[] },
+  ): void {
+    this.logger.warn(
+      { type: 'signal_refused', http_status: status, reason: body.reason, fields: body.errors },
+      `inbox refused a request: ${body.reason}`,
+    );
+    sendJson(response, status, body);
+  }
+}
+
+/** Plain node response writing: the inbox runs on node's request/response, with or without express. */
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  response.end(text);
+}
+
+function header(request: IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
