@@ -1,7 +1,7 @@
 // Build the service when the compiled entry is missing or older than any source file.
 // Used by `npm start` and by jest's global setup (the process-level tests run the compiled service).
 const { spawnSync } = require('node:child_process');
-const { existsSync, statSync, readdirSync } = require('node:fs');
+const { existsSync, mkdirSync, readdirSync, rmSync, statSync } = require('node:fs');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
