@@ -3,7 +3,19 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'var/**', '**/*.cjs', '**/*.mjs', 'tools/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'coverage/**',
+      'node_modules/**',
+      'var/**',
+      '.tmp/**',
+      'bench-results/**',
+      '**/*.cjs',
+      '**/*.mjs',
+      'tools/**',
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

@@ -26,6 +26,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  // The long runs (`*.stress-spec.ts`) belong to `npm run test:stress` only: never let a pattern change pull them in.
+  testPathIgnorePatterns: ['/node_modules/', '\\.stress-spec\\.ts$'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   transform: {
     '^.+\\.(t|j|mj|cj)s$': [

@@ -46,11 +46,22 @@ const { WebhookDispatcher } = lib('analytics', 'webhooks/webhook-dispatcher');
 
 /** TradingMetrics also depends on whatever other modules feed it (today AlertDrops): provide those real classes when present. */
 function optionalProviders() {
+  const providers = [];
   try {
-    return [lib('alerts', 'alert-drops').AlertDrops];
+    providers.push(lib('alerts', 'alert-drops').AlertDrops);
   } catch {
-    return [];
+    // not in this build
   }
+  try {
+    // TradingMetrics mirrors the platform source's poll counters at scrape time only: a stand-in
+    // with zero counters keeps the per-event cost what it is (no polling runs in the service either
+    // unless SIGNAL_SOURCES=platform).
+    const { PlatformSignalSource } = lib('signals', 'platform/platform-signal-source');
+    providers.push({ provide: PlatformSignalSource, useValue: { stats: { polls: 0, pollFailures: 0 } } });
+  } catch {
+    // not in this build
+  }
+  return providers;
 }
 
 function moduleOf(providers) {

@@ -194,6 +194,34 @@ function waitForTrades(app: INestApplication, target: number, timeoutMs: number)
 
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
+/**
+ * Arrival-to-order-sent latencies of 1,000 signals at 200/s on a fresh service, after a warm-up
+ * of 400 signals (JIT, first file writes) that is not measured: the target is steady state.
+ */
+async function latencyRun(probe: LatencyProbe, options: { analytics: boolean }): Promise<number[]> {
+  const service = await startService({}, probe, options);
+  const warmedUp = waitForTrades(service.app, 400, 60_000);
+  await runLoad(service.port, {
+    count: 400,
+    concurrency: 32,
+    ratePerSecond: 200,
+    prefix: `warm-${String(options.analytics)}`,
+  });
+  await warmedUp;
+  probe.reset();
+  const done = waitForTrades(service.app, 1000, 60_000);
+  await runLoad(service.port, {
+    count: 1000,
+    concurrency: 32,
+    ratePerSecond: 200,
+    prefix: `lat-${String(options.analytics)}`,
+  });
+  await done;
+  const latencies = probe.record();
+  await service.close();
+  return latencies;
+}
+
 async function benchInbox(): Promise<void> {
   const count = Number(process.env.BENCH_SIGNALS ?? 4000);
   // Baseline first, on an idle process.
@@ -219,21 +247,9 @@ async function benchInbox(): Promise<void> {
   await service.close();
   // A fresh account for the latency run: thousands of positions left by the throughput run are
   // not what a live account holds, and their bookkeeping would be measured instead of the path.
-  probe.reset();
-  const fresh = await startService({}, probe);
-  const latencyDone = waitForTrades(fresh.app, 1000, 60_000);
-  await runLoad(fresh.port, { count: 1000, concurrency: 32, ratePerSecond: 200, prefix: 'svc-l' });
-  await latencyDone;
-  const latency = probe.record();
-  await fresh.close();
+  const latency = await latencyRun(probe, { analytics: true });
   // The same latency run with every event subscriber detached: what analytics adds to the path.
-  probe.reset();
-  const plain = await startService({}, probe, { analytics: false });
-  const plainDone = waitForTrades(plain.app, 1000, 60_000);
-  await runLoad(plain.port, { count: 1000, concurrency: 32, ratePerSecond: 200, prefix: 'svc-noa' });
-  await plainDone;
-  const latencyWithoutAnalytics = probe.record();
-  await plain.close();
+  const latencyWithoutAnalytics = await latencyRun(probe, { analytics: false });
 
   const bareRate = (count / bareThroughput.elapsedMs) * 1000;
   const p50 = percentile(latency, 50);
@@ -350,7 +366,10 @@ async function benchDrawdown(): Promise<void> {
 /** The compiled service is what start-up and analytics measure: build it if the sources changed. */
 function buildOnce(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { buildIfStale, entry } = require('../build-if-stale.cjs') as { buildIfStale: () => void; entry: string };
+  const { buildIfStale, entry } = require('../build-if-stale.cjs') as {
+    buildIfStale: () => void;
+    entry: string;
+  };
   buildIfStale();
   return entry;
 }
@@ -374,7 +393,8 @@ async function benchAnalytics(): Promise<void> {
   const publish = row(/^\| publish cost, ns\/event/);
   const added = row(/^\| analytics added per event/);
   const p99 = row(/^\| loop iteration \(4 events\) p99,/);
-  if (publish === undefined || p99 === undefined) throw new Error(`analytics bench output not understood:\n${run.stdout}`);
+  if (publish === undefined || p99 === undefined)
+    throw new Error(`analytics bench output not understood:\n${run.stdout}`);
   rows.push([
     'publish cost per event, all analytics consumers attached',
     `${publish[2]} ns/event (adds ${added?.[2] ?? '?'} ns)`,
@@ -385,12 +405,14 @@ async function benchAnalytics(): Promise<void> {
   ]);
   const ratio = Number(p99[3]);
   rows.push([
-    'loop iteration p99 (4 events), analytics on',
+    'loop iteration p99 (4 events), analytics on (micro-loop: publishes only, no broker I/O)',
     `${p99[2]} µs`,
     `${p99[1]} µs (analytics off)`,
     p99[3] ?? 'n/a',
-    'analytics adds < 5% to p99',
-    ratio < 1.05 ? 'met' : 'NOT met',
+    // The < 5% target is for the real path (the "analytics on vs off" row); a loop that only
+    // publishes magnifies the cost, so this row is for tracking, not a verdict.
+    '- (target judged on the real path)',
+    `${ratio.toFixed(2)}x on a publish-only loop`,
   ]);
 }
 
@@ -406,9 +428,17 @@ function freePort(): Promise<number> {
 }
 
 /** Spawn a process and poll `url` every 5 ms until it answers with `status`; ms from spawn. */
-async function timeToAnswer(args: string[], env: Record<string, string>, url: string, status: number): Promise<number> {
+async function timeToAnswer(
+  args: string[],
+  env: Record<string, string>,
+  url: string,
+  status: number,
+): Promise<number> {
   const started = performance.now();
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'ignore' });
+  const child = spawn(process.execPath, args, {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: 'ignore',
+  });
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited with ${child.exitCode}`);
@@ -424,7 +454,9 @@ async function timeToAnswer(args: string[], env: Record<string, string>, url: st
     }
   } finally {
     child.kill('SIGKILL');
-    await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+    await new Promise((r) =>
+      child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r),
+    );
   }
 }
 

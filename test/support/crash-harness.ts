@@ -3,7 +3,12 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openRequestId } from '@app/core';
-import { mulberry32, startFakeMt5Bridge, type ChaosOptions, type FakeMt5Bridge } from '../fakes/fake-mt5-bridge';
+import {
+  mulberry32,
+  startFakeMt5Bridge,
+  type ChaosOptions,
+  type FakeMt5Bridge,
+} from '../fakes/fake-mt5-bridge';
 import { signedHeaders } from './signed-request';
 import { ServiceProcess, type LogLine } from './service-process';
 
@@ -70,6 +75,8 @@ export interface CrashReport {
   brokerFills: number;
   distinctOrderKeys: number;
   chaos: Record<string, number>;
+  /** Why signals failed (trade_failed reasons), with counts. */
+  failureReasons: Record<string, number>;
   /** Every broken promise, human readable; empty when the run passed. */
   problems: string[];
 }
@@ -140,6 +147,7 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
     brokerFills: 0,
     distinctOrderKeys: 0,
     chaos: {},
+    failureReasons: {},
     problems: [],
   };
   const sent = new Map<string, SentSignal>();
@@ -157,7 +165,12 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
       side,
       volume: 0.01 * between(1, 10),
     });
-    const signal: SentSignal = { id: `crash-${o.seed}-${nextSignal}`, body, state: 'unanswered', answers: [] };
+    const signal: SentSignal = {
+      id: `crash-${o.seed}-${nextSignal}`,
+      body,
+      state: 'unanswered',
+      answers: [],
+    };
     sent.set(signal.id, signal);
     report.signals++;
     return signal;
@@ -195,7 +208,10 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
     });
-    return { status: response.status, body: (await response.json().catch(() => null)) as Record<string, any> };
+    return {
+      status: response.status,
+      body: (await response.json().catch(() => null)) as Record<string, any>,
+    };
   };
 
   /** Restarted after a kill: the latch must hold; then a person resumes so the next round trades. */
@@ -204,11 +220,16 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
     if (expectHalted) {
       report.latchChecks++;
       if (status.body?.state !== 'halted')
-        report.problems.push(`run ${run}: halt confirmed before the kill, but the restart is ${status.body?.state}`);
+        report.problems.push(
+          `run ${run}: halt confirmed before the kill, but the restart is ${status.body?.state}`,
+        );
     }
     if (status.body?.state !== 'halted') return;
     for (let attempt = 0; attempt < 50; attempt++) {
-      const resumed = await admin(service, 'POST', '/api/v1/resume', { reviewed_by: 'harness', note: `run ${run}` });
+      const resumed = await admin(service, 'POST', '/api/v1/resume', {
+        reviewed_by: 'harness',
+        note: `run ${run}`,
+      });
       if (resumed.status === 200) {
         expectHalted = false;
         return;
@@ -218,7 +239,7 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
     report.problems.push(`run ${run}: could not resume`);
   };
 
-  const start = async (run: number): Promise<ServiceProcess> => {
+  const start = async (): Promise<ServiceProcess> => {
     const service = await ServiceProcess.start(env, stateDir, {
       keepLine: (line) => typeof line.type === 'string' && KEPT_TYPES.has(line.type),
     });
@@ -233,7 +254,7 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
   try {
     for (let run = 0; run < o.rounds; run++) {
       bridge?.setChaos(o.chaos);
-      const service = await start(run);
+      const service = await start();
       if (random() < o.startupKillProbability) {
         await sleep(between(30, 700));
         service.kill('SIGKILL');
@@ -272,9 +293,9 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
                 .then(() => (expectHalted = true))
                 .catch(() => undefined);
             } else {
-              const answer = await admin(service, 'POST', '/api/v1/halt', { reason: `harness run ${run}` }).catch(
-                () => undefined,
-              );
+              const answer = await admin(service, 'POST', '/api/v1/halt', {
+                reason: `harness run ${run}`,
+              }).catch(() => undefined);
               if (answer?.status === 200) expectHalted = true;
             }
           })();
@@ -299,7 +320,7 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
 
     // The clean run: no chaos, no kill; every signal ends before a graceful stop.
     bridge?.setChaos(undefined);
-    const final = await start(o.rounds);
+    const final = await start();
     await final.waitUntilReady(30_000);
     await checkLatchAndResume(final, o.rounds);
     for (let pass = 0; pass < 20; pass++) {
@@ -375,9 +396,11 @@ async function judge(
 
   // 1. Never executed twice: one trade_executed per signal across all runs, one fill per request id.
   for (const [id, runs] of executed)
-    if (runs.length > 1) problems.push(`signal ${id}: trade_executed ${runs.length} times (runs ${runs.join(', ')})`);
+    if (runs.length > 1)
+      problems.push(`signal ${id}: trade_executed ${runs.length} times (runs ${runs.join(', ')})`);
   for (const [id, runs] of failed)
-    if (runs.length > 1) problems.push(`signal ${id}: trade_failed ${runs.length} times (runs ${runs.join(', ')})`);
+    if (runs.length > 1)
+      problems.push(`signal ${id}: trade_failed ${runs.length} times (runs ${runs.join(', ')})`);
   for (const id of executed.keys())
     if (failed.has(id)) problems.push(`signal ${id}: both trade_executed and trade_failed`);
   const fillsBySignal = new Map<string, number>();
@@ -388,12 +411,15 @@ async function judge(
       if (id === undefined) continue;
       fillsBySignal.set(id, (fillsBySignal.get(id) ?? 0) + 1);
     }
-    for (const [id, fills] of fillsBySignal) if (fills > 1) problems.push(`signal ${id}: ${fills} fills at the broker`);
+    for (const [id, fills] of fillsBySignal)
+      if (fills > 1) problems.push(`signal ${id}: ${fills} fills at the broker`);
     report.brokerFills = bridge.fills;
     report.distinctOrderKeys = bridge.distinctOrderKeys.length;
     if (bridge.fills > bridge.distinctOrderKeys.length)
-      problems.push(`${bridge.fills} fills for ${bridge.distinctOrderKeys.length} distinct order request ids`);
-    report.chaos = { ...bridge.chaosCounts } as Record<string, number>;
+      problems.push(
+        `${bridge.fills} fills for ${bridge.distinctOrderKeys.length} distinct order request ids`,
+      );
+    report.chaos = { ...bridge.chaosCounts };
   }
 
   // 2. Nothing silently lost: every signal the service holds ends, and says how.
@@ -409,12 +435,17 @@ async function judge(
         problems.push(
           `signal ${signal.id} (answers ${signal.answers.join(',')}): accepted but never ended (ledger: ${ledger?.status ?? 'absent'})`,
         );
-      if (ledger === undefined) problems.push(`signal ${signal.id}: answered ${signal.answers.join(',')} but not in the ledger`);
+      if (ledger === undefined)
+        problems.push(`signal ${signal.id}: answered ${signal.answers.join(',')} but not in the ledger`);
       else if (!['executed', 'failed', 'rejected'].includes(ledger.status))
         problems.push(`signal ${signal.id}: ledger ends at ${ledger.status} after the clean run`);
       // A failure the broker contradicts is a hidden position.
       if (bridge !== undefined && filled && (ledger?.status === 'failed' || failed.has(signal.id)))
         problems.push(`signal ${signal.id}: recorded failed but its order filled at the broker`);
+      if (bridge !== undefined && filled && ledger?.status !== 'executed')
+        problems.push(
+          `signal ${signal.id}: filled at the broker but the ledger ends at ${ledger?.status ?? 'absent'}`,
+        );
       if (bridge !== undefined && !filled && (executed.has(signal.id) || ledger?.status === 'executed'))
         problems.push(`signal ${signal.id}: recorded executed but no fill at the broker`);
     }
@@ -422,7 +453,12 @@ async function judge(
       report.refusedHalted++;
       if (filled) problems.push(`signal ${signal.id}: refused (423) but reached the broker`);
     }
-    if (signal.state === 'unanswered') problems.push(`signal ${signal.id}: never answered, even by the clean run`);
+    if (signal.state === 'unanswered')
+      problems.push(`signal ${signal.id}: never answered, even by the clean run`);
+  }
+  for (const l of byType('trade_failed')) {
+    const reason = String(l.reason).replace(/crash-[\w-]+|[a-z]-[0-9a-f]{22}/g, '<id>');
+    report.failureReasons[reason] = (report.failureReasons[reason] ?? 0) + 1;
   }
   report.executed = executed.size;
   report.failed = failed.size;

@@ -30,6 +30,10 @@ export class TradingMetrics implements OnApplicationBootstrap, OnModuleDestroy {
     labelNames: ['outcome'],
     registers: [this.registry],
   });
+  private readonly signalsAccepted: Counter.Internal;
+  private readonly signalsRejected: Counter.Internal;
+  private readonly signalsExecuted: Counter.Internal;
+  private readonly signalsFailed: Counter.Internal;
   private readonly trades = new Counter({
     name: 'trading_trades_total',
     help: 'Orders filled and positions closed on signals',
@@ -130,6 +134,11 @@ export class TradingMetrics implements OnApplicationBootstrap, OnModuleDestroy {
       },
     });
     for (const outcome of ['accepted', 'rejected', 'executed', 'failed']) this.signals.labels(outcome).inc(0);
+    // Label children resolved once: labels() hashes its arguments on every call, on the hot path.
+    this.signalsAccepted = this.signals.labels('accepted');
+    this.signalsRejected = this.signals.labels('rejected');
+    this.signalsExecuted = this.signals.labels('executed');
+    this.signalsFailed = this.signals.labels('failed');
   }
 
   onApplicationBootstrap(): void {
@@ -155,23 +164,23 @@ export class TradingMetrics implements OnApplicationBootstrap, OnModuleDestroy {
         this.heartbeatTimestamp.set(event.at / 1000);
         break;
       case 'signal_received':
-        this.signals.labels('accepted').inc();
+        this.signalsAccepted.inc();
         break;
       case 'signal_rejected':
-        this.signals.labels('rejected').inc();
+        this.signalsRejected.inc();
         break;
       case 'trade_executed':
-        this.signals.labels('executed').inc();
+        this.signalsExecuted.inc();
         this.trades.inc();
         this.signalLatency.observe(event.payload.latency_ms / 1000);
         this.orderExecution.observe(event.payload.execution_time_ms / 1000);
         break;
       case 'positions_closed':
-        if (event.payload.failed === 0) this.signals.labels('executed').inc();
+        if (event.payload.failed === 0) this.signalsExecuted.inc();
         this.trades.inc(event.payload.closed);
         break;
       case 'trade_failed':
-        this.signals.labels('failed').inc();
+        this.signalsFailed.inc();
         this.errors.inc();
         break;
       case 'drawdown_cap_triggered':
