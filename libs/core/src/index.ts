@@ -1,6 +1,7 @@
 // The pure core: no framework, network or disk. See eslint.config.mjs for the rule that keeps it so.
 export * from './analytics';
 export * from './broker';
+export * from './collections';
 export * from './events/trading-events';
 export * from './execution';
 export * from './heartbeat';

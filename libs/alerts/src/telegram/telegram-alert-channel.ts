@@ -1,9 +1,8 @@
 import { Logger } from '@nestjs/common';
-import type { Clock } from '@app/core';
+import { BoundedQueue, type Clock } from '@app/core';
 import type { Alert, AlertChannel } from '../alert';
 import type { AlertDrops } from '../alert-drops';
 import { AlertCoalescer } from './alert-coalescer';
-import { BoundedQueue } from './bounded-queue';
 import { retryDecision, type RetryPolicy } from './send-failure';
 import type { TelegramMessageSender } from './telegram-message-sender';
 
@@ -66,8 +65,8 @@ export class TelegramAlertChannel implements AlertChannel {
       return;
     }
     const evicted = this.queue.push(alert);
-    if (evicted !== undefined)
-      this.drops.record({ channel: this.name, reason: 'queue_overflow', alert: evicted });
+    if (evicted !== null)
+      this.drops.record({ channel: this.name, reason: 'queue_overflow', alert: evicted.dropped });
     if (!this.running) {
       this.running = true;
       this.sending = this.run();

@@ -1,4 +1,4 @@
-import { BoundedQueue } from './bounded-queue';
+import { BoundedQueue } from '@app/core';
 import { backoffDelayMs, classifyDelivery, type BackoffPolicy, type DeliveryResult } from './backoff';
 
 /** One event to deliver: its id (X-Event-Id), type and JSON body, serialised once. */

@@ -1,7 +1,8 @@
 /**
- * A FIFO with a hard size limit. When full, the OLDEST item is dropped to make room: for a
- * webhook that has been down a while, the latest events (a halt, a cap trigger) matter more than
- * old ones, and memory stays bounded whatever the receiver does.
+ * A FIFO with a hard size limit, in a fixed ring: O(1) per operation. When full, the OLDEST
+ * item is dropped to make room and handed back, for the caller to count and log: for a webhook
+ * or an alert channel that has been down a while, the latest items (a halt, a cap trigger) matter
+ * more than old ones, and memory stays bounded whatever the receiver does.
  */
 export class BoundedQueue<T> {
   readonly capacity: number;
