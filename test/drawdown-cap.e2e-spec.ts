@@ -1,4 +1,5 @@
 import { AlertDispatcher, type Alert } from '@app/alerts';
+import { Lifecycle } from '@app/common';
 import { startFakeMt5Bridge, type FakeMt5Bridge } from './fakes/fake-mt5-bridge';
 import { postSignal, signalBody } from './support/signed-request';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -139,6 +140,33 @@ describe('drawdown cap', () => {
     });
     expect(resumed).toEqual({ status: 200, body: { state: 'running', baseline_equity: 9_000 } });
     expect((await postSignal(t.baseUrl, SECRET, signalBody())).status).toBe(202);
+  });
+
+  it('closes a position that appears while halted (an order that filled after the latch, or one opened by hand)', async () => {
+    await start();
+    await t.waitForEvent('equity_sample');
+    expect((await t.admin('POST', '/api/v1/halt', { reason: 'late fill test' })).status).toBe(200);
+    await t.waitForEvent('halted');
+    await new Promise((r) => setTimeout(r, 300)); // the halt's close-all has finished: nothing was open
+    bridge.addPosition({ symbol: 'EURUSD', type: 'buy', volume: 0.1 }); // the late fill
+    const until = Date.now() + 5000;
+    while (bridge.positions().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(bridge.positions()).toHaveLength(0);
+    expect((await t.admin('GET', '/api/v1/status')).body.state).toBe('halted');
+  });
+
+  it('refuses a pending manual approval once halted, and signals while stopping', async () => {
+    await start({ APPROVAL_MODE: 'manual' });
+    await t.waitForEvent('equity_sample');
+    const body = signalBody({ id: 'pending-before-halt' });
+    expect((await postSignal(t.baseUrl, SECRET, body)).status).toBe(202);
+    expect((await t.admin('POST', '/api/v1/halt', { reason: 'approval test' })).status).toBe(200);
+    const approval = await t.admin('POST', '/api/v1/signals/pending-before-halt/approve', {});
+    expect(approval).toMatchObject({ status: 423, body: { reason: 'halted' } });
+    expect(bridge.requestsTo('POST', '/v1/orders')).toHaveLength(0);
+
+    t.app.get(Lifecycle).beginStopping(Date.now());
+    expect((await postSignal(t.baseUrl, SECRET, signalBody())).status).toBe(503);
   });
 
   it('refuses admin calls without the token', async () => {

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
       `configuration: ${warning.variable} should be ${warning.expected}`,
     );
   const { app, secrets } = await createApp(config);
-  const logger = app.get(GracefulShutdown);
+  const shutdown = app.get(GracefulShutdown);
   for (const path of secrets.generated)
     early.info({ path }, 'generated a secret (the file holds it; it is never logged)');
   if (config.adminToken === undefined)
@@ -45,15 +45,32 @@ async function main(): Promise<void> {
       early.flush();
       process.exit(1);
     }, 9800).unref();
-    void logger.stop(app, signal).then((code) => {
-      early.flush();
-      process.exit(code);
-    });
+    shutdown.stop(app, signal).then(
+      (code) => {
+        early.flush();
+        process.exit(code);
+      },
+      (error: unknown) => {
+        early.error({ err: error, type: 'shutdown', signal }, 'graceful stop failed');
+        early.flush();
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  await app.listen(config.port, '0.0.0.0');
+  try {
+    await app.listen(config.port, '0.0.0.0');
+  } catch (error) {
+    // listen() starts the modules before it binds: without a port there is no API, no kill switch
+    // and no probe, so nothing may keep trading. Stop what started, then fail.
+    await Promise.race([
+      app.close().catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, 5000).unref()),
+    ]);
+    throw error;
+  }
 }
 
 main().catch((error: unknown) => {
@@ -62,5 +79,5 @@ main().catch((error: unknown) => {
     { err: error, type: 'startup_failed' },
     `start-up failed: ${error instanceof Error ? error.message : String(error)}`,
   );
-  process.exitCode = 1;
+  process.exit(1);
 });

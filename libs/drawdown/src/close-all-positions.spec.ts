@@ -162,3 +162,41 @@ describe('CloseAllPositions', () => {
     expect(report.failed).toBe(1);
   });
 });
+
+describe('CloseAllPositions: cancelling a run', () => {
+  it('stops at the next round once its signal is aborted, and other runs are not affected', async () => {
+    const broker = new ScriptedBroker(
+      [1, 2].map(position),
+      new Map([[1, Array<'reject'>(100).fill('reject')]]),
+    );
+    const abort = new AbortController();
+    let rounds = 0;
+    const sleep = async () => {
+      rounds++;
+      if (rounds === 2) abort.abort();
+    };
+    const closer = new CloseAllPositions(broker, new ManualClock(), logger, { sleep, random: () => 0.5 });
+    const report = await closer.closeAll('halt-5', { keepTrying: true, signal: abort.signal });
+    expect(report.remaining).toBe(1);
+    const closesBefore = broker.requests.length;
+    // A new run on the same instance is not cancelled by the old signal.
+    const other = await new CloseAllPositions(broker, new ManualClock(), logger, noSleep).closeAll('halt-6', {
+      keepTrying: false,
+      deadlineMs: 0,
+    });
+    expect(other.rounds).toBe(1);
+    expect(broker.requests.length).toBeGreaterThan(closesBefore);
+  });
+
+  it('reports at once when the position list cannot be read, instead of waiting for it', async () => {
+    const broker = new ScriptedBroker([1].map(position), new Map());
+    broker.listFailuresLeft = 2;
+    const firstPass: CloseAllReport[] = [];
+    await new CloseAllPositions(broker, new ManualClock(), logger, noSleep).closeAll('halt-7', {
+      keepTrying: true,
+      onFirstPass: (r) => firstPass.push(r),
+    });
+    expect(firstPass).toHaveLength(1);
+    expect(firstPass[0]).toMatchObject({ listUnavailable: true, closed: 0 });
+  });
+});

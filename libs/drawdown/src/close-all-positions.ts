@@ -15,12 +15,17 @@ export interface CloseAllReport {
   remaining: number;
   rounds: number;
   failures: { ticket: number; symbol: string; reason: string }[];
+  /** The broker's position list could not be read (so nothing is known to be closed yet). */
+  listUnavailable: boolean;
 }
 
 export interface CloseAllOptions {
   /** Halts keep going while any position remains; a graceful stop gives up at its deadline. */
   keepTrying: boolean;
   deadlineMs?: number;
+  /** Ends this run (a resume, a shutdown): checked before every round. */
+  signal?: AbortSignal;
+  /** After the first pass, or the first failure to list positions: report without waiting for the end. */
   onFirstPass?: (report: CloseAllReport) => void;
 }
 
@@ -38,7 +43,6 @@ const MAX_ROUND_DELAY_MS = 5000;
  * protocol demands. Re-reads positions until none is left.
  */
 export class CloseAllPositions {
-  private stopped = false;
   private readonly retry: RetryPolicy;
 
   constructor(
@@ -57,15 +61,17 @@ export class CloseAllPositions {
     };
   }
 
-  stop(): void {
-    this.stopped = true;
-  }
-
   async closeAll(batchId: string, options: CloseAllOptions): Promise<CloseAllReport> {
-    this.stopped = false;
     const started = this.clock.now();
     const idRound = new Map<number, number>();
-    const report: CloseAllReport = { closed: 0, failed: 0, remaining: 0, rounds: 0, failures: [] };
+    const report: CloseAllReport = {
+      closed: 0,
+      failed: 0,
+      remaining: 0,
+      rounds: 0,
+      failures: [],
+      listUnavailable: false,
+    };
     let firstPassReported = false;
     const reportFirstPass = () => {
       if (firstPassReported) return;
@@ -73,18 +79,23 @@ export class CloseAllPositions {
       options.onFirstPass?.({ ...report, failures: [...report.failures] });
     };
     const outOfTime = () =>
-      this.stopped ||
+      options.signal?.aborted === true ||
       (!options.keepTrying &&
         options.deadlineMs !== undefined &&
         this.clock.now() - started >= options.deadlineMs);
 
     for (;;) {
+      // Checked at every round: a clean pass goes straight on to confirm with a fresh list.
+      if (options.signal?.aborted === true || (report.rounds > 0 && outOfTime())) return report;
       report.rounds++;
       const listed = await this.broker.positions();
       if (!listed.ok) {
         this.logger.warn({ batch: batchId, error: listed.error }, 'cannot list positions to close; retrying');
+        report.listUnavailable = true;
         report.failures = [{ ticket: 0, symbol: '*', reason: `positions unavailable: ${listed.error.code}` }];
+        reportFirstPass(); // nobody may wait on a list that does not come back
       } else {
+        report.listUnavailable = false;
         report.remaining = listed.value.length;
         if (listed.value.length === 0) {
           report.failed = 0;
@@ -102,7 +113,6 @@ export class CloseAllPositions {
         reportFirstPass();
         if (failures.length === 0) continue; // confirm with a fresh list
       }
-      if (!options.keepTrying && !listed.ok) reportFirstPass();
       if (outOfTime()) return report;
       await this.retry.sleep(Math.min(MAX_ROUND_DELAY_MS, 200 * 2 ** Math.min(report.rounds, 5)));
       if (outOfTime()) return report;

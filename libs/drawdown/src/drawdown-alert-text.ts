@@ -25,6 +25,7 @@ export function capTriggerAlertText(input: {
     `Loop ${input.loopId}; equity ${input.equity?.toFixed(2) ?? 'unknown'}; baseline ${input.baseline?.toFixed(2) ?? 'unknown'}`,
     'Trading is halted until a person resumes it.',
   ];
+  if (report.listUnavailable) lines.push('The broker would not list positions; still trying to close them.');
   if (report.failed > 0) {
     lines.push(`${report.failed} position(s) failed to close, still trying:`);
     for (const f of report.failures.slice(0, 10)) lines.push(`- #${f.ticket} ${f.symbol}: ${f.reason}`);

@@ -83,7 +83,9 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
   };
   private checking: Promise<void> | undefined;
   private capTriggerCount = 0;
-  private closing: Promise<CloseAllReport> | undefined;
+  private closing: { haltId: string; done: Promise<CloseAllReport>; abort: AbortController } | undefined;
+  /** The latch or baselines changed but did not reach the disk: retried on every check. */
+  private unpersisted = false;
   private stopped = false;
   private confirmTimer: NodeJS.Timeout | undefined;
 
@@ -129,7 +131,14 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
         { halt },
         'starting halted: the latch survived the restart; closing any positions left open',
       );
-      if (halt !== null) this.startClosing(halt);
+      if (halt !== null) {
+        this.alerts.send({
+          kind: 'halt',
+          text: `Started halted (halt ${halt.id}, ${halt.source}: ${halt.reason}); closing any positions left open. Resume needs a person.\nLoop ${this.config.loopId}`,
+        });
+        // The trigger was reported when it happened; after a restart only leftovers are closed.
+        this.startClosing(halt, { reportFirstPass: false });
+      }
     }
     this.scheduler.addInterval(
       EQUITY_CHECK_INTERVAL,
@@ -141,7 +150,7 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
   onModuleDestroy(): void {
     this.stopped = true;
     clearTimeout(this.confirmTimer);
-    this.closer.stop();
+    this.closing?.abort.abort();
     if (this.scheduler.doesExist('interval', EQUITY_CHECK_INTERVAL))
       this.scheduler.deleteInterval(EQUITY_CHECK_INTERVAL);
   }
@@ -152,7 +161,9 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
 
   /** One periodic check; overlapping calls share the one in flight. */
   check(): Promise<void> {
-    this.checking ??= this.runCheck().finally(() => (this.checking = undefined));
+    this.checking ??= this.runCheck()
+      .catch((error: unknown) => this.logger.error({ err: error }, 'equity check failed'))
+      .finally(() => (this.checking = undefined));
     return this.checking;
   }
 
@@ -220,8 +231,9 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
       this.logger.error({ err: error }, 'resume not persisted; still halted');
       return { ok: false, code: 'persist_failed', message: `could not persist the resume: ${String(error)}` };
     }
-    this.closer.stop();
+    this.closing?.abort.abort();
     this.closing = undefined;
+    this.unpersisted = false;
     this.reads.reset();
     this.last = {
       ...this.last,
@@ -251,8 +263,16 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     return { ok: true, baselineEquity: account.value.equity };
   }
 
-  /** Close everything now (graceful stop with CLOSE_ON_SHUTDOWN). Bounded by `deadlineMs`. */
-  closeAllForShutdown(deadlineMs: number): Promise<CloseAllReport> {
+  /**
+   * Close everything now (graceful stop with CLOSE_ON_SHUTDOWN), bounded by `deadlineMs`. A halt's
+   * close-all still running is ended first, so two runs never race on the same tickets.
+   */
+  async closeAllForShutdown(deadlineMs: number): Promise<CloseAllReport> {
+    const running = this.closing;
+    if (running !== undefined) {
+      running.abort.abort();
+      await running.done.catch(() => undefined); // its failures are logged where it runs
+    }
     return this.closer.closeAll(`shutdown-${this.config.loopId}-${this.clock.now()}`, {
       keepTrying: false,
       deadlineMs,
@@ -278,9 +298,20 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
 
   private async runCheck(): Promise<void> {
     if (this.stopped) return;
+    if (this.unpersisted) await this.persist();
     const [account, positions] = await Promise.all([this.broker.account(), this.broker.positions()]);
     const now = this.clock.now();
     if (positions.ok) this.last.positions = positions.value.length;
+    // Safety net: while halted nothing may stay open, whatever opened it (an order in flight when
+    // the latch was set, a position opened by hand in the terminal).
+    const halt = this.policy.halt();
+    if (halt !== null && positions.ok && positions.value.length > 0 && this.closing === undefined) {
+      this.logger.warn(
+        { halt_id: halt.id, open: positions.value.length },
+        'positions open while halted; closing them',
+      );
+      this.startClosing(halt, { reportFirstPass: false });
+    }
     if (!account.ok) return this.noteReadFailure(account.error.message);
     const observation = this.policy.observe(account.value.equity, now);
     if (observation.kind === 'invalid_read')
@@ -377,6 +408,8 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     this.policy.latchHalt(record);
     const halt = this.policy.halt() ?? record;
     await this.persist();
+    // A resume may have come in during the sync: then this halt is over and must not close anything.
+    if (this.policy.halt()?.id !== halt.id) return halt;
     await this.audit({
       at: halt.at,
       action: 'halt',
@@ -388,19 +421,25 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     });
     this.events.publish('halted', { halt_id: halt.id, reason, source, drawdown_percent: drawdownPercent });
     if (source === 'drawdown_cap' || source === 'daily_cap') this.capTriggerCount++;
-    this.startClosing(halt);
+    if (this.policy.halt()?.id === halt.id) this.startClosing(halt, { reportFirstPass: true });
     return halt;
   }
 
-  private startClosing(halt: HaltRecord): void {
+  private startClosing(halt: HaltRecord, options: { reportFirstPass: boolean }): void {
     if (this.closing !== undefined) return;
-    const closing = this.closer.closeAll(halt.id, {
+    const abort = new AbortController();
+    const done = this.closer.closeAll(halt.id, {
       keepTrying: true,
-      onFirstPass: (report) => void this.reportTrigger(halt, report),
+      signal: abort.signal,
+      ...(options.reportFirstPass
+        ? { onFirstPass: (report: CloseAllReport) => void this.reportTrigger(halt, report) }
+        : {}),
     });
+    const closing = { haltId: halt.id, done, abort };
     this.closing = closing;
-    void closing
+    void done
       .then(async (report) => {
+        if (abort.signal.aborted) return; // resumed or stopping: this run is over, say nothing
         if (report.remaining === 0 && report.rounds > 1) {
           this.alerts.send({
             kind: 'close_failures',
@@ -467,13 +506,22 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
   private async persist(): Promise<void> {
     try {
       await this.state.saveRiskState(this.policy.state());
+      if (this.unpersisted) this.logger.warn('risk state persisted again after an earlier failure');
+      this.unpersisted = false;
     } catch (error) {
-      // The latch still holds in memory; say loudly that the disk does not have it.
-      this.logger.error({ err: error }, 'could not persist risk state (halt latch/baselines)');
-      this.alerts.send({
-        kind: 'state_untrusted',
-        text: `Could not persist risk state under ${this.state.stateDir}: ${String(error)}`,
-      });
+      // The latch still holds in memory; say loudly (once per outage) that the disk does not
+      // have it, and retry on every check until it does.
+      this.logger.error(
+        { err: error },
+        'could not persist risk state (halt latch/baselines); retrying every check',
+      );
+      if (!this.unpersisted) {
+        this.alerts.send({
+          kind: 'state_untrusted',
+          text: `Could not persist risk state under ${this.state.stateDir}: ${String(error)}. Retrying every check; a restart now would not remember the latest halt or baseline.`,
+        });
+      }
+      this.unpersisted = true;
     }
   }
 

@@ -45,13 +45,18 @@ export class GracefulShutdown {
     let closed = 0;
     let failed = 0;
     if (this.config.closeOnShutdown) {
-      const report = await this.guard.closeAllForShutdown(Math.max(500, remaining() - 2500));
-      closed = report.closed;
-      failed = report.remaining > 0 ? report.remaining : report.failed;
+      try {
+        const report = await this.guard.closeAllForShutdown(Math.max(500, remaining() - 2500));
+        closed = report.closed;
+        failed = report.failed + (report.listUnavailable ? 1 : 0);
+      } catch (error) {
+        this.logger.error({ err: error }, 'closing positions on shutdown failed');
+        failed = -1;
+      }
     }
     this.alerts.send({
       kind: 'shutdown',
-      text: `Shutdown (${signal}) of loop ${this.config.loopId}: ${this.config.closeOnShutdown ? `closed ${closed} positions${failed > 0 ? `, ${failed} could not be closed` : ''}` : 'positions left open (CLOSE_ON_SHUTDOWN=false)'}`,
+      text: `Shutdown (${signal}) of loop ${this.config.loopId}: ${this.config.closeOnShutdown ? `closed ${closed} positions${failed < 0 ? ', closing failed (see the log)' : failed > 0 ? `, ${failed} could not be closed` : ''}` : 'positions left open (CLOSE_ON_SHUTDOWN=false)'}`,
     });
     await this.alerts.drain(Math.max(0, Math.min(1500, remaining() - 1000)));
     await this.withDeadline('close the application', app.close(), Math.max(0, remaining() - 300));

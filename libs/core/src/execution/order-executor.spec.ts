@@ -354,3 +354,28 @@ describe('findPositionByRequestId', () => {
     });
   });
 });
+
+describe('order executor: a halt or a stop ends the retries of an open', () => {
+  it('sends no retry once the veto says why (a halt latched while the order waited out a REQUOTE)', async () => {
+    const gateway = new ScriptedGateway([Retcode.REQUOTE, Retcode.DONE]);
+    let halted = false;
+    const p = policy(3);
+    const sleep = p.sleep;
+    p.sleep = async (ms: number) => {
+      await sleep(ms);
+      halted = true; // the cap triggers during the backoff
+    };
+    const outcome = await executeOpenOrder(gateway, OPEN, p, () => (halted ? 'halted' : undefined));
+    expect(outcome).toMatchObject({ kind: 'error', reason: 'retry abandoned: halted', attempts: 1 });
+    expect(gateway.openRequests).toHaveLength(1);
+    expect(gateway.trades).toEqual([]);
+  });
+
+  it('retries as usual while the veto has nothing to say', async () => {
+    const gateway = new ScriptedGateway([Retcode.REQUOTE, Retcode.DONE]);
+    expect(await executeOpenOrder(gateway, OPEN, policy(3), () => undefined)).toMatchObject({
+      kind: 'filled',
+      attempts: 2,
+    });
+  });
+});

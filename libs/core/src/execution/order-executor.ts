@@ -33,11 +33,17 @@ export function backoffDelay(
 type Attempt = () => Promise<BrokerResult<TradeResult>>;
 
 /**
+ * Asked before every retry: a reason to give up instead of sending again (the service halted or
+ * is stopping while the order waited out a REQUOTE or a timeout), or undefined to go on.
+ */
+export type RetryVeto = () => string | undefined;
+
+/**
  * Send one order request, retrying transient outcomes (transient retcodes, transport failures,
  * unknown outcomes) with the SAME request id: the bridge deduplicates by it, so a retry can never
  * trade twice. Final retcodes and final errors end it at once.
  */
-async function sendWithRetry(attempt: Attempt, policy: RetryPolicy): Promise<OrderOutcome> {
+async function sendWithRetry(attempt: Attempt, policy: RetryPolicy, veto?: RetryVeto): Promise<OrderOutcome> {
   let attempts = 0;
   for (;;) {
     attempts++;
@@ -71,15 +77,26 @@ async function sendWithRetry(attempt: Attempt, policy: RetryPolicy): Promise<Ord
         return { kind: 'error', error, reason: `${error.kind}: ${error.code}`, attempts };
     }
     await policy.sleep(backoffDelay(policy, attempts - 1));
+    const stop = veto?.();
+    if (stop !== undefined) {
+      return {
+        kind: 'error',
+        error: { kind: 'transient', code: 'retry_abandoned', message: `not retried: ${stop}`, attempts },
+        reason: `retry abandoned: ${stop}`,
+        attempts,
+      };
+    }
   }
 }
 
+/** Opening is vetoed between retries (halt, stop); closing never is: closing is always allowed. */
 export function executeOpenOrder(
   gateway: BrokerGateway,
   request: OpenOrderRequest,
   policy: RetryPolicy,
+  veto?: RetryVeto,
 ): Promise<OrderOutcome> {
-  return sendWithRetry(() => gateway.openPosition(request), policy);
+  return sendWithRetry(() => gateway.openPosition(request), policy, veto);
 }
 
 export function executeClose(

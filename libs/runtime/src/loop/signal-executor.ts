@@ -61,8 +61,9 @@ export class SignalExecutor {
 
   async execute(signal: TradeSignal, gate: PreTradeDecision): Promise<void> {
     try {
-      if (this.guard.isHalted()) return this.reject(signal, 'halted');
+      // Closing is always allowed, also while halted (risk.md); opening never is.
       if (signal.side === 'close') return await this.closeInstrument(signal);
+      if (this.guard.isHalted()) return this.reject(signal, 'halted');
       if (!gate.allowed) return this.fail(signal, { reason: gate.reason, attempts: 0 });
       if (!this.rateLimiter.tryAcquire(this.clock.now()))
         return this.fail(signal, { reason: 'rate_limited', attempts: 0 });
@@ -106,6 +107,8 @@ export class SignalExecutor {
         comment: requestId,
       },
       this.retry,
+      // A halt or a stop while the order waits out a REQUOTE or a timeout: send it no more.
+      () => (this.guard.isHalted() ? 'halted' : this.lifecycle.stopping ? 'stopping' : undefined),
     );
     // A fill or a retcode is the bridge's stored word on this request id; only an error after an
     // ambiguous attempt leaves the order's fate open, and it is settled before the signal ends.

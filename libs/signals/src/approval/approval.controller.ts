@@ -1,4 +1,15 @@
-import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  HttpException,
+  HttpStatus,
+  NotFoundException,
+  Param,
+  Post,
+  UseGuards,
+} from '@nestjs/common';
 import { AdminTokenGuard, parseBody } from '@app/common';
 import { z } from 'zod';
 import { SignalPipeline } from './signal-pipeline';
@@ -24,8 +35,10 @@ export class ApprovalController {
   @HttpCode(200)
   async approve(@Param('id') id: string, @Body() raw: unknown) {
     const body = parseBody(decisionBody, raw ?? {});
-    if ((await this.pipeline.approvePending(id, body.by ?? 'admin api')) === 'not_pending')
-      throw new NotFoundException({ status: 'refused', reason: 'not_pending' });
+    const outcome = await this.pipeline.approvePending(id, body.by ?? 'admin api');
+    if (outcome === 'not_pending') throw new NotFoundException({ status: 'refused', reason: 'not_pending' });
+    if (outcome === 'halted')
+      throw new HttpException({ id, status: 'rejected', reason: 'halted' }, HttpStatus.LOCKED);
     return { id, status: 'approved' };
   }
 

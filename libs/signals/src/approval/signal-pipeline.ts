@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Clock, TradeSignal } from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
-import { EventBus } from '@app/common';
+import { EventBus, Lifecycle } from '@app/common';
 import { STATE_STORE, type StateStore } from '@app/state';
 import { HALT_STATUS, type HaltStatus } from '@app/drawdown/halt-status.port';
 
-export type SubmitOutcome = 'accepted' | 'duplicate' | 'halted';
+export type SubmitOutcome = 'accepted' | 'duplicate' | 'halted' | 'stopping';
 
 /** A signal waiting for a person (APPROVAL_MODE=manual). */
 export interface PendingApproval {
@@ -31,6 +31,7 @@ export class SignalPipeline {
     @Inject(STATE_STORE) private readonly state: StateStore,
     @Inject(HALT_STATUS) private readonly halt: HaltStatus,
     private readonly events: EventBus,
+    private readonly lifecycle: Lifecycle,
   ) {}
 
   /** Take up signals an earlier run accepted but never finished: they must not be silently lost. */
@@ -47,6 +48,9 @@ export class SignalPipeline {
 
   async submit(signal: TradeSignal): Promise<SubmitOutcome> {
     if (this.state.ledger.has(signal.id)) return 'duplicate';
+    // Accepting now would leave the signal to a later start, at a later price: refuse, unclaimed,
+    // so the sender may send it again to whoever serves next.
+    if (this.lifecycle.stopping) return 'stopping';
     const now = this.clock.now();
     if (this.halt.isHalted()) {
       const claimed = await this.state.ledger.claim(signal, 'rejected', now, 'halted');
@@ -86,9 +90,14 @@ export class SignalPipeline {
   }
 
   /** A person approved a pending signal. */
-  async approvePending(id: string, by: string): Promise<'approved' | 'not_pending'> {
+  async approvePending(id: string, by: string): Promise<'approved' | 'not_pending' | 'halted'> {
     const entry = this.pending.get(id);
     if (entry === undefined) return 'not_pending';
+    if (this.halt.isHalted()) {
+      // risk.md: nothing that came in before a halt is queued for later.
+      await this.rejectPending(id, 'halt');
+      return 'halted';
+    }
     this.pending.delete(id);
     await this.markApproved(entry.signal, by, this.clock.now() - entry.since);
     return 'approved';

@@ -82,6 +82,8 @@ export class SignalInbox {
       case 'halted':
         sendJson(response, 423, { id: parsed.signal.id, status: 'rejected', reason: 'halted' });
         return;
+      case 'stopping':
+        return this.refuse(response, 503, { status: 'refused', reason: 'stopping' });
     }
   }
 
