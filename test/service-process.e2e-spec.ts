@@ -122,12 +122,33 @@ describe('the service process', () => {
       const answer = await postSignal(second.baseUrl, secret, body);
       expect([200, 202]).toContain(answer.status);
     }
-    await second.waitForLine(() => {
-      const done = [...first.lines, ...second.lines].filter(
-        (l) => l.type === 'trade_executed' || l.type === 'trade_failed',
-      );
-      return new Set(done.map((l) => l.signal_id)).size === bodies.length;
-    }, 20_000);
+    // Every signal ends: in a log line, or (when kill -9 fell between the ledger write and the
+    // log line) only in the ledger. Both count; what may never happen is a second execution.
+    const ended = async () => {
+      const logged = [...first.lines, ...second.lines]
+        .filter((l) => l.type === 'trade_executed' || l.type === 'trade_failed')
+        .map((l) => l.signal_id as string);
+      const ledger = (await readFile(join(first.stateDir, 'signals.jsonl'), 'utf8'))
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => {
+          try {
+            return JSON.parse(line) as { id: string; status: string };
+          } catch {
+            return null;
+          }
+        })
+        .filter(
+          (r): r is { id: string; status: string } =>
+            r !== null && (r.status === 'executed' || r.status === 'failed'),
+        )
+        .map((r) => r.id);
+      return new Set([...logged, ...ledger]).size;
+    };
+    const until = Date.now() + 20_000;
+    while ((await ended()) < bodies.length && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 200));
+    expect(await ended()).toBe(bodies.length);
     const executed = [...first.lines, ...second.lines]
       .filter((l) => l.type === 'trade_executed')
       .map((l) => l.signal_id as string);
