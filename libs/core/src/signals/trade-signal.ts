@@ -17,4 +17,6 @@ export interface TradeSignal {
   source: string;
   /** Epoch ms of approval, when the source approved it upstream (platform). */
   approvedAtMs?: number;
+  /** Set when an earlier run accepted it but never recorded how it ended (taken up after a restart). */
+  restoredAtMs?: number;
 }

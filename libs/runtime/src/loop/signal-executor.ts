@@ -77,6 +77,7 @@ export class SignalExecutor {
 
   private async open(signal: TradeSignal): Promise<void> {
     const requestId = openRequestId(signal.id);
+    if (signal.restoredAtMs !== undefined && (await this.settleRestored(signal, requestId))) return;
     const sentAt = this.clock.now();
     // The order executor retries with the same request id and returns only the LAST answer. An
     // earlier attempt may have reached the terminal (a reset, a timeout) even when the last one is
@@ -162,6 +163,42 @@ export class SignalExecutor {
    * comment. While positions cannot be listed (bridge down, circuit open) keep trying with backoff
    * for a bounded time: declaring the signal failed while its position may exist would hide it.
    */
+  /**
+   * A signal an earlier run accepted but never recorded as ended may already have been sent and
+   * filled before the crash. The bridge would answer a resend with the stored fill, but only for
+   * 24 hours, so look first: a position carrying the request id means it executed. If none does and
+   * the signal is older than SIGNAL_MAX_AGE_MS, it is not sent at all: it would trade at a price
+   * nobody chose. Returns true when the signal was settled here.
+   */
+  private async settleRestored(signal: TradeSignal, requestId: string): Promise<boolean> {
+    const listed = await this.broker.positions();
+    const comment = requestId.slice(0, MAX_COMMENT_LENGTH);
+    const position = listed.ok ? listed.value.find((p) => p.comment === comment) : undefined;
+    const now = this.clock.now();
+    if (position !== undefined) {
+      this.recordOutcome(signal.id, 'executed', now, { request_id: requestId, ticket: position.ticket }, () =>
+        this.events.publish('trade_executed', {
+          signal_id: signal.id,
+          ticket: position.ticket,
+          instrument: signal.instrument,
+          side: signal.side,
+          volume: position.volume,
+          fill_price: position.price_open,
+          request_id: requestId,
+          latency_ms: Math.max(0, now - signal.createdAtMs),
+          execution_time_ms: 0,
+          attempts: 0,
+        }),
+      );
+      return true;
+    }
+    if (now - signal.receivedAtMs > this.config.signals.maxAgeMs) {
+      this.fail(signal, { request_id: requestId, reason: 'stale_after_restart', attempts: 0 });
+      return true;
+    }
+    return false;
+  }
+
   private async resolveUnknown(
     requestId: string,
     outcome: Extract<OrderOutcome, { kind: 'error' }>,

@@ -37,8 +37,10 @@ export class SignalPipeline {
   /** Take up signals an earlier run accepted but never finished: they must not be silently lost. */
   async restoreUnfinished(): Promise<number> {
     const unfinished = this.state.signalLedgerLoad?.unfinished ?? [];
-    for (const { signal, status } of unfinished) {
-      if (status === 'approved') this.enqueueApproved(signal);
+    const now = this.clock.now();
+    for (const unfinishedSignal of unfinished) {
+      const signal = { ...unfinishedSignal.signal, restoredAtMs: now };
+      if (unfinishedSignal.status === 'approved') this.enqueueApproved(signal);
       else await this.approve(signal, 'restart');
     }
     if (unfinished.length > 0)

@@ -1,0 +1,76 @@
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openRequestId, type TradeSignal } from '@app/core';
+import { startFakeMt5Bridge, type FakeMt5Bridge } from './fakes/fake-mt5-bridge';
+import { startTestApp, type TestApp } from './support/test-app';
+
+/**
+ * Signals an earlier run accepted but never recorded as ended are taken up after a restart
+ * without trusting the bridge's 24-hour memory of request ids: a position carrying the request id
+ * means it executed; an old one without a position is not sent at a price nobody chose.
+ */
+describe('restart recovery of unfinished signals', () => {
+  let bridge: FakeMt5Bridge;
+  let t: TestApp | undefined;
+  let dir: string;
+  beforeEach(async () => {
+    bridge = await startFakeMt5Bridge({ balance: 10_000 });
+    dir = await mkdtemp(join(tmpdir(), 'restart-recovery-'));
+  });
+  afterEach(async () => {
+    await t?.close();
+    await bridge.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const accepted = (id: string, ageMs: number) => {
+    const at = Date.now() - ageMs;
+    const signal: TradeSignal = {
+      id,
+      instrument: 'EURUSD',
+      side: 'buy',
+      volume: 0.1,
+      createdAtMs: at,
+      receivedAtMs: at,
+      source: 'inbox',
+    };
+    return `${JSON.stringify({ id, status: 'accepted', at, signal })}\n`;
+  };
+
+  it('settles a filled one by its comment, drops a stale one, and sends a fresh one once', async () => {
+    // The previous run: three accepted signals, none recorded as ended; the first did fill.
+    await appendFile(
+      join(dir, 'signals.jsonl'),
+      accepted('filled-before-crash', 600_000) +
+        accepted('stale-never-sent', 600_000) +
+        accepted('fresh', 1_000),
+    );
+    bridge.addPosition({
+      symbol: 'EURUSD',
+      type: 'buy',
+      volume: 0.1,
+      magic: 19019,
+      comment: openRequestId('filled-before-crash'),
+    });
+
+    t = await startTestApp(
+      {
+        MT5_GATEWAY: 'http',
+        MT5_BRIDGE_URL: bridge.url,
+        MT5_BRIDGE_KEY_ID: bridge.keyId,
+        MT5_BRIDGE_SECRET: bridge.secret,
+        SIGNALS_HMAC_SECRET: 'restart-recovery-secret-0123',
+      },
+      dir,
+    );
+    await t.waitForEvent('trade_executed', (e) => e.payload.signal_id === 'fresh');
+    await t.waitForEvent('trade_executed', (e) => e.payload.signal_id === 'filled-before-crash');
+    const stale = await t.waitForEvent('trade_failed', (e) => e.payload.signal_id === 'stale-never-sent');
+    expect(stale.payload.reason).toBe('stale_after_restart');
+
+    const orders = bridge.requestsTo('POST', '/v1/orders').map((r) => r.idempotencyKey);
+    expect(orders).toEqual([openRequestId('fresh')]);
+    expect(bridge.positions()).toHaveLength(2);
+  });
+});
