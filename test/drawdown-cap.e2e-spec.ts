@@ -97,6 +97,23 @@ describe('drawdown cap', () => {
     expect(bridge.positions()).toHaveLength(1);
   });
 
+  it('refuses to open on a breaching read before any trigger is confirmed', async () => {
+    await start({ DRAWDOWN_CONFIRM_READS: '50' });
+    await t.waitForEvent('equity_sample', (e) => e.payload.baseline_equity === 10_000);
+    bridge.setEquity(5_000);
+    await t.waitForEvent('equity_sample', (e) => e.payload.equity === 5_000);
+    expect(
+      (await postSignal(t.baseUrl, SECRET, signalBody({ id: 'during-unconfirmed-breach' }))).status,
+    ).toBe(202);
+    const failed = await t.waitForEvent(
+      'trade_failed',
+      (e) => e.payload.signal_id === 'during-unconfirmed-breach',
+    );
+    expect(failed.payload.reason).toBe('drawdown_cap');
+    expect(bridge.requestsTo('POST', '/v1/orders')).toHaveLength(0);
+    expect(t.eventsOf('drawdown_cap_triggered')).toHaveLength(0);
+  });
+
   it('keeps closing through failures, reports them honestly, and never reports success early', async () => {
     for (const symbol of ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD', 'AUDUSD'])
       bridge.addPosition({ symbol, type: 'sell', volume: 0.2 });

@@ -86,6 +86,8 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
   private closing: { haltId: string; done: Promise<CloseAllReport>; abort: AbortController } | undefined;
   /** The latch or baselines changed but did not reach the disk: retried on every check. */
   private unpersisted = false;
+  /** The cap the latest periodic read breached (not yet confirmed), if any. */
+  private lastBreach: 'drawdown_cap' | 'daily_cap' | null = null;
   private stopped = false;
   private confirmTimer: NodeJS.Timeout | undefined;
 
@@ -157,6 +159,17 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
 
   isHalted(): boolean {
     return this.policy.isHalted();
+  }
+
+  /**
+   * Why no position may be opened right now, from what the guard already knows (no broker call):
+   * halted, blind (3 failed reads), or the latest read breached a cap, confirmed or not. Asked
+   * before every single order, on top of the batch's pre-trade read.
+   */
+  openBlockedReason(): string | null {
+    if (this.policy.isHalted()) return 'halted';
+    if (this.reads.blocked) return 'equity_unavailable';
+    return this.lastBreach;
   }
 
   /** One periodic check; overlapping calls share the one in flight. */
@@ -234,6 +247,7 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     this.closing?.abort.abort();
     this.closing = undefined;
     this.unpersisted = false;
+    this.lastBreach = null;
     this.reads.reset();
     this.last = {
       ...this.last,
@@ -343,6 +357,8 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
         text: `Drawdown warning: ${w.drawdownPercent.toFixed(1)}% of ${w.cap === 'daily' ? 'daily cap' : 'cap'} ${formatPercent(w.capPercent)}%\nLoop ${this.config.loopId}; equity ${account.value.equity.toFixed(2)}`,
       });
     }
+    this.lastBreach =
+      observation.breach === null ? null : observation.breach.cap === 'daily' ? 'daily_cap' : 'drawdown_cap';
     if (observation.breach !== null && observation.trigger === null && !observation.halted) {
       // Unconfirmed breach: take the confirming read soon instead of a whole interval later.
       this.scheduleConfirmingRead();

@@ -65,6 +65,12 @@ export class SignalExecutor {
       if (signal.side === 'close') return await this.closeInstrument(signal);
       if (this.guard.isHalted()) return this.reject(signal, 'halted');
       if (!gate.allowed) return this.fail(signal, { reason: gate.reason, attempts: 0 });
+      // The batch's gate may be older than the guard's latest read: that read counts too.
+      const blocked = this.guard.openBlockedReason();
+      if (blocked !== null)
+        return blocked === 'halted'
+          ? this.reject(signal, blocked)
+          : this.fail(signal, { reason: blocked, attempts: 0 });
       if (!this.rateLimiter.tryAcquire(this.clock.now()))
         return this.fail(signal, { reason: 'rate_limited', attempts: 0 });
       await this.open(signal);
