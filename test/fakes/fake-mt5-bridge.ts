@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Retcode, type Position, type TradeResult } from '@app/core';
+import { Retcode, seededRandom, type Position, type TradeResult } from '@app/core';
 import {
   BRIDGE_HEADER,
   BRIDGE_MAX_CLOCK_SKEW_MS,
@@ -202,7 +202,7 @@ export class FakeMt5Bridge {
 
   /** Random faults on every matching call from now on (`undefined`: off). */
   setChaos(options: ChaosOptions | undefined): void {
-    this.chaos = options === undefined ? undefined : { ...options, next: mulberry32(options.seed ?? 1) };
+    this.chaos = options === undefined ? undefined : { ...options, next: seededRandom(options.seed ?? 1) };
   }
 
   /** `false`: the terminal lost its trade server (health says so, trades answer CONNECTION). */
@@ -606,18 +606,6 @@ function matches(matcher: FaultMatcher, method: string, path: string): boolean {
 
 function failure(requestId: string, retcode: number, comment: string): TradeResult {
   return { request_id: requestId, retcode, order: 0, deal: 0, position: 0, volume: 0, price: 0, comment };
-}
-
-/** A small seeded PRNG in [0, 1): chaos runs replay from their seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 function numberOr0(value: unknown): number {

@@ -1,14 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openRequestId } from '@app/core';
-import {
-  mulberry32,
-  startFakeMt5Bridge,
-  type ChaosOptions,
-  type FakeMt5Bridge,
-} from '../fakes/fake-mt5-bridge';
+import { openRequestId, seededRandom } from '@app/core';
+import { startFakeMt5Bridge, type ChaosOptions, type FakeMt5Bridge } from '../fakes/fake-mt5-bridge';
 import { signedHeaders } from './signed-request';
 import { ServiceProcess, type LogLine } from './service-process';
 
@@ -106,7 +100,7 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
     log: () => undefined,
     ...options,
   };
-  const random = mulberry32(o.seed);
+  const random = seededRandom(o.seed);
   const between = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
   const bridge: FakeMt5Bridge | undefined =
     o.gateway === 'http' ? await startFakeMt5Bridge({ balance: 10_000 }) : undefined;

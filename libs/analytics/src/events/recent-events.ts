@@ -1,7 +1,6 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { EventBus } from '@app/common';
-import { RingBuffer } from './ring-buffer';
-import type { TradingEvent } from '@app/core';
+import { BoundedQueue, type TradingEvent } from '@app/core';
 import { isPublished, viewOf, type EventView } from './event-view';
 import { RECENT_EVENTS_CAPACITY } from './recent-events-capacity';
 
@@ -9,7 +8,7 @@ import { RECENT_EVENTS_CAPACITY } from './recent-events-capacity';
 @Injectable()
 export class RecentEvents implements OnModuleDestroy {
   // Raw events: the view is made when someone asks, not on the hot path of every publish.
-  private readonly ring = new RingBuffer<TradingEvent>(RECENT_EVENTS_CAPACITY);
+  private readonly ring = new BoundedQueue<TradingEvent>(RECENT_EVENTS_CAPACITY);
   private readonly unsubscribe: () => void;
 
   // Subscribed at construction, not at bootstrap, so events published while other modules start are kept.

@@ -1,16 +1,8 @@
+import { seededRandom } from '../paper/seeded-random';
 import { DrawdownCurve } from './drawdown-curve';
 
-/** mulberry32, seeded so the equity walk is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded, so the generated data is the same on every run.
+const prng = seededRandom;
 
 describe('DrawdownCurve', () => {
   const start = Date.UTC(2026, 10, 24, 10, 0, 0);

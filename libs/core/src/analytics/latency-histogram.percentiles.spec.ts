@@ -1,16 +1,8 @@
+import { seededRandom } from '../paper/seeded-random';
 import { LatencyHistogram, nearestRank } from './latency-histogram';
 
-/** mulberry32: a small seeded PRNG so the distributions are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded, so the generated data is the same on every run.
+const prng = seededRandom;
 
 function normal(random: () => number): number {
   // Box-Muller; 1 - u keeps log away from 0.

@@ -41,6 +41,15 @@ export class BoundedQueue<T> {
     return this.length === 0 ? undefined : this.items[this.head];
   }
 
+  /** The newest `n` items (all when n >= size), oldest first, so the newest is last. */
+  last(n: number): T[] {
+    const count = Math.max(0, Math.min(Math.floor(n), this.length));
+    const out: T[] = [];
+    for (let i = this.length - count; i < this.length; i += 1)
+      out.push(this.items[(this.head + i) % this.capacity] as T);
+    return out;
+  }
+
   get size(): number {
     return this.length;
   }

@@ -1,6 +1,7 @@
 import type { BrokerError, BrokerResult } from '../broker/broker-error';
 import type { BrokerGateway } from '../broker/broker-gateway.port';
-import type { ClosePositionRequest, OpenOrderRequest, TradeResult } from '../broker/broker-types';
+import type { ClosePositionRequest, OpenOrderRequest, Position, TradeResult } from '../broker/broker-types';
+import { MAX_COMMENT_LENGTH } from './request-ids';
 import { classifyRetcode, retcodeName } from '../broker/retcodes';
 
 /** How a single broker request ended after retries. */
@@ -107,6 +108,15 @@ export function executeClose(
   return sendWithRetry(() => gateway.closePosition(request), policy);
 }
 
+/** The position an order opened, found by the request id the service writes into its comment (cut to 26 characters). */
+export function positionWithRequestId(
+  positions: readonly Position[],
+  requestId: string,
+): Position | undefined {
+  const comment = requestId.slice(0, MAX_COMMENT_LENGTH);
+  return positions.find((p) => p.comment === comment);
+}
+
 /**
  * After an open whose outcome stayed unknown (timeouts, resets), look for the position by the
  * request id written into its comment before declaring the order failed.
@@ -117,6 +127,5 @@ export async function findPositionByRequestId(
 ): Promise<BrokerResult<number | null>> {
   const positions = await gateway.positions();
   if (!positions.ok) return positions;
-  const match = positions.value.find((p) => p.comment === requestId.slice(0, 26));
-  return { ok: true, value: match === undefined ? null : match.ticket };
+  return { ok: true, value: positionWithRequestId(positions.value, requestId)?.ticket ?? null };
 }

@@ -25,4 +25,4 @@ export {
   type PriceWalkState,
   type Quote,
 } from './price-walk';
-export { SeededRandom, seedFor } from './seeded-random';
+export { SeededRandom, seedFor, seededRandom } from './seeded-random';

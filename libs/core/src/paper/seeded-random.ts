@@ -48,3 +48,9 @@ export function seedFor(seed: number, symbol: string): number {
   }
   return hash >>> 0;
 }
+
+/** The generator as a plain `() => number` in [0, 1), for callers that only draw numbers. */
+export function seededRandom(seed: number): () => number {
+  const generator = new SeededRandom(seed >>> 0);
+  return () => generator.next();
+}

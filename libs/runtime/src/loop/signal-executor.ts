@@ -3,7 +3,7 @@ import {
   backoffDelay,
   executeClose,
   executeOpenOrder,
-  MAX_COMMENT_LENGTH,
+  positionWithRequestId,
   openRequestId,
   OrderRateLimiter,
   Retcode,
@@ -165,11 +165,6 @@ export class SignalExecutor {
   }
 
   /**
-   * The order may have reached the terminal: look for its position by the request id in the
-   * comment. While positions cannot be listed (bridge down, circuit open) keep trying with backoff
-   * for a bounded time: declaring the signal failed while its position may exist would hide it.
-   */
-  /**
    * A signal an earlier run accepted but never recorded as ended may already have been sent and
    * filled before the crash. The bridge would answer a resend with the stored fill, but only for
    * 24 hours, so look first: a position carrying the request id means it executed. If none does and
@@ -178,8 +173,7 @@ export class SignalExecutor {
    */
   private async settleRestored(signal: TradeSignal, requestId: string): Promise<boolean> {
     const listed = await this.broker.positions();
-    const comment = requestId.slice(0, MAX_COMMENT_LENGTH);
-    const position = listed.ok ? listed.value.find((p) => p.comment === comment) : undefined;
+    const position = listed.ok ? positionWithRequestId(listed.value, requestId) : undefined;
     const now = this.clock.now();
     if (position !== undefined) {
       this.recordOutcome(signal.id, 'executed', now, { request_id: requestId, ticket: position.ticket }, () =>
@@ -205,6 +199,11 @@ export class SignalExecutor {
     return false;
   }
 
+  /**
+   * The order may have reached the terminal: look for its position by the request id in the
+   * comment. While positions cannot be listed (bridge down, circuit open) keep trying with backoff
+   * for a bounded time: declaring the signal failed while its position may exist would hide it.
+   */
   private async resolveUnknown(
     requestId: string,
     outcome: Extract<OrderOutcome, { kind: 'error' }>,
@@ -234,8 +233,7 @@ export class SignalExecutor {
         : `positions could not be listed (${listed.error.code})`;
       return { ...outcome, reason: `${reason}: ${why}` };
     }
-    const comment = requestId.slice(0, MAX_COMMENT_LENGTH);
-    const position = listed.value.find((p) => p.comment === comment);
+    const position = positionWithRequestId(listed.value, requestId);
     if (position === undefined) {
       this.logger.warn(
         { request_id: requestId, error: outcome.error, first_ambiguous: ambiguous },
