@@ -21,10 +21,7 @@ describe('broker faults (HTTP bridge)', () => {
 
   const start = async (env: Record<string, string> = {}) => {
     t = await startTestApp({
-      MT5_GATEWAY: 'http',
-      MT5_BRIDGE_URL: bridge.url,
-      MT5_BRIDGE_KEY_ID: bridge.keyId,
-      MT5_BRIDGE_SECRET: bridge.secret,
+      ...bridge.serviceEnv(),
       MT5_TIMEOUT_MS: String(TIMEOUT_MS),
       MT5_MAX_RETRIES: '3',
       SIGNALS_HMAC_SECRET: SECRET,

@@ -14,10 +14,7 @@ describe('drawdown cap', () => {
 
   const start = async (env: Record<string, string> = {}) => {
     t = await startTestApp({
-      MT5_GATEWAY: 'http',
-      MT5_BRIDGE_URL: bridge.url,
-      MT5_BRIDGE_KEY_ID: bridge.keyId,
-      MT5_BRIDGE_SECRET: bridge.secret,
+      ...bridge.serviceEnv(),
       MT5_TIMEOUT_MS: '300',
       SIGNALS_HMAC_SECRET: SECRET,
       EQUITY_CHECK_INTERVAL_MS: '100',

@@ -20,10 +20,7 @@ describe('halt latch durability', () => {
   });
 
   const env = (extra: Record<string, string> = {}) => ({
-    MT5_GATEWAY: 'http',
-    MT5_BRIDGE_URL: bridge.url,
-    MT5_BRIDGE_KEY_ID: bridge.keyId,
-    MT5_BRIDGE_SECRET: bridge.secret,
+    ...bridge.serviceEnv(),
     MT5_TIMEOUT_MS: '300',
     SIGNALS_HMAC_SECRET: SECRET,
     ADMIN_TOKEN: 'admin-token-for-latch-tests',

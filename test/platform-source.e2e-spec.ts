@@ -15,10 +15,7 @@ describe('approvals platform signal source', () => {
 
   const start = async (env: Record<string, string> = {}) => {
     t = await startTestApp({
-      MT5_GATEWAY: 'http',
-      MT5_BRIDGE_URL: bridge.url,
-      MT5_BRIDGE_KEY_ID: bridge.keyId,
-      MT5_BRIDGE_SECRET: bridge.secret,
+      ...bridge.serviceEnv(),
       MT5_TIMEOUT_MS: '500',
       SIGNAL_SOURCES: 'platform',
       PLATFORM_API_URL: platform.url,

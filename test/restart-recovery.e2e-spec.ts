@@ -56,10 +56,7 @@ describe('restart recovery of unfinished signals', () => {
 
     t = await startTestApp(
       {
-        MT5_GATEWAY: 'http',
-        MT5_BRIDGE_URL: bridge.url,
-        MT5_BRIDGE_KEY_ID: bridge.keyId,
-        MT5_BRIDGE_SECRET: bridge.secret,
+        ...bridge.serviceEnv(),
         SIGNALS_HMAC_SECRET: 'restart-recovery-secret-0123',
       },
       dir,

@@ -27,10 +27,7 @@ describe('telegram alerts', () => {
         bridge.addPosition({ symbol, type: 'buy', volume: 0.1, magic: 19019 });
       t = await startTestApp({
         ...telegram.env,
-        MT5_GATEWAY: 'http',
-        MT5_BRIDGE_URL: bridge.url,
-        MT5_BRIDGE_KEY_ID: bridge.keyId,
-        MT5_BRIDGE_SECRET: bridge.secret,
+        ...bridge.serviceEnv(),
         SIGNALS_HMAC_SECRET: SECRET,
         EQUITY_CHECK_INTERVAL_MS: '100',
       });

@@ -175,6 +175,16 @@ export class FakeMt5Bridge {
   }
 
   /** Distinct Idempotency-Key values seen on POST /v1/orders. */
+  /** The environment that points the service's HTTP gateway at this bridge. */
+  serviceEnv(): Record<string, string> {
+    return {
+      MT5_GATEWAY: 'http',
+      MT5_BRIDGE_URL: this.url,
+      MT5_BRIDGE_KEY_ID: this.keyId,
+      MT5_BRIDGE_SECRET: this.secret,
+    };
+  }
+
   get distinctOrderKeys(): string[] {
     return [...this.orderKeys];
   }

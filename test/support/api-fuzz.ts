@@ -297,10 +297,7 @@ export async function runApiFuzz(options: { runs: number; seed: number }): Promi
   const started = Date.now();
   const bridge = await startFakeMt5Bridge({ balance: 1_000_000 });
   const t = await startTestApp({
-    MT5_GATEWAY: 'http',
-    MT5_BRIDGE_URL: bridge.url,
-    MT5_BRIDGE_KEY_ID: bridge.keyId,
-    MT5_BRIDGE_SECRET: bridge.secret,
+    ...bridge.serviceEnv(),
     SIGNALS_HMAC_SECRET: SECRET,
     ADMIN_TOKEN,
     MAX_ORDERS_PER_SECOND: '100000',

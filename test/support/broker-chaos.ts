@@ -49,10 +49,7 @@ export async function runBrokerChaos(options: {
   const started = Date.now();
   const bridge = await startFakeMt5Bridge({ balance: 1_000_000 });
   const t = await startTestApp({
-    MT5_GATEWAY: 'http',
-    MT5_BRIDGE_URL: bridge.url,
-    MT5_BRIDGE_KEY_ID: bridge.keyId,
-    MT5_BRIDGE_SECRET: bridge.secret,
+    ...bridge.serviceEnv(),
     MT5_TIMEOUT_MS: String(CHAOS_TIMEOUT_MS),
     SIGNALS_HMAC_SECRET: SECRET,
     MAX_ORDERS_PER_SECOND: '1000',

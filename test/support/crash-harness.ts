@@ -115,10 +115,7 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
     ...(bridge === undefined
       ? { MT5_GATEWAY: 'paper' }
       : {
-          MT5_GATEWAY: 'http',
-          MT5_BRIDGE_URL: bridge.url,
-          MT5_BRIDGE_KEY_ID: bridge.keyId,
-          MT5_BRIDGE_SECRET: bridge.secret,
+          ...bridge.serviceEnv(),
           MT5_TIMEOUT_MS: '300',
         }),
     ...o.env,
