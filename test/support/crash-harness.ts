@@ -295,6 +295,9 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
         if (next !== undefined) inFlight.push(send(service, next));
         await sleep(next === undefined ? 5 : o.sendIntervalMs);
       }
+      // A halt round kills once its halt is confirmed (or 2 s later): on a loaded machine the kill
+      // could otherwise always win the race, and the latch would never be tested after a crash.
+      if (halting !== undefined) await Promise.race([halting, sleep(2_000)]);
       service.kill('SIGKILL');
       await service.exited();
       // The equity comes back before the restart: a halt seen afterwards can only be the latch.
