@@ -7,19 +7,25 @@ import { ServiceProcess } from './support/service-process';
  * (default 600). Memory (RSS, heap used) and the event-loop delay p99 are read from /metrics every
  * 5 s; heartbeat periods come from the heartbeat log lines (HEARTBEAT_INTERVAL_MS=1000). Results
  * go to bench-results/soak.md. Buys and sells rotate over four instruments, and every 50th signal
- * closes one instrument, so open positions stay bounded as on a live account.
+ * closes the next instrument in turn, so open positions stay bounded as on a live account. (The
+ * first version closed `n % 4` of n = 49, 99, ...: only two of the four instruments, so 30,000
+ * positions piled up and the memory "leak" it reported was the workload's; the run now asserts
+ * that open positions stay bounded.)
  */
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const RATE = Number(process.env.SOAK_RATE ?? 100);
 const SAMPLE_EVERY_MS = 5_000;
 const SECRET = 'soak-inbox-secret-0123456789';
+const ADMIN_TOKEN = 'soak-admin-token';
 const INSTRUMENTS = ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD'];
 
 interface Sample {
   t: number;
   rss: number;
   heap: number;
+  heapTotal: number;
   lagP99: number;
+  openPositions: number;
 }
 
 /** Least-squares slope of y over t (per second). */
@@ -54,7 +60,7 @@ describe('soak (stress)', () => {
       {
         MT5_GATEWAY: 'paper',
         SIGNALS_HMAC_SECRET: SECRET,
-        ADMIN_TOKEN: 'soak-admin-token',
+        ADMIN_TOKEN,
         HEARTBEAT_INTERVAL_MS: '1000',
         MAX_ORDERS_PER_SECOND: '1000',
         PAPER_BALANCE: '100000000',
@@ -76,11 +82,18 @@ describe('soak (stress)', () => {
       const started = Date.now();
       const sample = async () => {
         const text = await (await fetch(`${service.baseUrl}/metrics`)).text();
+        const status = (await (
+          await fetch(`${service.baseUrl}/api/v1/status`, {
+            headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+          })
+        ).json()) as { open_positions?: number };
         samples.push({
           t: (Date.now() - started) / 1000,
           rss: metric(text, 'process_resident_memory_bytes'),
           heap: metric(text, 'nodejs_heap_size_used_bytes'),
+          heapTotal: metric(text, 'nodejs_heap_size_total_bytes'),
           lagP99: metric(text, 'nodejs_eventloop_lag_p99_seconds') * 1000,
+          openPositions: Number(status.open_positions ?? NaN),
         });
       };
       await sample();
@@ -89,8 +102,9 @@ describe('soak (stress)', () => {
       const refused = new Map<number, number>();
       const inFlight = new Set<Promise<void>>();
       const send = (n: number) => {
-        const instrument = INSTRUMENTS[n % INSTRUMENTS.length];
         const side = n % 50 === 49 ? 'close' : n % 2 === 0 ? 'buy' : 'sell';
+        const turn = side === 'close' ? Math.floor(n / 50) : n;
+        const instrument = INSTRUMENTS[turn % INSTRUMENTS.length];
         const body = JSON.stringify({ id: `soak-${n}`, instrument, side, volume: 0.01 });
         const request = fetch(`${service.baseUrl}/api/v1/signals`, {
           method: 'POST',
@@ -135,6 +149,9 @@ describe('soak (stress)', () => {
       const heapSlope2 = slope(half.map((s) => ({ t: s.t, y: mb(s.heap) }))) * 60;
       const rssSlope2 = slope(half.map((s) => ({ t: s.t, y: mb(s.rss) }))) * 60;
       const lags = samples.map((s) => s.lagP99).filter((x) => Number.isFinite(x));
+      const maxOpen = Math.max(...samples.map((s) => s.openPositions));
+      const maxRss = Math.max(...samples.map((s) => s.rss));
+      const maxHeapTotal = Math.max(...samples.map((s) => s.heapTotal));
       const first = samples[0];
       const last = samples.at(-1) as Sample;
       const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
@@ -153,6 +170,8 @@ describe('soak (stress)', () => {
         `| RSS slope, whole run / second half | ${f(rssSlope, 2)} / ${f(rssSlope2, 2)} MB/min | ~0 |`,
         `| heap used start / end | ${f(mb(first.heap))} MB / ${f(mb(last.heap))} MB | flat |`,
         `| heap slope, whole run / second half | ${f(heapSlope, 2)} / ${f(heapSlope2, 2)} MB/min | < 2 MB/min in the second half |`,
+        `| RSS max / V8 heap total start, end, max | ${f(mb(maxRss))} MB / ${f(mb(first.heapTotal))}, ${f(mb(last.heapTotal))}, ${f(mb(maxHeapTotal))} MB | - |`,
+        `| open positions max / end | ${maxOpen} / ${last.openPositions} | bounded by the workload (< 500) |`,
         `| heartbeats / period min, p50, max | ${beats.length} / ${f(Math.min(...periods), 0)}, ${f(percentile(periods, 50), 0)}, ${f(Math.max(...periods), 0)} ms | - |`,
         `| heartbeat jitter max abs(period - 1000) | ${f(maxJitter, 0)} ms | < 100 ms |`,
         `| event-loop delay p99 (per 5 s window): median / max | ${f(percentile(lags, 50), 2)} / ${f(Math.max(...lags), 2)} ms | reported |`,
@@ -166,7 +185,9 @@ describe('soak (stress)', () => {
       expect(executed + failed + closes).toBeGreaterThanOrEqual(sent * 0.99);
       expect(beats.length).toBeGreaterThan(SECONDS * 0.9);
       expect(maxJitter).toBeLessThan(100);
+      expect(maxOpen).toBeLessThan(500);
       expect(heapSlope2).toBeLessThan(2);
+      expect(rssSlope2).toBeLessThan(2);
     } finally {
       await service.stop();
     }
