@@ -1,3 +1,5 @@
+import { AlertDispatcher, type Alert } from '@app/alerts';
+import { STATE_STORE, type StateStore } from '@app/state';
 import { postSignal, signalBody, signedHeaders } from './support/signed-request';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -113,5 +115,45 @@ describe('signal inbox', () => {
       postSignal(t.baseUrl, t.secrets.signalsHmacSecret, '{"__proto__":{"x":1}}'),
     ];
     for (const answer of await Promise.all(attempts)) expect(answer.status).toBeLessThan(500);
+  });
+
+  it('answers 503 state_unavailable when the ledger cannot be written, alerts once, and takes the retry', async () => {
+    const ledger = t.app.get<StateStore>(STATE_STORE).ledger;
+    const dispatcher = t.app.get(AlertDispatcher);
+    const alerts: Alert[] = [];
+    const alertSpy = jest
+      .spyOn(dispatcher, 'send')
+      .mockImplementation((alert: Alert) => void alerts.push(alert));
+    const diskFull = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    const claimSpy = jest
+      .spyOn(ledger, 'claim')
+      .mockRejectedValueOnce(diskFull)
+      .mockRejectedValueOnce(diskFull);
+    try {
+      const before = await positions();
+      const first = signalBody({ id: 'inbox-disk-full-1' });
+      const second = signalBody({ id: 'inbox-disk-full-2' });
+      expect(await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, first)).toEqual({
+        status: 503,
+        body: { status: 'refused', reason: 'state_unavailable' },
+      });
+      expect((await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, second)).status).toBe(503);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await positions()).toBe(before);
+      // One alert for the outage, not one per signal.
+      expect(alerts.filter((a) => a.kind === 'state_untrusted').map((a) => a.text.split('.')[0])).toEqual([
+        `Could not write the signal ledger under ${t.stateDir}: Error: ENOSPC: no space left on device, write`,
+      ]);
+
+      // Not claimed, so the sender's retry is taken (not answered "duplicate") and executed once.
+      expect(await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, first)).toEqual({
+        status: 202,
+        body: { id: 'inbox-disk-full-1', status: 'accepted' },
+      });
+      await t.waitForEvent('trade_executed', (e) => e.payload.signal_id === 'inbox-disk-full-1');
+    } finally {
+      claimSpy.mockRestore();
+      alertSpy.mockRestore();
+    }
   });
 });

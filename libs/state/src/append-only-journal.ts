@@ -1,5 +1,6 @@
 import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from './atomic-file';
 
 export interface JournalReplay<T> {
   records: T[];
@@ -13,6 +14,11 @@ export interface JournalReplay<T> {
  * An append-only JSON-lines file whose `append` resolves only once the record is on disk
  * (fdatasync). Appends that arrive while a sync is running share the next sync (group commit),
  * so many concurrent writers cost one sync per batch instead of one each.
+ *
+ * A batch whose write or sync fails is rolled back (the file is cut back to the bytes of the
+ * records already acknowledged), so the file never holds a record its writer was told had failed,
+ * nor a half line that a later record would turn into damage in the middle. When even the rollback
+ * fails, the journal refuses every later append: it fails closed rather than write after garbage.
  */
 export class AppendOnlyJournal<T> {
   private handle: FileHandle | undefined;
@@ -26,6 +32,10 @@ export class AppendOnlyJournal<T> {
    */
   private tail: 'clean' | 'unterminated' | 'torn' = 'clean';
   private completeBytes = 0;
+  /** Bytes of acknowledged records: where a failed batch is cut back to. */
+  private acknowledgedBytes = 0;
+  /** Set when a failed batch could not be rolled back; every later append is refused with it. */
+  private unusable: Error | undefined;
 
   constructor(readonly path: string) {}
 
@@ -44,17 +54,33 @@ export class AppendOnlyJournal<T> {
       await this.handle.write('\n');
       await this.handle.datasync();
     }
+    this.acknowledgedBytes = (await this.handle.stat()).size;
     return replay;
   }
 
   append(record: T): Promise<void> {
     if (this.handle === undefined || this.closed)
       return Promise.reject(new Error(`journal ${this.path} is not open`));
+    if (this.unusable !== undefined) return Promise.reject(this.unusable);
     const line = `${JSON.stringify(record)}\n`;
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ line, resolve, reject });
       if (!this.flushing) void this.flush();
     });
+  }
+
+  /**
+   * Replace the whole file with these records, atomically (a crash leaves the old file or the new
+   * one), e.g. to drop records that later ones superseded. Only between `open` and the first append.
+   */
+  async rewrite(records: readonly T[]): Promise<void> {
+    if (this.handle === undefined || this.closed || this.flushing || this.pending.length > 0)
+      throw new Error(`journal ${this.path} can be rewritten only when open and idle`);
+    await this.handle.close();
+    this.handle = undefined;
+    await writeFileAtomic(this.path, records.map((record) => `${JSON.stringify(record)}\n`).join(''));
+    this.handle = await open(this.path, 'a', 0o600);
+    this.acknowledgedBytes = (await this.handle.stat()).size;
   }
 
   async close(): Promise<void> {
@@ -70,17 +96,42 @@ export class AppendOnlyJournal<T> {
       while (this.pending.length > 0 && this.handle !== undefined) {
         const batch = this.pending;
         this.pending = [];
+        const unusable = this.unusable;
+        if (unusable !== undefined) {
+          for (const entry of batch) entry.reject(unusable);
+          continue;
+        }
+        const bytes = Buffer.from(batch.map((entry) => entry.line).join(''), 'utf8');
         try {
-          await this.handle.write(batch.map((entry) => entry.line).join(''));
+          const { bytesWritten } = await this.handle.write(bytes);
+          // A regular file takes a short write only when the disk is full: a failure, not a retry.
+          if (bytesWritten !== bytes.length)
+            throw new Error(`short write: ${bytesWritten} of ${bytes.length} bytes`);
           await this.handle.datasync();
+          this.acknowledgedBytes += bytes.length;
           for (const entry of batch) entry.resolve();
         } catch (error) {
           const failure = new Error(`could not append to ${this.path}: ${String(error)}`, { cause: error });
+          await this.rollBack(this.handle, failure);
           for (const entry of batch) entry.reject(failure);
         }
       }
     } finally {
       this.flushing = false;
+    }
+  }
+
+  /** Cut a failed batch off again; when that fails too, refuse every later append. */
+  private async rollBack(handle: FileHandle, failure: Error): Promise<void> {
+    if (this.unusable !== undefined) return;
+    try {
+      await handle.truncate(this.acknowledgedBytes);
+      await handle.datasync();
+    } catch (error) {
+      this.unusable = new Error(
+        `journal ${this.path} refuses appends: a failed write could not be rolled back (${String(error)}) after: ${failure.message}`,
+        { cause: error },
+      );
     }
   }
 

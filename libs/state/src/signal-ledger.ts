@@ -25,11 +25,19 @@ export interface SignalLedgerLoad {
   problems: string[];
   /** False when the journal was damaged in the middle: ids may be missing, so duplicates cannot be ruled out. */
   trusted: boolean;
+  /** Set when the journal was compacted at this start: its records before and after. */
+  compacted?: { before: number; after: number };
 }
 
 /**
  * The durable record of every signal id this service has seen, so that a signal is executed at
  * most once, also across restarts and `kill -9`. An append-only journal under STATE_DIR.
+ *
+ * Every id is kept for ever (service.md: a duplicate is answered as one "also across restarts"),
+ * in memory as one map entry. The journal holds a record per step of a signal; `open` compacts it
+ * to one record per id (the last, with the signal kept only while it is unfinished), so the file
+ * and the next start's replay grow with the ids, not with the steps. A damaged journal is never
+ * compacted: it is kept as it is for a person to read.
  */
 export class SignalLedger {
   private readonly journal: AppendOnlyJournal<SignalLedgerRecord>;
@@ -42,9 +50,11 @@ export class SignalLedger {
   async open(): Promise<SignalLedgerLoad> {
     const replay = await this.journal.open();
     const signals = new Map<string, TradeSignal>();
+    const lastById = new Map<string, SignalLedgerRecord>();
     for (const record of replay.records) {
       if (typeof record?.id !== 'string' || typeof record.status !== 'string') continue;
       this.statusById.set(record.id, record.status);
+      lastById.set(record.id, record);
       if (record.signal !== undefined) signals.set(record.id, record.signal);
     }
     const unfinished: SignalLedgerLoad['unfinished'] = [];
@@ -56,7 +66,13 @@ export class SignalLedger {
     if (replay.tornTail) problems.push(`${this.journal.path}: skipped a last line cut short by a crash`);
     if (replay.corruptLines.length > 0)
       problems.push(`${this.journal.path}: damaged lines ${replay.corruptLines.slice(0, 10).join(', ')}`);
-    return { unfinished, known: this.statusById.size, problems, trusted: replay.corruptLines.length === 0 };
+    const trusted = replay.corruptLines.length === 0;
+    const load: SignalLedgerLoad = { unfinished, known: this.statusById.size, problems, trusted };
+    if (trusted && replay.records.length > lastById.size) {
+      await this.journal.rewrite(compactRecords(lastById, signals));
+      load.compacted = { before: replay.records.length, after: lastById.size };
+    }
+    return load;
   }
 
   has(id: string): boolean {
@@ -106,4 +122,18 @@ export class SignalLedger {
   close(): Promise<void> {
     return this.journal.close();
   }
+}
+
+/** One record per id: its last, carrying the signal only while the signal is unfinished. */
+function compactRecords(
+  lastById: ReadonlyMap<string, SignalLedgerRecord>,
+  signals: ReadonlyMap<string, TradeSignal>,
+): SignalLedgerRecord[] {
+  return [...lastById.values()].map((last) => {
+    const record: SignalLedgerRecord = { ...last };
+    delete record.signal;
+    const signal = signals.get(last.id);
+    if (!FINAL_SIGNAL_STATUSES.has(last.status) && signal !== undefined) record.signal = signal;
+    return record;
+  });
 }

@@ -1,4 +1,4 @@
-import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { FileStateStore } from './file-state-store';
 import { STATE_STORE } from './state.tokens';
@@ -12,7 +12,11 @@ import { STATE_STORE } from './state.tokens';
       inject: [APP_CONFIG],
       useFactory: async (config: AppConfig) => {
         const store = new FileStateStore(config.stateDir);
-        await store.open();
+        const ledger = await store.open();
+        new Logger('StateModule').log(
+          { signal_ids: ledger.known, unfinished: ledger.unfinished.length, compacted: ledger.compacted },
+          'signal ledger loaded',
+        );
         return store;
       },
     },

@@ -1,11 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Clock, TradeSignal } from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
+import { AlertDispatcher } from '@app/alerts';
 import { EventBus, Lifecycle } from '@app/common';
 import { STATE_STORE, type StateStore } from '@app/state';
 import { HALT_STATUS, type HaltStatus } from '@app/drawdown/halt-status.port';
 
-export type SubmitOutcome = 'accepted' | 'duplicate' | 'halted' | 'stopping';
+/** `unavailable`: the ledger could not be written, so the signal was not claimed (the sender may retry). */
+export type SubmitOutcome = 'accepted' | 'duplicate' | 'halted' | 'stopping' | 'unavailable';
 
 /** A signal waiting for a person (APPROVAL_MODE=manual). */
 export interface PendingApproval {
@@ -24,6 +26,8 @@ export class SignalPipeline {
   private readonly pending = new Map<string, PendingApproval>();
   private readonly wakeListeners: (() => void)[] = [];
   private readonly pendingListeners: ((pending: PendingApproval) => void)[] = [];
+  /** Set from a failed ledger write until the next one lands: one alert per outage, not per signal. */
+  private ledgerFailing = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -32,6 +36,7 @@ export class SignalPipeline {
     @Inject(HALT_STATUS) private readonly halt: HaltStatus,
     private readonly events: EventBus,
     private readonly lifecycle: Lifecycle,
+    private readonly alerts: AlertDispatcher,
   ) {}
 
   /** Take up signals an earlier run accepted but never finished: they must not be silently lost. */
@@ -55,12 +60,13 @@ export class SignalPipeline {
     if (this.lifecycle.stopping) return 'stopping';
     const now = this.clock.now();
     if (this.halt.isHalted()) {
-      const claimed = await this.state.ledger.claim(signal, 'rejected', now, 'halted');
-      if (!claimed) return 'duplicate';
+      const claimed = await this.claim(signal, 'rejected', now, 'halted');
+      if (claimed !== 'claimed') return claimed;
       this.events.publish('signal_rejected', { signal_id: signal.id, reason: 'halted' });
       return 'halted';
     }
-    if (!(await this.state.ledger.claim(signal, 'accepted', now))) return 'duplicate';
+    const claimed = await this.claim(signal, 'accepted', now);
+    if (claimed !== 'claimed') return claimed;
     this.events.publish('signal_received', {
       signal_id: signal.id,
       instrument: signal.instrument,
@@ -71,6 +77,37 @@ export class SignalPipeline {
     });
     await this.approve(signal, signal.source);
     return 'accepted';
+  }
+
+  /**
+   * Claim the id in the ledger. A failed write (disk full, I/O error) leaves the signal unclaimed:
+   * refused for the sender to retry, never accepted without a durable record.
+   */
+  private async claim(
+    signal: TradeSignal,
+    status: 'accepted' | 'rejected',
+    now: number,
+    reason?: string,
+  ): Promise<'claimed' | 'duplicate' | 'unavailable'> {
+    let claimed: boolean;
+    try {
+      claimed = await this.state.ledger.claim(signal, status, now, reason);
+    } catch (error) {
+      this.logger.error(
+        { err: error, signal_id: signal.id },
+        'could not write the signal ledger; signal refused',
+      );
+      if (!this.ledgerFailing)
+        this.alerts.send({
+          kind: 'state_untrusted',
+          text: `Could not write the signal ledger under ${this.state.stateDir}: ${String(error)}. New signals are refused (503) until it can be written.\nLoop ${this.config.loopId}`,
+        });
+      this.ledgerFailing = true;
+      return 'unavailable';
+    }
+    if (this.ledgerFailing) this.logger.warn('signal ledger written again after an earlier failure');
+    this.ledgerFailing = false;
+    return claimed ? 'claimed' : 'duplicate';
   }
 
   /** Signals ready for the loop, oldest first, at most `max`. */

@@ -84,6 +84,8 @@ export class SignalInbox {
         return;
       case 'stopping':
         return this.refuse(response, 503, { status: 'refused', reason: 'stopping' });
+      case 'unavailable':
+        return this.refuse(response, 503, { status: 'refused', reason: 'state_unavailable' });
     }
   }
 

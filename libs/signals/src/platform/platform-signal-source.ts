@@ -161,7 +161,8 @@ export class PlatformSignalSource implements OnApplicationBootstrap, OnModuleDes
       if (outcome === 'accepted') this.counters.accepted++;
       else if (outcome === 'duplicate') this.counters.duplicates++;
       else if (outcome === 'halted') this.counters.halted++;
-      // 'stopping': not claimed; the platform repeats it to whoever polls next.
+      else if (outcome === 'unavailable') this.counters.submitFailures++;
+      // 'stopping', 'unavailable': not claimed; the platform repeats it to whoever polls next.
     } catch (error) {
       // Not claimed (e.g. the ledger could not be written): the platform repeats it, so the next poll retries.
       this.counters.submitFailures++;
