@@ -70,4 +70,47 @@ describe('restart recovery of unfinished signals', () => {
     expect(orders).toEqual([openRequestId('fresh')]);
     expect(bridge.positions()).toHaveLength(2);
   });
+
+  it('while the halt latch holds: a restored signal whose order filled ends executed (its position closed), an unsent one rejected', async () => {
+    // Found by the crash stress run: a restored signal met the halt check before anyone looked
+    // for its fill, so a filled order (then closed by the start-up close-all) ended "rejected".
+    const env = { ...bridge.serviceEnv(), SIGNALS_HMAC_SECRET: 'restart-recovery-secret-0123' };
+    t = await startTestApp(env, dir);
+    expect((await t.admin('POST', '/api/v1/halt', { reason: 'before the crash' })).status).toBe(200);
+    await t.close({ keepState: true });
+    t = undefined;
+    await appendFile(
+      join(dir, 'signals.jsonl'),
+      accepted('filled-then-halted', 2_000) + accepted('never-sent-halted', 2_000),
+    );
+    bridge.addPosition({
+      symbol: 'EURUSD',
+      type: 'buy',
+      volume: 0.1,
+      magic: 19019,
+      comment: openRequestId('filled-then-halted'),
+    });
+
+    t = await startTestApp(env, dir);
+    const app = t;
+    const filled = await app.waitForEvent(
+      'trade_executed',
+      (e) => e.payload.signal_id === 'filled-then-halted',
+    );
+    expect(filled.payload.request_id).toBe(openRequestId('filled-then-halted'));
+    const refused = await app.waitForEvent(
+      'signal_rejected',
+      (e) => e.payload.signal_id === 'never-sent-halted',
+    );
+    expect(refused.payload.reason).toBe('halted');
+    expect(app.eventsOf('signal_rejected').map((e) => e.payload.signal_id)).not.toContain(
+      'filled-then-halted',
+    );
+    // Halted: nothing opened, and the leftover position is closed.
+    expect(bridge.requestsTo('POST', '/v1/orders')).toEqual([]);
+    const deadline = Date.now() + 5_000;
+    while (bridge.positions().length > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(bridge.positions()).toEqual([]);
+  });
 });

@@ -1,5 +1,7 @@
 import { AlertDispatcher, type Alert } from '@app/alerts';
-import { STATE_STORE, type StateStore } from '@app/state';
+import { readlinkSync } from 'node:fs';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import { postSignal, signalBody, signedHeaders } from './support/signed-request';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -118,41 +120,55 @@ describe('signal inbox', () => {
   });
 
   it('answers 503 state_unavailable when the ledger cannot be written, alerts once, and takes the retry', async () => {
-    const ledger = t.app.get<StateStore>(STATE_STORE).ledger;
+    // A real failure where it happens: fdatasync of signals.jsonl fails (EIO), the journal rolls
+    // the claim back, and the claim is released.
+    const ledgerPath = join(t.stateDir, 'signals.jsonl');
+    const probe = await open(join(t.stateDir, 'probe'), 'a');
+    const proto = Object.getPrototypeOf(probe) as FileHandle;
+    await probe.close();
+    const realDatasync = proto.datasync;
+    let failuresLeft = 2;
+    const datasync = jest.spyOn(proto, 'datasync').mockImplementation(async function (this: FileHandle) {
+      if (failuresLeft > 0 && readlinkSync(`/proc/self/fd/${this.fd}`) === ledgerPath) {
+        failuresLeft--;
+        throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+      }
+      return realDatasync.call(this);
+    });
     const dispatcher = t.app.get(AlertDispatcher);
     const alerts: Alert[] = [];
     const alertSpy = jest
       .spyOn(dispatcher, 'send')
       .mockImplementation((alert: Alert) => void alerts.push(alert));
-    const diskFull = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-    const claimSpy = jest
-      .spyOn(ledger, 'claim')
-      .mockRejectedValueOnce(diskFull)
-      .mockRejectedValueOnce(diskFull);
     try {
       const before = await positions();
-      const first = signalBody({ id: 'inbox-disk-full-1' });
-      const second = signalBody({ id: 'inbox-disk-full-2' });
+      const ledgerBefore = await readFile(ledgerPath, 'utf8');
+      const first = signalBody({ id: 'inbox-disk-fails-1' });
+      const second = signalBody({ id: 'inbox-disk-fails-2' });
       expect(await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, first)).toEqual({
         status: 503,
         body: { status: 'refused', reason: 'state_unavailable' },
       });
       expect((await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, second)).status).toBe(503);
+      expect(failuresLeft).toBe(0);
       await new Promise((r) => setTimeout(r, 300));
       expect(await positions()).toBe(before);
+      // Rolled back: the file holds nothing of the refused claims.
+      expect(await readFile(ledgerPath, 'utf8')).toBe(ledgerBefore);
       // One alert for the outage, not one per signal.
-      expect(alerts.filter((a) => a.kind === 'state_untrusted').map((a) => a.text.split('.')[0])).toEqual([
-        `Could not write the signal ledger under ${t.stateDir}: Error: ENOSPC: no space left on device, write`,
-      ]);
+      const texts = alerts.filter((a) => a.kind === 'state_untrusted').map((a) => a.text);
+      expect(texts).toHaveLength(1);
+      expect(texts[0]).toContain(`Could not write the signal ledger under ${t.stateDir}`);
+      expect(texts[0]).toContain('EIO');
 
       // Not claimed, so the sender's retry is taken (not answered "duplicate") and executed once.
       expect(await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, first)).toEqual({
         status: 202,
-        body: { id: 'inbox-disk-full-1', status: 'accepted' },
+        body: { id: 'inbox-disk-fails-1', status: 'accepted' },
       });
-      await t.waitForEvent('trade_executed', (e) => e.payload.signal_id === 'inbox-disk-full-1');
+      await t.waitForEvent('trade_executed', (e) => e.payload.signal_id === 'inbox-disk-fails-1');
     } finally {
-      claimSpy.mockRestore();
+      datasync.mockRestore();
       alertSpy.mockRestore();
     }
   });

@@ -104,6 +104,18 @@ describe('CloseAllPositions', () => {
     expect(new Set(broker.requests.map((r) => r.request_id)).size).toBe(5);
   });
 
+  it('remembers what it closed by comment, so a signal restored after a crash can still see its fill', async () => {
+    const withComment = (ticket: number, comment: string): Position => ({ ...position(ticket), comment });
+    const broker = new ScriptedBroker(
+      [withComment(1, 'o-filled-before-crash'), withComment(2, 'o-refused'), withComment(3, '')],
+      new Map<number, Script>([[2, ['reject', 'reject', 'reject', 'reject', 'reject', 'reject']]]),
+    );
+    const closer = new CloseAllPositions(broker, new ManualClock(), logger, noSleep);
+    await closer.closeAll('halt-memo', { keepTrying: false, deadlineMs: 0 });
+    expect(closer.closed.withRequestId('o-filled-before-crash')?.ticket).toBe(1);
+    expect(closer.closed.withRequestId('o-refused')).toBeUndefined(); // still open: not closed
+  });
+
   it('keeps going through rejections and timeouts, reports failures honestly, and never reports success early', async () => {
     const scripts = new Map<number, Script>([
       [2, ['reject', 'reject', 'done']],

@@ -2,6 +2,7 @@ import {
   executeClose,
   haltCloseRequestId,
   mapWithConcurrency,
+  RecentlyClosedPositions,
   type BrokerGateway,
   type Clock,
   type Position,
@@ -44,6 +45,8 @@ const MAX_ROUND_DELAY_MS = 5000;
  */
 export class CloseAllPositions {
   private readonly retry: RetryPolicy;
+  /** What the close-alls of this process closed: settles signals restored after a crash. */
+  readonly closed = new RecentlyClosedPositions();
 
   constructor(
     private readonly broker: BrokerGateway,
@@ -140,6 +143,7 @@ export class CloseAllPositions {
         case 'filled':
         case 'already_closed':
           report.closed++;
+          this.closed.add(position);
           break;
         case 'rejected':
           // A final refusal is stored by the bridge under that id: the next try needs a new one.

@@ -15,6 +15,7 @@ import {
   type BrokerGateway,
   type Clock,
   type HaltRecord,
+  type Position,
   type RiskState,
 } from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
@@ -159,6 +160,11 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
 
   isHalted(): boolean {
     return this.policy.isHalted();
+  }
+
+  /** A position a halt (or the shutdown close) of this process closed, found by its order's request id. */
+  closedPositionWithRequestId(requestId: string): Position | undefined {
+    return this.closer.closed.withRequestId(requestId);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { writeFileAtomic } from './atomic-file';
+import { removeStaleTempFiles, writeFileAtomic } from './atomic-file';
 
 export interface JournalReplay<T> {
   records: T[];
@@ -78,9 +78,14 @@ export class AppendOnlyJournal<T> {
       throw new Error(`journal ${this.path} can be rewritten only when open and idle`);
     await this.handle.close();
     this.handle = undefined;
-    await writeFileAtomic(this.path, records.map((record) => `${JSON.stringify(record)}\n`).join(''));
-    this.handle = await open(this.path, 'a', 0o600);
-    this.acknowledgedBytes = (await this.handle.stat()).size;
+    try {
+      await removeStaleTempFiles(this.path);
+      await writeFileAtomic(this.path, records.map((record) => `${JSON.stringify(record)}\n`).join(''));
+    } finally {
+      // Failed or not, the journal stays open for appends (on the old file when the rewrite failed).
+      this.handle = await open(this.path, 'a', 0o600);
+      this.acknowledgedBytes = (await this.handle.stat()).size;
+    }
   }
 
   async close(): Promise<void> {
@@ -121,12 +126,15 @@ export class AppendOnlyJournal<T> {
     }
   }
 
-  /** Cut a failed batch off again; when that fails too, refuse every later append. */
+  /**
+   * Cut a failed batch off again; when that fails too, refuse every later append. No sync here:
+   * the disk that just failed one would likely fail this one too, and the next acknowledged
+   * append's fdatasync makes the shorter length durable along with its own record.
+   */
   private async rollBack(handle: FileHandle, failure: Error): Promise<void> {
     if (this.unusable !== undefined) return;
     try {
       await handle.truncate(this.acknowledgedBytes);
-      await handle.datasync();
     } catch (error) {
       this.unusable = new Error(
         `journal ${this.path} refuses appends: a failed write could not be rolled back (${String(error)}) after: ${failure.message}`,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
 /**
  * Replace a file so that a crash at any instant leaves either the old or the new content, never
@@ -13,18 +13,27 @@ export async function writeFileAtomic(path: string, content: string, mode = 0o60
   const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const handle = await open(temp, 'w', mode);
   try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    try {
+      await handle.writeFile(content, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, path);
   } catch (error) {
+    // A full disk must not also fill up with temp files, one per failed try.
     await unlink(temp).catch(() => undefined);
-    throw new Error(`could not move ${temp} over ${path}: ${String(error)}`, { cause: error });
+    throw new Error(`could not write ${path} (through ${temp}): ${String(error)}`, { cause: error });
   }
   await fsyncDirectory(dir);
+}
+
+/** Remove temp files a kill -9 left behind in the middle of `writeFileAtomic(path)`. */
+export async function removeStaleTempFiles(path: string): Promise<number> {
+  const prefix = `${basename(path)}.`;
+  const names = (await readdir(dirname(path))).filter((n) => n.startsWith(prefix) && n.endsWith('.tmp'));
+  await Promise.all(names.map((name) => unlink(join(dirname(path), name))));
+  return names.length;
 }
 
 export async function fsyncDirectory(dir: string): Promise<void> {

@@ -1,5 +1,5 @@
 import type { TradeSignal } from '@app/core';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignalLedger } from './signal-ledger';
@@ -81,12 +81,55 @@ describe('SignalLedger: compaction at open', () => {
     await first.ledger.claim(signal('a'), 'rejected', T0, 'halted');
     await first.ledger.claim(signal('b'), 'rejected', T0, 'halted');
     await first.ledger.close();
-    const before = await readFile(path, 'utf8');
+    const before = await stat(path);
 
     const second = await restart();
     expect(second.load.compacted).toBeUndefined();
     await second.ledger.close();
-    expect(await readFile(path, 'utf8')).toBe(before);
+    // A rewrite would give the file a new inode, even with the same bytes.
+    expect((await stat(path)).ino).toBe(before.ino);
+  });
+
+  it('does not compact (and reports) lines that are not signal records', async () => {
+    const text =
+      '{"id":"a","status":"accepted","at":1}\n{"id":"a","status":"executed","at":2}\n{"note":"x"}\n';
+    await writeFile(path, text);
+    const { ledger, load } = await restart();
+    expect(load.compacted).toBeUndefined();
+    expect(load.problems).toEqual([`${path}: skipped 1 line(s) that are not signal records`]);
+    await ledger.close();
+    expect(await readFile(path, 'utf8')).toBe(text);
+  });
+
+  it('starts anyway when compaction fails (a full disk), keeps the old journal, and leaves no temp file', async () => {
+    const first = await restart();
+    await first.ledger.claim(signal('a'), 'accepted', T0);
+    await first.ledger.update('a', 'executed', T0 + 1);
+    await first.ledger.close();
+    // A temp file a kill -9 left in the middle of an earlier compaction.
+    await writeFile(`${path}.999.deadbeef.tmp`, 'half');
+    const probe = await open(join(dir, 'probe'), 'a');
+    const proto = Object.getPrototypeOf(probe) as FileHandle;
+    await probe.close();
+    const sync = jest
+      .spyOn(proto, 'sync')
+      .mockRejectedValueOnce(new Error('ENOSPC: no space left on device'));
+    try {
+      const second = await restart();
+      expect(second.load.compacted).toBeUndefined();
+      expect(second.load.problems).toEqual([expect.stringMatching(/not compacted: .*ENOSPC/)]);
+      expect(second.ledger.status('a')).toBe('executed');
+      expect(await second.ledger.claim(signal('b'), 'accepted', T0 + 2)).toBe(true);
+      await second.ledger.close();
+    } finally {
+      sync.mockRestore();
+    }
+    expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(await fileRecords()).toHaveLength(3);
+
+    const third = await restart();
+    expect(third.load).toMatchObject({ known: 2, problems: [], compacted: { before: 3, after: 2 } });
+    await third.ledger.close();
   });
 
   it('never compacts a damaged journal: the evidence stays for a person to read', async () => {

@@ -51,8 +51,12 @@ export class SignalLedger {
     const replay = await this.journal.open();
     const signals = new Map<string, TradeSignal>();
     const lastById = new Map<string, SignalLedgerRecord>();
+    let foreign = 0;
     for (const record of replay.records) {
-      if (typeof record?.id !== 'string' || typeof record.status !== 'string') continue;
+      if (typeof record?.id !== 'string' || typeof record.status !== 'string') {
+        foreign++;
+        continue;
+      }
       this.statusById.set(record.id, record.status);
       lastById.set(record.id, record);
       if (record.signal !== undefined) signals.set(record.id, record.signal);
@@ -66,11 +70,19 @@ export class SignalLedger {
     if (replay.tornTail) problems.push(`${this.journal.path}: skipped a last line cut short by a crash`);
     if (replay.corruptLines.length > 0)
       problems.push(`${this.journal.path}: damaged lines ${replay.corruptLines.slice(0, 10).join(', ')}`);
+    if (foreign > 0)
+      problems.push(`${this.journal.path}: skipped ${foreign} line(s) that are not signal records`);
     const trusted = replay.corruptLines.length === 0;
     const load: SignalLedgerLoad = { unfinished, known: this.statusById.size, problems, trusted };
-    if (trusted && replay.records.length > lastById.size) {
-      await this.journal.rewrite(compactRecords(lastById, signals));
-      load.compacted = { before: replay.records.length, after: lastById.size };
+    // Only a clean journal is compacted: damage or foreign lines stay for a person to read.
+    if (trusted && foreign === 0 && replay.records.length > lastById.size) {
+      try {
+        await this.journal.rewrite(compactRecords(lastById, signals));
+        load.compacted = { before: replay.records.length, after: lastById.size };
+      } catch (error) {
+        // Compaction saves space and start-up time; failing it (a full disk) must not stop the service.
+        problems.push(`${this.journal.path}: not compacted: ${String(error)}`);
+      }
     }
     return load;
   }

@@ -35,6 +35,8 @@ const DEVIATION_POINTS = 20;
  * under HEARTBEAT_STALE_AFTER_MS: liveness must not fail because the broker is down.
  */
 const MAX_RESOLVE_WAIT_MS = 30_000;
+/** Extra tries to list positions when settling a signal restored after a crash (the broker may be flaky). */
+const RESTORED_LIST_RETRIES = 3;
 
 /**
  * Executes one approved signal against the broker and records how it ended, exactly once:
@@ -63,6 +65,9 @@ export class SignalExecutor {
     try {
       // Closing is always allowed, also while halted (risk.md); opening never is.
       if (signal.side === 'close') return await this.closeInstrument(signal);
+      // Before the halt check: an order an earlier run sent may have filled, halted or not.
+      if (signal.restoredAtMs !== undefined && (await this.settleRestored(signal, openRequestId(signal.id))))
+        return;
       if (this.guard.isHalted()) return this.reject(signal, 'halted');
       if (!gate.allowed) return this.fail(signal, { reason: gate.reason, attempts: 0 });
       // The batch's gate may be older than the guard's latest read: that read counts too.
@@ -83,7 +88,6 @@ export class SignalExecutor {
 
   private async open(signal: TradeSignal): Promise<void> {
     const requestId = openRequestId(signal.id);
-    if (signal.restoredAtMs !== undefined && (await this.settleRestored(signal, requestId))) return;
     const sentAt = this.clock.now();
     // The order executor retries with the same request id and returns only the LAST answer. An
     // earlier attempt may have reached the terminal (a reset, a timeout) even when the last one is
@@ -167,13 +171,21 @@ export class SignalExecutor {
   /**
    * A signal an earlier run accepted but never recorded as ended may already have been sent and
    * filled before the crash. The bridge would answer a resend with the stored fill, but only for
-   * 24 hours, so look first: a position carrying the request id means it executed. If none does and
+   * 24 hours, so look first: a position carrying the request id means it executed (also while
+   * halted, and also when a halt of this process has closed it since). If none does and
    * the signal is older than SIGNAL_MAX_AGE_MS, it is not sent at all: it would trade at a price
    * nobody chose. Returns true when the signal was settled here.
    */
   private async settleRestored(signal: TradeSignal, requestId: string): Promise<boolean> {
-    const listed = await this.broker.positions();
-    const position = listed.ok ? positionWithRequestId(listed.value, requestId) : undefined;
+    let listed = await this.broker.positions();
+    for (let retry = 0; !listed.ok && retry < RESTORED_LIST_RETRIES && !this.lifecycle.stopping; retry++) {
+      await this.retry.sleep(backoffDelay(this.retry, retry));
+      listed = await this.broker.positions();
+    }
+    // A halt at start may already have closed it: then only the closer remembers the fill.
+    const position =
+      (listed.ok ? positionWithRequestId(listed.value, requestId) : undefined) ??
+      this.guard.closedPositionWithRequestId(requestId);
     const now = this.clock.now();
     if (position !== undefined) {
       this.recordOutcome(signal.id, 'executed', now, { request_id: requestId, ticket: position.ticket }, () =>

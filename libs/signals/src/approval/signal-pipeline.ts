@@ -100,14 +100,15 @@ export class SignalPipeline {
       if (!this.ledgerFailing)
         this.alerts.send({
           kind: 'state_untrusted',
-          text: `Could not write the signal ledger under ${this.state.stateDir}: ${String(error)}. New signals are refused (503) until it can be written.\nLoop ${this.config.loopId}`,
+          text: `Could not write the signal ledger under ${this.state.stateDir}: ${String(error)}. New signals are refused (503) until a write succeeds (after a failed rollback, until a restart).\nLoop ${this.config.loopId}`,
         });
       this.ledgerFailing = true;
       return 'unavailable';
     }
+    if (!claimed) return 'duplicate'; // known already: nothing was written
     if (this.ledgerFailing) this.logger.warn('signal ledger written again after an earlier failure');
     this.ledgerFailing = false;
-    return claimed ? 'claimed' : 'duplicate';
+    return 'claimed';
   }
 
   /** Signals ready for the loop, oldest first, at most `max`. */

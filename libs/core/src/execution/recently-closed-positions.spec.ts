@@ -1,0 +1,40 @@
+import type { Position } from '../broker';
+import { RecentlyClosedPositions } from './recently-closed-positions';
+import { openRequestId } from './request-ids';
+
+const closed = (ticket: number, comment: string): Position => ({
+  ticket,
+  symbol: 'EURUSD',
+  type: 'buy',
+  volume: 0.1,
+  price_open: 1.1,
+  price_current: 1.1,
+  sl: 0,
+  tp: 0,
+  profit: 0,
+  magic: 19019,
+  comment,
+  time: '',
+});
+
+describe('RecentlyClosedPositions', () => {
+  it('finds a closed position by the request id its comment carries (cut to the comment length)', () => {
+    const memory = new RecentlyClosedPositions();
+    const requestId = openRequestId('a-signal-id-long-enough-to-be-cut-in-the-comment');
+    memory.add(closed(7, requestId.slice(0, 26)));
+    expect(memory.withRequestId(requestId)?.ticket).toBe(7);
+    expect(memory.withRequestId(openRequestId('another-signal'))).toBeUndefined();
+  });
+
+  it('ignores positions without a comment (opened by hand) and keeps only the newest', () => {
+    const memory = new RecentlyClosedPositions(2);
+    memory.add(closed(1, ''));
+    expect(memory.withRequestId('')).toBeUndefined();
+    memory.add(closed(2, 'o-b'));
+    memory.add(closed(3, 'o-c'));
+    memory.add(closed(4, 'o-d'));
+    expect(memory.withRequestId('o-b')).toBeUndefined();
+    expect(memory.withRequestId('o-c')?.ticket).toBe(3);
+    expect(memory.withRequestId('o-d')?.ticket).toBe(4);
+  });
+});
