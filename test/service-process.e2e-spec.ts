@@ -38,6 +38,25 @@ describe('the service process', () => {
     expect(named.sort()).toEqual(['DRAWDOWN_CAP_PERCENT', 'HEARTBEAT_INTERVAL_MS', 'MT5_GATEWAY']);
   });
 
+  it('refuses to start on a STATE_DIR another live process holds (one process per account), and takes it after kill -9', async () => {
+    const first = await start({ SIGNAL_SOURCES: 'inbox' });
+    await first.waitUntilReady();
+    const second = await start({ SIGNAL_SOURCES: 'inbox' }, first.stateDir);
+    const { code } = await second.exited();
+    expect(code).toBe(1);
+    const failed = second.lines.find((l) => l.type === 'startup_failed');
+    expect(String(failed?.msg)).toContain(
+      `STATE_DIR ${first.stateDir} is in use: pid ${first.pid} on this host holds it`,
+    );
+    // The first one trades on, undisturbed.
+    expect((await fetch(`${first.baseUrl}/health/ready`)).status).toBe(200);
+
+    first.kill('SIGKILL');
+    await first.exited();
+    const third = await start({ SIGNAL_SOURCES: 'inbox' }, first.stateDir);
+    await third.waitUntilReady();
+  });
+
   it('does not log secrets it is given', async () => {
     const service = await start({
       ADMIN_TOKEN: 'admin-token-that-must-not-leak',

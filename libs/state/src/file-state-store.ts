@@ -4,6 +4,7 @@ import type { RiskState } from '@app/core';
 import { AuditLog } from './audit-log';
 import { ChecksummedJsonFile, type ChecksummedLoad } from './checksummed-json-file';
 import { SignalLedger, type SignalLedgerLoad } from './signal-ledger';
+import { StateDirLock, type StateDirLockOptions } from './state-dir-lock';
 import type { StateStore } from './state-store.port';
 
 /** Durable state as files under STATE_DIR: risk-state.json (checksummed), signals.jsonl, audit.jsonl. */
@@ -14,8 +15,16 @@ export class FileStateStore implements StateStore {
   private problems: string[] = [];
   private isLoaded = false;
   private ledgerLoad: SignalLedgerLoad | undefined;
+  private readonly lock: StateDirLock | undefined;
+  /** Why the lock could be taken (an earlier owner that is gone, or none). */
+  lockTakenBecause: string | undefined;
 
-  constructor(readonly stateDir: string) {
+  /** Without `lock` options nothing guards against a second process (unit tests of the files only). */
+  constructor(
+    readonly stateDir: string,
+    lock?: StateDirLockOptions,
+  ) {
+    this.lock = lock === undefined ? undefined : new StateDirLock(stateDir, lock);
     this.ledger = new SignalLedger(stateDir);
     this.audit = new AuditLog(stateDir);
     this.riskFile = new ChecksummedJsonFile<RiskState>(join(stateDir, 'risk-state.json'));
@@ -23,6 +32,8 @@ export class FileStateStore implements StateStore {
 
   async open(): Promise<SignalLedgerLoad> {
     await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
+    // Before any file is read: a second process must not even compact the ledger under the first.
+    this.lockTakenBecause = await this.lock?.acquire();
     const ledgerLoad = await this.ledger.open();
     const auditLoad = await this.audit.open();
     this.problems = [...ledgerLoad.problems, ...auditLoad.problems];
@@ -54,5 +65,6 @@ export class FileStateStore implements StateStore {
 
   async close(): Promise<void> {
     await Promise.all([this.ledger.close(), this.audit.close()]);
+    await this.lock?.release();
   }
 }

@@ -6,3 +6,4 @@ export * from './signal-ledger';
 export * from './state-store.port';
 export * from './state.module';
 export * from './state.tokens';
+export * from './state-dir-lock';

@@ -1,7 +1,14 @@
 import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '@app/config';
+import { hostname } from 'node:os';
+import type { Clock } from '@app/core';
+import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { FileStateStore } from './file-state-store';
+import { processIsAlive } from './state-dir-lock';
 import { STATE_STORE } from './state.tokens';
+
+/** The STATE_DIR lease: renewed this often, and taken from a holder on another host after this long. */
+const LOCK_RENEW_EVERY_MS = 10_000;
+const LOCK_STALE_AFTER_MS = 45_000;
 
 /** Opens STATE_DIR before anything else starts: nothing trades on state that is not loaded. */
 @Global()
@@ -9,13 +16,27 @@ import { STATE_STORE } from './state.tokens';
   providers: [
     {
       provide: STATE_STORE,
-      inject: [APP_CONFIG],
-      useFactory: async (config: AppConfig) => {
-        const store = new FileStateStore(config.stateDir);
+      inject: [APP_CONFIG, CLOCK],
+      useFactory: async (config: AppConfig, clock: Clock) => {
+        const logger = new Logger('StateModule');
+        const store = new FileStateStore(config.stateDir, {
+          host: hostname(),
+          pid: process.pid,
+          now: () => clock.now(),
+          isAlive: processIsAlive,
+          renewEveryMs: LOCK_RENEW_EVERY_MS,
+          staleAfterMs: LOCK_STALE_AFTER_MS,
+          onProblem: (message) => logger.error(message),
+        });
         const ledger = await store.open();
-        new Logger('StateModule').log(
-          { signal_ids: ledger.known, unfinished: ledger.unfinished.length, compacted: ledger.compacted },
-          'signal ledger loaded',
+        logger.log(
+          {
+            lock: store.lockTakenBecause,
+            signal_ids: ledger.known,
+            unfinished: ledger.unfinished.length,
+            compacted: ledger.compacted,
+          },
+          'STATE_DIR locked and signal ledger loaded',
         );
         return store;
       },

@@ -12,6 +12,9 @@ export async function createApp(config: AppConfig): Promise<{ app: INestApplicat
   const app = await NestFactory.create(AppModule.forRoot(config, secrets), {
     bufferLogs: true,
     bodyParser: false,
+    // A provider that fails (STATE_DIR held by another process, damaged paper state) must reach
+    // main's catch and its one JSON `startup_failed` line, not Nest's console text and abort.
+    abortOnError: false,
   });
   app.useLogger(app.get(Logger));
   configureApp(app);
