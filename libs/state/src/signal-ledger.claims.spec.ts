@@ -3,17 +3,9 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignalLedger } from './signal-ledger';
+import { LEDGER_T0 as T0, ledgerSignal } from './signal-ledger.test-helpers';
 
-const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
-const signal = (id: string, side: TradeSignal['side'] = 'buy'): TradeSignal => ({
-  id,
-  instrument: 'EURUSD',
-  side,
-  volume: side === 'close' ? 0 : 0.1,
-  createdAtMs: T0 - 50,
-  receivedAtMs: T0,
-  source: 'inbox',
-});
+const signal = (id: string, side: TradeSignal['side'] = 'buy'): TradeSignal => ledgerSignal(id, { side });
 
 describe('SignalLedger: claiming ids', () => {
   let dir: string;

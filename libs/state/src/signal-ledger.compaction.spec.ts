@@ -1,19 +1,7 @@
-import type { TradeSignal } from '@app/core';
 import { mkdtemp, open, readdir, readFile, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SignalLedger } from './signal-ledger';
-
-const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
-const signal = (id: string): TradeSignal => ({
-  id,
-  instrument: 'EURUSD',
-  side: 'buy',
-  volume: 0.1,
-  createdAtMs: T0 - 50,
-  receivedAtMs: T0,
-  source: 'inbox',
-});
+import { LEDGER_T0 as T0, ledgerSignal as signal, reopenLedger } from './signal-ledger.test-helpers';
 
 /**
  * The ledger journal gets a record per step of every signal; without compaction it (and the
@@ -32,11 +20,7 @@ describe('SignalLedger: compaction at open', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const restart = async () => {
-    const ledger = new SignalLedger(dir);
-    const load = await ledger.open();
-    return { ledger, load };
-  };
+  const restart = () => reopenLedger(dir);
   const fileRecords = async () =>
     (await readFile(path, 'utf8'))
       .split('\n')

@@ -1,20 +1,7 @@
-import type { TradeSignal } from '@app/core';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SignalLedger } from './signal-ledger';
-
-const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
-const signal = (id: string, extra: Partial<TradeSignal> = {}): TradeSignal => ({
-  id,
-  instrument: 'EURUSD',
-  side: 'buy',
-  volume: 0.1,
-  createdAtMs: T0 - 50,
-  receivedAtMs: T0,
-  source: 'inbox',
-  ...extra,
-});
+import { LEDGER_T0 as T0, ledgerSignal as signal, reopenLedger } from './signal-ledger.test-helpers';
 
 describe('SignalLedger: replay after a restart', () => {
   let dir: string;
@@ -27,11 +14,7 @@ describe('SignalLedger: replay after a restart', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const restart = async () => {
-    const ledger = new SignalLedger(dir);
-    const load = await ledger.open();
-    return { ledger, load };
-  };
+  const restart = () => reopenLedger(dir);
 
   it('starts empty and trusted on a new STATE_DIR', async () => {
     const { ledger, load } = await restart();
