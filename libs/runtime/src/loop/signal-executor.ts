@@ -35,6 +35,8 @@ const DEVIATION_POINTS = 20;
  * under HEARTBEAT_STALE_AFTER_MS: liveness must not fail because the broker is down.
  */
 const MAX_RESOLVE_WAIT_MS = 30_000;
+/** Longest pause between position lists while an order's outcome waits for the broker (settleLater). */
+const SETTLE_LATER_MAX_DELAY_MS = 5_000;
 /** Extra tries to list positions when settling a signal restored after a crash (the broker may be flaky). */
 const RESTORED_LIST_RETRIES = 3;
 
@@ -47,6 +49,7 @@ export class SignalExecutor {
   private readonly logger = new Logger(SignalExecutor.name);
   private readonly rateLimiter: OrderRateLimiter;
   private readonly pendingOutcomes = new Set<Promise<void>>();
+  private readonly settling = new Set<Promise<void>>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -123,8 +126,11 @@ export class SignalExecutor {
     );
     // A fill or a retcode is the bridge's stored word on this request id; only an error after an
     // ambiguous attempt leaves the order's fate open, and it is settled before the signal ends.
-    if (outcome.kind === 'error' && ambiguous !== undefined)
-      outcome = await this.resolveUnknown(requestId, outcome, ambiguous);
+    if (outcome.kind === 'error' && ambiguous !== undefined) {
+      const resolved = await this.resolveUnknown(requestId, outcome, ambiguous);
+      if (resolved === undefined) return this.settleLater(signal, requestId, outcome, ambiguous);
+      outcome = resolved;
+    }
     const filledAt = this.clock.now();
     switch (outcome.kind) {
       case 'filled':
@@ -188,20 +194,7 @@ export class SignalExecutor {
       this.guard.closedPositionWithRequestId(requestId);
     const now = this.clock.now();
     if (position !== undefined) {
-      this.recordOutcome(signal.id, 'executed', now, { request_id: requestId, ticket: position.ticket }, () =>
-        this.events.publish('trade_executed', {
-          signal_id: signal.id,
-          ticket: position.ticket,
-          instrument: signal.instrument,
-          side: signal.side,
-          volume: position.volume,
-          fill_price: position.price_open,
-          request_id: requestId,
-          latency_ms: Math.max(0, now - signal.createdAtMs),
-          execution_time_ms: 0,
-          attempts: 0,
-        }),
-      );
+      this.executedByPosition(signal, requestId, position, 0);
       return true;
     }
     if (now - signal.receivedAtMs > this.config.signals.maxAgeMs) {
@@ -220,7 +213,7 @@ export class SignalExecutor {
     requestId: string,
     outcome: Extract<OrderOutcome, { kind: 'error' }>,
     ambiguous: BrokerError,
-  ): Promise<OrderOutcome> {
+  ): Promise<OrderOutcome | undefined> {
     const deadline =
       this.clock.now() + Math.min(MAX_RESOLVE_WAIT_MS, Math.floor(this.config.heartbeatStaleAfterMs / 2));
     let listed: BrokerResult<Position[]> = await this.broker.positions();
@@ -236,14 +229,14 @@ export class SignalExecutor {
     }
     const reason = `${outcome.reason}; outcome_unknown after ${ambiguous.code}`;
     if (!listed.ok) {
+      // Declaring it failed now could hide a filled position: the tick goes on, and the signal
+      // stays open until positions can be listed (settleLater).
+      if (!this.lifecycle.stopping) return undefined;
       this.logger.error(
         { request_id: requestId, error: outcome.error, first_ambiguous: ambiguous, list_error: listed.error },
-        'order outcome unknown and positions could not be listed before the deadline; recorded failed, check the account by the request id in the comment',
+        'order outcome unknown and the service is stopping; recorded failed, check the account by the request id in the comment',
       );
-      const why = this.lifecycle.stopping
-        ? 'service stopping'
-        : `positions could not be listed (${listed.error.code})`;
-      return { ...outcome, reason: `${reason}: ${why}` };
+      return { ...outcome, reason: `${reason}: service stopping` };
     }
     const position = positionWithRequestId(listed.value, requestId);
     if (position === undefined) {
@@ -333,6 +326,81 @@ export class SignalExecutor {
   private reject(signal: TradeSignal, reason: string): void {
     this.recordOutcome(signal.id, 'rejected', this.clock.now(), { reason }, () =>
       this.events.publish('signal_rejected', { signal_id: signal.id, reason }),
+    );
+  }
+
+  /**
+   * An order whose outcome stayed unknown while positions could not be listed (a long bridge
+   * outage, an open circuit): keep looking in the background, without holding up the loop, and end
+   * the signal once the broker can say. A stop leaves it unfinished in the ledger, where the next
+   * start settles it by its comment (settleRestored).
+   */
+  private settleLater(
+    signal: TradeSignal,
+    requestId: string,
+    outcome: Extract<OrderOutcome, { kind: 'error' }>,
+    ambiguous: BrokerError,
+  ): void {
+    this.logger.warn(
+      { signal_id: signal.id, request_id: requestId, first_ambiguous: ambiguous },
+      'order outcome unknown and positions cannot be listed; the signal stays open until they can',
+    );
+    const work = (async () => {
+      for (let retry = 0; !this.lifecycle.stopping; retry++) {
+        await this.retry.sleep(Math.min(SETTLE_LATER_MAX_DELAY_MS, backoffDelay(this.retry, retry)));
+        if (this.lifecycle.stopping) break;
+        const listed = await this.broker.positions();
+        if (!listed.ok) continue;
+        const position =
+          positionWithRequestId(listed.value, requestId) ?? this.guard.closedPositionWithRequestId(requestId);
+        if (position !== undefined) this.executedByPosition(signal, requestId, position, outcome.attempts);
+        else
+          this.fail(signal, {
+            request_id: requestId,
+            error: outcome.error.message,
+            reason: `${outcome.reason}; outcome_unknown after ${ambiguous.code}: no position carries its request id`,
+            attempts: outcome.attempts,
+          });
+        return;
+      }
+      this.logger.warn(
+        { signal_id: signal.id, request_id: requestId },
+        'stopping with an order outcome unknown: the signal stays unfinished, and the next start settles it by its comment',
+      );
+    })()
+      .catch((error: unknown) =>
+        this.logger.error({ err: error, signal_id: signal.id }, 'settling an unknown order outcome failed'),
+      )
+      .finally(() => this.settling.delete(work));
+    this.settling.add(work);
+  }
+
+  /** Signals waiting for the broker to say whether their order filled (settleLater). */
+  get unsettled(): number {
+    return this.settling.size;
+  }
+
+  /** The order was found as a position by the request id in its comment: the signal executed. */
+  private executedByPosition(
+    signal: TradeSignal,
+    requestId: string,
+    position: Position,
+    attempts: number,
+  ): void {
+    const now = this.clock.now();
+    this.recordOutcome(signal.id, 'executed', now, { request_id: requestId, ticket: position.ticket }, () =>
+      this.events.publish('trade_executed', {
+        signal_id: signal.id,
+        ticket: position.ticket,
+        instrument: signal.instrument,
+        side: signal.side,
+        volume: position.volume,
+        fill_price: position.price_open,
+        request_id: requestId,
+        latency_ms: Math.max(0, now - signal.createdAtMs),
+        execution_time_ms: 0,
+        attempts,
+      }),
     );
   }
 
