@@ -49,7 +49,6 @@ export class SignalExecutor {
   private readonly logger = new Logger(SignalExecutor.name);
   private readonly rateLimiter: OrderRateLimiter;
   private readonly pendingOutcomes = new Set<Promise<void>>();
-  private readonly settling = new Set<Promise<void>>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -345,7 +344,7 @@ export class SignalExecutor {
       { signal_id: signal.id, request_id: requestId, first_ambiguous: ambiguous },
       'order outcome unknown and positions cannot be listed; the signal stays open until they can',
     );
-    const work = (async () => {
+    void (async () => {
       for (let retry = 0; !this.lifecycle.stopping; retry++) {
         await this.retry.sleep(Math.min(SETTLE_LATER_MAX_DELAY_MS, backoffDelay(this.retry, retry)));
         if (this.lifecycle.stopping) break;
@@ -367,17 +366,9 @@ export class SignalExecutor {
         { signal_id: signal.id, request_id: requestId },
         'stopping with an order outcome unknown: the signal stays unfinished, and the next start settles it by its comment',
       );
-    })()
-      .catch((error: unknown) =>
-        this.logger.error({ err: error, signal_id: signal.id }, 'settling an unknown order outcome failed'),
-      )
-      .finally(() => this.settling.delete(work));
-    this.settling.add(work);
-  }
-
-  /** Signals waiting for the broker to say whether their order filled (settleLater). */
-  get unsettled(): number {
-    return this.settling.size;
+    })().catch((error: unknown) =>
+      this.logger.error({ err: error, signal_id: signal.id }, 'settling an unknown order outcome failed'),
+    );
   }
 
   /** The order was found as a position by the request id in its comment: the signal executed. */
