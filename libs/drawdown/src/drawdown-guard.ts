@@ -45,9 +45,7 @@ export interface GuardSnapshot {
   dailyDrawdownPercent: number | null;
   capPercent: number;
   openPositions: number | null;
-  lastCheckAt: number | null;
   equityReadsBlocked: boolean;
-  capTriggers: number;
   closingInProgress: boolean;
 }
 
@@ -83,8 +81,7 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     at: null,
   };
   private checking: Promise<void> | undefined;
-  private capTriggerCount = 0;
-  private closing: { haltId: string; done: Promise<CloseAllReport>; abort: AbortController } | undefined;
+  private closing: { done: Promise<CloseAllReport>; abort: AbortController } | undefined;
   /** The latch or baselines changed but did not reach the disk: retried on every check. */
   private unpersisted = false;
   /** The cap the latest periodic read breached (not yet confirmed), if any. */
@@ -309,9 +306,7 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
       dailyDrawdownPercent: this.last.daily,
       capPercent: this.config.risk.drawdownCapPercent,
       openPositions: this.last.positions,
-      lastCheckAt: this.last.at,
       equityReadsBlocked: this.reads.blocked,
-      capTriggers: this.capTriggerCount,
       closingInProgress: this.closing !== undefined,
     };
   }
@@ -442,7 +437,6 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
       cap_percent: capPercent,
     });
     this.events.publish('halted', { halt_id: halt.id, reason, source, drawdown_percent: drawdownPercent });
-    if (source === 'drawdown_cap' || source === 'daily_cap') this.capTriggerCount++;
     if (this.policy.halt()?.id === halt.id) this.startClosing(halt, { reportFirstPass: true });
     return halt;
   }
@@ -457,7 +451,7 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
         ? { onFirstPass: (report: CloseAllReport) => void this.reportTrigger(halt, report) }
         : {}),
     });
-    const closing = { haltId: halt.id, done, abort };
+    const closing = { done, abort };
     this.closing = closing;
     void done
       .then(async (report) => {

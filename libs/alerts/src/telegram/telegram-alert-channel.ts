@@ -87,10 +87,6 @@ export class TelegramAlertChannel implements AlertChannel {
     this.wakeSleeper?.();
   }
 
-  get queued(): number {
-    return this.queue.size;
-  }
-
   private async run(): Promise<void> {
     try {
       for (let alert = this.queue.shift(); alert !== undefined; alert = this.queue.shift()) {

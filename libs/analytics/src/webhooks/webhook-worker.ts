@@ -62,10 +62,6 @@ export class WebhookWorker {
     return this.queue.size;
   }
 
-  get busy(): boolean {
-    return this.running;
-  }
-
   /** Resolves when the queue is empty and nothing is in flight. */
   idle(): Promise<void> {
     if (!this.running) return Promise.resolve();

@@ -9,7 +9,7 @@ import type {
   TradeResult,
 } from '../broker/broker-types';
 import { Retcode } from '../broker/retcodes';
-import { executeClose, executeOpenOrder, findPositionByRequestId, type RetryPolicy } from './order-executor';
+import { executeClose, executeOpenOrder, positionWithRequestId, type RetryPolicy } from './order-executor';
 
 /** One scripted answer: a retcode (a trade answer) or a broker error. */
 type Scripted = number | BrokerError;
@@ -301,7 +301,7 @@ describe('order executor: final outcomes end at once', () => {
   });
 });
 
-describe('findPositionByRequestId', () => {
+describe('positionWithRequestId', () => {
   const position = (ticket: number, comment: string): Position => ({
     ticket,
     symbol: 'EURUSD',
@@ -317,41 +317,18 @@ describe('findPositionByRequestId', () => {
     time: '2026-11-24T10:00:00.000Z',
   });
 
-  it('finds the position whose comment is the request id', async () => {
-    const gateway = new ScriptedGateway([]);
-    gateway.positionList = ok([
-      position(5, 'o-other'),
-      position(7, 'o-0123456789abcdef012345'),
-      position(9, ''),
-    ]);
-    expect(await findPositionByRequestId(gateway, 'o-0123456789abcdef012345')).toEqual({
-      ok: true,
-      value: 7,
-    });
+  it('finds the position whose comment is the request id', () => {
+    const list = [position(5, 'o-other'), position(7, 'o-0123456789abcdef012345'), position(9, '')];
+    expect(positionWithRequestId(list, 'o-0123456789abcdef012345')?.ticket).toBe(7);
   });
 
-  it('matches a request id longer than 26 characters by the 26 the comment keeps', async () => {
-    const gateway = new ScriptedGateway([]);
-    gateway.positionList = ok([position(8, 'x-0123456789abcdef01234567')]);
-    expect(await findPositionByRequestId(gateway, 'x-0123456789abcdef0123456789')).toEqual({
-      ok: true,
-      value: 8,
-    });
+  it('matches a request id longer than 26 characters by the 26 the comment keeps', () => {
+    const list = [position(8, 'x-0123456789abcdef01234567')];
+    expect(positionWithRequestId(list, 'x-0123456789abcdef0123456789')?.ticket).toBe(8);
   });
 
-  it('answers null when no comment matches, also not a prefix or a longer comment', async () => {
-    const gateway = new ScriptedGateway([]);
-    gateway.positionList = ok([position(5, 'o-abc1'), position(6, 'o-ab')]);
-    expect(await findPositionByRequestId(gateway, 'o-abc')).toEqual({ ok: true, value: null });
-  });
-
-  it('passes a failed positions read through', async () => {
-    const gateway = new ScriptedGateway([]);
-    gateway.positionList = fail('transient', 'http_503', 'down');
-    expect(await findPositionByRequestId(gateway, 'o-abc')).toEqual({
-      ok: false,
-      error: { kind: 'transient', code: 'http_503', message: 'down' },
-    });
+  it('finds nothing when no comment matches, also not a prefix or a longer comment', () => {
+    expect(positionWithRequestId([position(5, 'o-abc1'), position(6, 'o-ab')], 'o-abc')).toBeUndefined();
   });
 });
 

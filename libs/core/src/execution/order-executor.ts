@@ -116,16 +116,3 @@ export function positionWithRequestId(
   const comment = requestId.slice(0, MAX_COMMENT_LENGTH);
   return positions.find((p) => p.comment === comment);
 }
-
-/**
- * After an open whose outcome stayed unknown (timeouts, resets), look for the position by the
- * request id written into its comment before declaring the order failed.
- */
-export async function findPositionByRequestId(
-  gateway: BrokerGateway,
-  requestId: string,
-): Promise<BrokerResult<number | null>> {
-  const positions = await gateway.positions();
-  if (!positions.ok) return positions;
-  return { ok: true, value: positionWithRequestId(positions.value, requestId)?.ticket ?? null };
-}

@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { startHeartbeatWatchdog, type HeartbeatWatchdog, type WatchdogReport } from '@app/alerts';
+import { startHeartbeatWatchdog, type HeartbeatWatchdog } from '@app/alerts';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { HEARTBEAT_STAMP, SharedHeartbeatStamp, type HeartbeatStamp } from './heartbeat-stamp';
 
@@ -21,7 +21,6 @@ const LOGS_INFO: ReadonlySet<AppConfig['logLevel']> = new Set(['info', 'debug', 
 export class HeartbeatWatchdogService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(HeartbeatWatchdogService.name);
   private watchdog: HeartbeatWatchdog | undefined;
-  private lastReport: WatchdogReport | undefined;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -41,21 +40,13 @@ export class HeartbeatWatchdogService implements OnApplicationBootstrap, OnModul
       logFd: LOGS_INFO.has(this.config.logLevel) ? 1 : null,
       telegram: botToken !== undefined && chatId !== undefined ? { apiRoot, botToken, chatId } : null,
     });
-    this.watchdog.onReport((report) => {
-      this.lastReport = report;
-      this.logger.debug({ report }, 'watchdog report');
-    });
+    this.watchdog.onReport((report) => this.logger.debug({ report }, 'watchdog report'));
     this.watchdog.onError((error) =>
       this.logger.error(
         { err: error },
         'heartbeat watchdog worker failed; stale heartbeats are now only seen by /health/live',
       ),
     );
-  }
-
-  /** What the worker last reported (stale, recovered, sent), as the main thread saw it. */
-  get last(): WatchdogReport | undefined {
-    return this.lastReport;
   }
 
   async onModuleDestroy(): Promise<void> {
