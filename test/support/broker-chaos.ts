@@ -1,4 +1,4 @@
-import { openRequestId, Retcode } from '@app/core';
+import { MAX_COMMENT_LENGTH, openRequestId, Retcode } from '@app/core';
 import { startFakeMt5Bridge, type BridgeFault } from '../fakes/fake-mt5-bridge';
 import { postSignal, signalBody } from './signed-request';
 import { startTestApp } from './test-app';
@@ -106,7 +106,7 @@ export async function runBrokerChaos(options: {
     };
     for (const id of accepted) {
       const ends = endsOf(id);
-      const fills = fillsByComment.get(openRequestId(id).slice(0, 26)) ?? 0;
+      const fills = fillsByComment.get(openRequestId(id).slice(0, MAX_COMMENT_LENGTH)) ?? 0;
       if (ends.length !== 1)
         problems.push(`signal ${id}: ${ends.length} endings (${ends.map((e) => e.type).join(', ')})`);
       if (fills > 1) problems.push(`signal ${id}: ${fills} fills`);

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openRequestId, seededRandom } from '@app/core';
+import { MAX_COMMENT_LENGTH, openRequestId, seededRandom } from '@app/core';
 import { startFakeMt5Bridge, type ChaosOptions, type FakeMt5Bridge } from '../fakes/fake-mt5-bridge';
 import { signedHeaders } from './signed-request';
 import { ServiceProcess, type LogLine } from './service-process';
@@ -399,7 +399,9 @@ async function judge(
     if (failed.has(id)) problems.push(`signal ${id}: both trade_executed and trade_failed`);
   const fillsBySignal = new Map<string, number>();
   if (bridge !== undefined) {
-    const signalByComment = new Map([...sent.keys()].map((id) => [openRequestId(id).slice(0, 26), id]));
+    const signalByComment = new Map(
+      [...sent.keys()].map((id) => [openRequestId(id).slice(0, MAX_COMMENT_LENGTH), id]),
+    );
     for (const fill of bridge.fillLog) {
       const id = signalByComment.get(fill.comment);
       if (id === undefined) continue;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { isValidTimeZone } from '@app/core';
 import type { AppConfig, SignalSourceKind } from './app-config';
 
 /** One problem with one variable, ready to log: `{ variable, expected }`. */
@@ -34,12 +35,7 @@ class EnvReader {
   }
 
   parse<T>(name: string, schema: z.ZodType<T>, fallback: T, expected: string): T {
-    const value = this.raw(name);
-    if (value === undefined) return fallback;
-    const result = schema.safeParse(value);
-    if (result.success) return result.data;
-    this.problems.push({ variable: name, expected });
-    return fallback;
+    return this.optional(name, schema, expected) ?? fallback;
   }
 
   optional<T>(name: string, schema: z.ZodType<T>, expected: string): T | undefined {
@@ -73,15 +69,6 @@ const csv = <T>(item: z.ZodType<T, string>) =>
         .filter((part) => part.length > 0),
     )
     .pipe(z.array(item).min(1));
-
-function isValidTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export function loadConfig(env: Env): ConfigResult {
   const r = new EnvReader(env);

@@ -13,7 +13,6 @@ export class FileStateStore implements StateStore {
   readonly audit: AuditLog;
   private readonly riskFile: ChecksummedJsonFile<RiskState>;
   private problems: string[] = [];
-  private isLoaded = false;
   private ledgerLoad: SignalLedgerLoad | undefined;
   private readonly lock: StateDirLock | undefined;
   /** Why the lock could be taken (an earlier owner that is gone, or none). */
@@ -38,7 +37,6 @@ export class FileStateStore implements StateStore {
     const auditLoad = await this.audit.open();
     this.problems = [...ledgerLoad.problems, ...auditLoad.problems];
     this.ledgerLoad = ledgerLoad;
-    this.isLoaded = true;
     return ledgerLoad;
   }
 
@@ -47,7 +45,7 @@ export class FileStateStore implements StateStore {
   }
 
   get loaded(): boolean {
-    return this.isLoaded;
+    return this.ledgerLoad !== undefined;
   }
 
   /** What the ledger replay found; undefined before `open`. */

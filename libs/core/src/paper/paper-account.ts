@@ -7,6 +7,7 @@ import type {
   TradeResult,
 } from '../broker/broker-types';
 import { Retcode } from '../broker/retcodes';
+import { MAX_COMMENT_LENGTH } from '../execution/request-ids';
 import {
   ACCOUNT_CURRENCY,
   profitToUsd,
@@ -104,7 +105,6 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * retry of the same request.
  */
 const DEFAULT_MAX_REQUESTS = 20_000;
-const MAX_COMMENT_CHARS = 26;
 // Ticket ranges far apart, so an order number mistaken for a deal number shows in a test.
 const FIRST_ORDER = 100_001;
 const FIRST_DEAL = 500_001;
@@ -408,7 +408,7 @@ export class PaperAccount {
       sl,
       tp,
       magic,
-      comment: typeof request.comment === 'string' ? request.comment.slice(0, MAX_COMMENT_CHARS) : '',
+      comment: typeof request.comment === 'string' ? request.comment.slice(0, MAX_COMMENT_LENGTH) : '',
       openedAt: now,
     });
     return {
@@ -431,9 +431,7 @@ export class PaperAccount {
         ...failure(id, Retcode.POSITION_CLOSED, "Position doesn't exist"),
         position: numberOr0(request.ticket),
       };
-    const spec = this.walks.get(position.symbol)?.spec;
-    if (!spec)
-      throw new Error(`paper account holds position ${position.ticket} on unquoted ${position.symbol}`);
+    const spec = this.specOf(position);
     const volume =
       request.volume === undefined ? position.volume : validVolume(request.volume, spec, position.volume);
     if (volume === undefined)

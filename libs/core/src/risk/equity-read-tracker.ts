@@ -5,7 +5,6 @@
  */
 export class EquityReadTracker {
   private failures = 0;
-  private isBlocked = false;
 
   constructor(private readonly threshold = 3) {
     if (!Number.isInteger(threshold) || threshold < 1)
@@ -15,27 +14,23 @@ export class EquityReadTracker {
   /** Records a failed (or non-finite) read. True when this failure is the one that blocks. */
   failure(): boolean {
     this.failures++;
-    if (this.isBlocked || this.failures < this.threshold) return false;
-    this.isBlocked = true;
-    return true;
+    return this.failures === this.threshold;
   }
 
   /** Records a good read. True when this read ends a blocked spell. */
   success(): boolean {
-    const wasBlocked = this.isBlocked;
+    const wasBlocked = this.blocked;
     this.failures = 0;
-    this.isBlocked = false;
     return wasBlocked;
   }
 
   /** Forget the history without signalling (e.g. after a resume). */
   reset(): void {
     this.failures = 0;
-    this.isBlocked = false;
   }
 
   get blocked(): boolean {
-    return this.isBlocked;
+    return this.failures >= this.threshold;
   }
 
   get consecutiveFailures(): number {

@@ -50,6 +50,11 @@ export const tradeResultSchema = z.object({
 
 export const errorBodySchema = z.object({ error: z.string(), message: z.string().optional() });
 
+/** A body quoted into an error message: JSON-escaped and cut to 200 characters. */
+export function snippet(text: string): string {
+  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}...` : text);
+}
+
 /** One line naming every offending field, for logs and BrokerError messages. */
 export function describeIssues(error: z.ZodError): string {
   return error.issues

@@ -30,6 +30,7 @@ import {
   errorBodySchema,
   healthSchema,
   positionsSchema,
+  snippet,
   tradeResultSchema,
 } from './bridge-schemas';
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker';
@@ -510,10 +511,6 @@ function errorBodyText(data: unknown): string {
     // Not JSON: fall through to the raw snippet, which is the most useful context we have.
   }
   return ` ${snippet(text)}`;
-}
-
-function snippet(text: string): string {
-  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}...` : text);
 }
 
 function errorText(error: unknown): string {

@@ -10,6 +10,7 @@ import axios, { type AxiosInstance } from 'axios';
 import type { Clock } from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { Lifecycle } from '@app/common';
+import { describeIssues, snippet } from '@app/mt5/http/bridge-schemas';
 import { BRIDGE_HEADER, signBridgeRequest } from '@app/mt5/http/bridge-signature';
 import { SignalPipeline } from '../approval/signal-pipeline';
 import { parsePlatformSignal, pendingApprovalsSchema } from './platform-approvals';
@@ -214,7 +215,7 @@ export class PlatformSignalSource implements OnApplicationBootstrap, OnModuleDes
       if (!envelope.success)
         return {
           ok: false,
-          error: `unexpected body: ${envelope.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+          error: `unexpected body: ${describeIssues(envelope.error)}`,
         };
       return { ok: true, signals: envelope.data.signals };
     } catch (error) {
@@ -251,8 +252,4 @@ export class PlatformSignalSource implements OnApplicationBootstrap, OnModuleDes
     await this.pollOnce();
     this.schedule(this.nextDelayMs());
   }
-}
-
-function snippet(text: string): string {
-  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}...` : text);
 }
