@@ -90,14 +90,27 @@ async function sendWithRetry(attempt: Attempt, policy: RetryPolicy, veto?: Retry
   }
 }
 
-/** Opening is vetoed between retries (halt, stop); closing never is: closing is always allowed. */
+/**
+ * Opening is vetoed between retries (halt, stop); closing never is: closing is always allowed.
+ * `onAnswer` sees every attempt's answer: the outcome holds only the last one, and an earlier one
+ * may say the order may have executed (a reset, a timeout).
+ */
 export function executeOpenOrder(
   gateway: BrokerGateway,
   request: OpenOrderRequest,
   policy: RetryPolicy,
   veto?: RetryVeto,
+  onAnswer?: (answer: BrokerResult<TradeResult>) => void,
 ): Promise<OrderOutcome> {
-  return sendWithRetry(() => gateway.openPosition(request), policy, veto);
+  return sendWithRetry(
+    async () => {
+      const answer = await gateway.openPosition(request);
+      onAnswer?.(answer);
+      return answer;
+    },
+    policy,
+    veto,
+  );
 }
 
 export function executeClose(

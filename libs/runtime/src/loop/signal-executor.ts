@@ -6,17 +6,14 @@ import {
   positionWithRequestId,
   openRequestId,
   OrderRateLimiter,
-  Retcode,
   signalCloseRequestId,
   type BrokerError,
   type BrokerGateway,
   type BrokerResult,
   type Clock,
-  type OpenOrderRequest,
   type OrderOutcome,
   type Position,
   type RetryPolicy,
-  type TradeResult,
   type TradeSignal,
 } from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
@@ -95,19 +92,8 @@ export class SignalExecutor {
     // earlier attempt may have reached the terminal (a reset, a timeout) even when the last one is
     // a plain `circuit_open` or `http_503`, so remember the first ambiguous answer of any attempt.
     let ambiguous: BrokerError | undefined;
-    const tracked: BrokerGateway = {
-      health: () => this.broker.health(),
-      account: () => this.broker.account(),
-      positions: () => this.broker.positions(),
-      closePosition: (request) => this.broker.closePosition(request),
-      openPosition: async (request: OpenOrderRequest): Promise<BrokerResult<TradeResult>> => {
-        const answer = await this.broker.openPosition(request);
-        if (!answer.ok && mayHaveExecuted(answer.error)) ambiguous ??= answer.error;
-        return answer;
-      },
-    };
     let outcome: OrderOutcome = await executeOpenOrder(
-      tracked,
+      this.broker,
       {
         request_id: requestId,
         symbol: signal.instrument,
@@ -122,13 +108,18 @@ export class SignalExecutor {
       this.retry,
       // A halt or a stop while the order waits out a REQUOTE or a timeout: send it no more.
       () => (this.guard.isHalted() ? 'halted' : this.lifecycle.stopping ? 'stopping' : undefined),
+      (answer) => {
+        if (!answer.ok && mayHaveExecuted(answer.error)) ambiguous ??= answer.error;
+      },
     );
     // A fill or a retcode is the bridge's stored word on this request id; only an error after an
     // ambiguous attempt leaves the order's fate open, and it is settled before the signal ends.
     if (outcome.kind === 'error' && ambiguous !== undefined) {
       const resolved = await this.resolveUnknown(requestId, outcome, ambiguous);
-      if (resolved === undefined) return this.settleLater(signal, requestId, outcome, ambiguous);
-      outcome = resolved;
+      if (resolved.kind === 'unknown') return this.settleLater(signal, requestId, outcome, ambiguous);
+      if (resolved.kind === 'found')
+        return this.executedByPosition(signal, requestId, resolved.position, outcome.attempts, sentAt);
+      outcome = { ...outcome, reason: resolved.reason };
     }
     const filledAt = this.clock.now();
     switch (outcome.kind) {
@@ -187,10 +178,9 @@ export class SignalExecutor {
       await this.retry.sleep(backoffDelay(this.retry, retry));
       listed = await this.broker.positions();
     }
-    // A halt at start may already have closed it: then only the closer remembers the fill.
-    const position =
-      (listed.ok ? positionWithRequestId(listed.value, requestId) : undefined) ??
-      this.guard.closedPositionWithRequestId(requestId);
+    const position = listed.ok
+      ? this.orderPosition(listed.value, requestId)
+      : this.guard.closedPositionWithRequestId(requestId);
     const now = this.clock.now();
     if (position !== undefined) {
       this.executedByPosition(signal, requestId, position, 0);
@@ -212,7 +202,7 @@ export class SignalExecutor {
     requestId: string,
     outcome: Extract<OrderOutcome, { kind: 'error' }>,
     ambiguous: BrokerError,
-  ): Promise<OrderOutcome | undefined> {
+  ): Promise<Resolution> {
     const deadline =
       this.clock.now() + Math.min(MAX_RESOLVE_WAIT_MS, Math.floor(this.config.heartbeatStaleAfterMs / 2));
     let listed: BrokerResult<Position[]> = await this.broker.positions();
@@ -230,12 +220,12 @@ export class SignalExecutor {
     if (!listed.ok) {
       // Declaring it failed now could hide a filled position: the tick goes on, and the signal
       // stays open until positions can be listed (settleLater).
-      if (!this.lifecycle.stopping) return undefined;
+      if (!this.lifecycle.stopping) return { kind: 'unknown' };
       this.logger.error(
         { request_id: requestId, error: outcome.error, first_ambiguous: ambiguous, list_error: listed.error },
         'order outcome unknown and the service is stopping; recorded failed, check the account by the request id in the comment',
       );
-      return { ...outcome, reason: `${reason}: service stopping` };
+      return { kind: 'failed', reason: `${reason}: service stopping` };
     }
     const position = positionWithRequestId(listed.value, requestId);
     if (position === undefined) {
@@ -243,26 +233,13 @@ export class SignalExecutor {
         { request_id: requestId, error: outcome.error, first_ambiguous: ambiguous },
         'order outcome unknown; no position carries its request id, so it did not fill',
       );
-      return { ...outcome, reason: `${reason}: no position carries its request id` };
+      return { kind: 'failed', reason: `${reason}: no position carries its request id` };
     }
     this.logger.warn(
       { request_id: requestId, ticket: position.ticket },
       'order outcome was unknown; its position was found by the comment',
     );
-    return {
-      kind: 'filled',
-      attempts: outcome.attempts,
-      result: {
-        request_id: requestId,
-        retcode: Retcode.DONE,
-        order: position.ticket,
-        deal: 0,
-        position: position.ticket,
-        volume: position.volume,
-        price: position.price_open,
-        comment: 'resolved by position comment',
-      },
-    };
+    return { kind: 'found', position };
   }
 
   /** `close`: close the bot's own positions (magic number) on the instrument, as the broker lists them. */
@@ -350,8 +327,7 @@ export class SignalExecutor {
         if (this.lifecycle.stopping) break;
         const listed = await this.broker.positions();
         if (!listed.ok) continue;
-        const position =
-          positionWithRequestId(listed.value, requestId) ?? this.guard.closedPositionWithRequestId(requestId);
+        const position = this.orderPosition(listed.value, requestId);
         if (position !== undefined) this.executedByPosition(signal, requestId, position, outcome.attempts);
         else
           this.fail(signal, {
@@ -371,12 +347,21 @@ export class SignalExecutor {
     );
   }
 
-  /** The order was found as a position by the request id in its comment: the signal executed. */
+  /** The position an order opened, listed, or closed since by a halt (then only the closer remembers the fill). */
+  private orderPosition(listed: readonly Position[], requestId: string): Position | undefined {
+    return positionWithRequestId(listed, requestId) ?? this.guard.closedPositionWithRequestId(requestId);
+  }
+
+  /**
+   * The order was found as a position by the request id in its comment: the signal executed.
+   * `sentAt` when this run sent the order (else the execution time is unknown, reported as 0).
+   */
   private executedByPosition(
     signal: TradeSignal,
     requestId: string,
     position: Position,
     attempts: number,
+    sentAt?: number,
   ): void {
     const now = this.clock.now();
     this.recordOutcome(signal.id, 'executed', now, { request_id: requestId, ticket: position.ticket }, () =>
@@ -389,7 +374,7 @@ export class SignalExecutor {
         fill_price: position.price_open,
         request_id: requestId,
         latency_ms: Math.max(0, now - signal.createdAtMs),
-        execution_time_ms: 0,
+        execution_time_ms: sentAt === undefined ? 0 : Math.max(0, now - sentAt),
         attempts,
       }),
     );
@@ -423,6 +408,10 @@ export class SignalExecutor {
     while (this.pendingOutcomes.size > 0) await Promise.all([...this.pendingOutcomes]);
   }
 }
+
+/** What looking for an order of unknown outcome found: its position, proof it did not fill, or nothing yet. */
+type Resolution =
+  { kind: 'found'; position: Position } | { kind: 'failed'; reason: string } | { kind: 'unknown' };
 
 /**
  * Answers after which the order may have executed: no answer (`unknown_outcome`), or an answer we
