@@ -30,7 +30,8 @@ const SHUTDOWN_DRAIN_MS = 1_000;
 export class WebhookDispatcher implements OnApplicationShutdown {
   private readonly logger = new Logger(WebhookDispatcher.name);
   private readonly workers: WebhookWorker[];
-  private readonly depthGauges: { set(value: number): void }[];
+  /** Per worker: set its queue-depth gauge (the label child is bound once, in createWorker). */
+  private readonly reportDepths: (() => void)[];
   private readonly unsubscribe: () => void;
   private sequence = 0;
 
@@ -42,8 +43,9 @@ export class WebhookDispatcher implements OnApplicationShutdown {
     events: EventBus,
   ) {
     const urls = config.analytics.webhookUrls;
-    this.workers = urls.map((url, index) => this.createWorker(url, String(index)));
-    this.depthGauges = urls.map((_url, index) => metrics.webhookQueueDepth.labels(String(index)));
+    const created = urls.map((url, index) => this.createWorker(url, String(index)));
+    this.workers = created.map((c) => c.worker);
+    this.reportDepths = created.map((c) => c.reportDepth);
     if (urls.length > 0) {
       // The origin only: a path or query may carry a token.
       this.logger.log(
@@ -64,7 +66,7 @@ export class WebhookDispatcher implements OnApplicationShutdown {
             };
             for (const [index, worker] of this.workers.entries()) {
               worker.enqueue(item);
-              this.depthGauges[index].set(worker.depth);
+              this.reportDepths[index]();
             }
           });
   }
@@ -81,7 +83,7 @@ export class WebhookDispatcher implements OnApplicationShutdown {
     for (const worker of this.workers) worker.stop();
   }
 
-  private createWorker(url: string, label: string): WebhookWorker {
+  private createWorker(url: string, label: string): { worker: WebhookWorker; reportDepth: () => void } {
     const { webhookDeliveries, webhookAttemptFailures, webhookQueueDepth } = this.metrics;
     let healthy = true;
     // The observer needs the worker's depth and the worker needs the observer: a late-bound holder.
@@ -137,7 +139,7 @@ export class WebhookDispatcher implements OnApplicationShutdown {
       random: Math.random,
       observer,
     });
-    return holder.worker;
+    return { worker: holder.worker, reportDepth: depth };
   }
 
   private async post(url: string, item: WebhookItem, stop: AbortSignal): Promise<DeliveryResult> {

@@ -75,7 +75,7 @@ export class SignalPipeline {
       source: signal.source,
       created_at: new Date(signal.createdAtMs).toISOString(),
     });
-    await this.approve(signal, signal.source);
+    await this.approve(signal, 'auto');
     return 'accepted';
   }
 
@@ -162,7 +162,8 @@ export class SignalPipeline {
     this.pendingListeners.push(listener);
   }
 
-  private async approve(signal: TradeSignal, by: string): Promise<void> {
+  /** `restart`: taken up again after a restart (the approval is then written to the ledger). */
+  private async approve(signal: TradeSignal, by: 'auto' | 'restart'): Promise<void> {
     if (this.config.signals.approvalMode === 'manual' && signal.approvedAtMs === undefined) {
       const entry = { signal, since: this.clock.now() };
       this.pending.set(signal.id, entry);
@@ -181,7 +182,7 @@ export class SignalPipeline {
     // Approved upstream (platform): the approval took from creation to approval there.
     const approvalTime =
       signal.approvedAtMs === undefined ? 0 : Math.max(0, signal.approvedAtMs - signal.createdAtMs);
-    await this.markApproved(signal, by === 'restart' ? 'restart' : 'auto', approvalTime);
+    await this.markApproved(signal, by, approvalTime);
   }
 
   private async markApproved(signal: TradeSignal, by: string, approvalTimeMs: number): Promise<void> {

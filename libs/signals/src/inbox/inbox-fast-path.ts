@@ -2,7 +2,7 @@ import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { PinoLogger } from 'nestjs-pino';
-import { SignalInbox } from './signal-inbox';
+import { sendJson, SignalInbox } from './signal-inbox';
 
 const INBOX_PATHS = new Set(['/api/v1/signals', '/api/v1/signals/']);
 
@@ -49,7 +49,6 @@ export class InboxFastPath implements OnApplicationBootstrap {
   private fail(response: ServerResponse, error: unknown): void {
     this.logger.error({ err: error }, 'inbox failed on a request');
     if (response.headersSent) return void response.end();
-    response.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-    response.end(JSON.stringify({ status: 'error', reason: 'internal_error' }));
+    sendJson(response, 500, { status: 'error', reason: 'internal_error' });
   }
 }

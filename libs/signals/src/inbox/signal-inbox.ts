@@ -104,7 +104,7 @@ export class SignalInbox {
 }
 
 /** Plain node response writing: the inbox runs on node's request/response, with or without express. */
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
+export function sendJson(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   response.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',

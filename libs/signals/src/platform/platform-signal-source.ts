@@ -70,6 +70,7 @@ export class PlatformSignalSource implements OnApplicationBootstrap, OnModuleDes
     lastError: undefined,
   };
   private http: AxiosInstance | undefined;
+  private credentials: { apiKeyId: string; apiSecret: string } | undefined;
   private stopped = false;
   private inFlight: AbortController | undefined;
 
@@ -87,11 +88,12 @@ export class PlatformSignalSource implements OnApplicationBootstrap, OnModuleDes
 
   onApplicationBootstrap(): void {
     if (!this.config.signals.sources.includes('platform')) return;
-    const { apiUrl } = this.config.platform;
-    if (apiUrl === undefined)
+    const { apiUrl, apiKeyId, apiSecret } = this.config.platform;
+    if (apiUrl === undefined || apiKeyId === undefined || apiSecret === undefined)
       throw new Error(
-        'SIGNAL_SOURCES=platform needs PLATFORM_API_URL (config validation should have refused this)',
+        'SIGNAL_SOURCES=platform needs PLATFORM_API_URL, PLATFORM_API_KEY_ID and PLATFORM_API_SECRET (config validation should have refused this)',
       );
+    this.credentials = { apiKeyId, apiSecret };
     this.http = axios.create({
       baseURL: apiUrl.replace(/\/+$/, ''),
       timeout: PLATFORM_POLL_TIMEOUT_MS,
@@ -177,9 +179,9 @@ export class PlatformSignalSource implements OnApplicationBootstrap, OnModuleDes
   private async fetchPending(
     http: AxiosInstance,
   ): Promise<{ ok: true; signals: unknown[] } | { ok: false; error: string }> {
-    const { apiKeyId, apiSecret } = this.config.platform;
-    if (apiKeyId === undefined || apiSecret === undefined)
-      return { ok: false, error: 'PLATFORM_API_KEY_ID and PLATFORM_API_SECRET are required' };
+    const credentials = this.credentials;
+    if (credentials === undefined) return { ok: false, error: 'platform source not started' };
+    const { apiKeyId, apiSecret } = credentials;
     const body = JSON.stringify({ limit: PLATFORM_POLL_LIMIT });
     const target = new URL(http.getUri({ url: PLATFORM_PENDING_PATH }));
     const timestamp = String(this.clock.now());
