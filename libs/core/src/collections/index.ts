@@ -1,1 +1,2 @@
 export * from './bounded-queue';
+export * from './set-newest';

@@ -1,4 +1,5 @@
 import type { Position } from '../broker';
+import { setNewest } from '../collections/set-newest';
 import { MAX_COMMENT_LENGTH } from './request-ids';
 
 /**
@@ -13,13 +14,7 @@ export class RecentlyClosedPositions {
   constructor(private readonly capacity = 10_000) {}
 
   add(position: Position): void {
-    if (position.comment === '') return;
-    this.byComment.delete(position.comment);
-    this.byComment.set(position.comment, position);
-    if (this.byComment.size > this.capacity) {
-      const oldest = this.byComment.keys().next();
-      if (oldest.done !== true) this.byComment.delete(oldest.value);
-    }
+    if (position.comment !== '') setNewest(this.byComment, position.comment, position, this.capacity);
   }
 
   /** The closed position whose comment carries this request id (as `positionWithRequestId` matches). */

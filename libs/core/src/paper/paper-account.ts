@@ -7,6 +7,7 @@ import type {
   TradeResult,
 } from '../broker/broker-types';
 import { Retcode } from '../broker/retcodes';
+import { setNewest } from '../collections/set-newest';
 import { MAX_COMMENT_LENGTH } from '../execution/request-ids';
 import {
   ACCOUNT_CURRENCY,
@@ -315,13 +316,8 @@ export class PaperAccount {
       if (this.openPositions.size === 0) this.marginSum = 0;
     }
     this.restoreWalks(change.walks);
-    this.requests.delete(change.request.requestId);
-    this.requests.set(change.request.requestId, { ...change.request, result: { ...change.request.result } });
-    while (this.requests.size > this.maxRequests) {
-      const oldest = this.requests.keys().next();
-      if (oldest.done === true) break;
-      this.requests.delete(oldest.value);
-    }
+    const request = { ...change.request, result: { ...change.request.result } };
+    setNewest(this.requests, change.request.requestId, request, this.maxRequests);
     this.rev++;
   }
 
@@ -360,12 +356,7 @@ export class PaperAccount {
     const seen = this.requests.get(requestId);
     if (seen) return { ...seen.result };
     const result = { ...execute(), request_id: requestId };
-    this.requests.set(requestId, { requestId, at: now, result });
-    while (this.requests.size > this.maxRequests) {
-      const oldest = this.requests.keys().next();
-      if (oldest.done === true) break;
-      this.requests.delete(oldest.value);
-    }
+    setNewest(this.requests, requestId, { requestId, at: now, result }, this.maxRequests);
     this.rev++;
     return { ...result };
   }
