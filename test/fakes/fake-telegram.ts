@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { waitForMatch } from '../support/wait-for-match';
 
 /**
  * A fake Telegram Bot API: a real HTTP server on 127.0.0.1 answering `POST /bot<TOKEN>/<method>`,
@@ -278,25 +279,13 @@ export async function startFakeTelegram(
       return updates.every((u) => u.update_id < highestOffsetSeen);
     },
     waitForMessage: (predicate, timeoutMs = 10_000) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const found = messages.find(predicate);
-          if (found === undefined) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(
-            new Error(
-              `no matching Telegram message within ${timeoutMs} ms; got:\n${messages.map((m) => m.text.split('\n')[0]).join('\n')}`,
-            ),
-          );
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      }),
+      waitForMatch(
+        () => messages.find(predicate),
+        waiters,
+        timeoutMs,
+        () =>
+          `no matching Telegram message within ${timeoutMs} ms; got:\n${messages.map((m) => m.text.split('\n')[0]).join('\n')}`,
+      ),
     close: async () => {
       for (const poll of polls) clearTimeout(poll.timer);
       polls.clear();

@@ -3,6 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
+import { waitForMatch } from './wait-for-match';
 
 const ENTRY = join(__dirname, '../../dist/apps/trading-bot/apps/trading-bot/src/main.js');
 
@@ -117,26 +118,13 @@ export class ServiceProcess {
   }
 
   waitForLine(predicate: (line: LogLine) => boolean, timeoutMs = 15_000): Promise<LogLine> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.lines.find(predicate);
-        if (found !== undefined) {
-          this.waiters.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-        }
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(
-          new Error(
-            `no matching log line within ${timeoutMs} ms; last lines:\n${this.rawStdout.slice(-15).join('\n')}`,
-          ),
-        );
-      }, timeoutMs);
-      this.waiters.add(check);
-      check();
-    });
+    return waitForMatch(
+      () => this.lines.find(predicate),
+      this.waiters,
+      timeoutMs,
+      () =>
+        `no matching log line within ${timeoutMs} ms; last lines:\n${this.rawStdout.slice(-15).join('\n')}`,
+    );
   }
 
   async waitUntilReady(timeoutMs = 15_000): Promise<void> {

@@ -7,6 +7,7 @@ import { EventBus } from '@app/common';
 import { loadConfig, type AppConfig } from '@app/config';
 import { createApp } from '../../apps/trading-bot/src/bootstrap/create-app';
 import type { BootSecrets } from '../../apps/trading-bot/src/bootstrap/boot-secrets';
+import { waitForMatch } from './wait-for-match';
 
 export interface TestApp {
   app: INestApplication;
@@ -64,24 +65,12 @@ export async function startTestApp(env: Record<string, string> = {}, stateDir?: 
     events,
     eventsOf,
     waitForEvent: (type, predicate = () => true, timeoutMs = 10_000) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const found = eventsOf(type).find(predicate);
-          if (found !== undefined) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(found);
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(
-            new Error(`no ${type} event within ${timeoutMs} ms; saw ${events.map((e) => e.type).join(', ')}`),
-          );
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      }),
+      waitForMatch(
+        () => eventsOf(type).find(predicate),
+        waiters,
+        timeoutMs,
+        () => `no ${type} event within ${timeoutMs} ms; saw ${events.map((e) => e.type).join(', ')}`,
+      ),
     admin: async (method, path, body) => {
       const response = await fetch(`${baseUrl}${path}`, {
         method,
