@@ -43,9 +43,10 @@ describe('approvals platform signal source', () => {
     await start();
     await t.waitForEvent('trade_executed', (e) => e.payload.signal_id === a.id);
     await t.waitForEvent('trade_executed', (e) => e.payload.signal_id === b.id);
-    // Let the platform repeat both on several more polls.
-    const pollsAtFill = platform.polls.length;
-    while (platform.polls.length < pollsAtFill + 3) await sleep(100);
+    // Let the platform repeat both on several more polls. Waiting on the source's own count, not
+    // on the fake's: the fake records a poll before the source has read its answer.
+    const until = Date.now() + 10_000;
+    while (source().stats.duplicates < 6 && Date.now() < until) await sleep(100);
 
     for (const s of [a, b])
       expect(t.eventsOf('trade_executed').filter((e) => e.payload.signal_id === s.id)).toHaveLength(1);
