@@ -28,7 +28,7 @@ module.exports = {
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
   // The long runs (`*.stress-spec.ts`) belong to `npm run test:stress` only: never let a pattern change pull them in.
   testPathIgnorePatterns: ['/node_modules/', '\\.stress-spec\\.ts$'],
-  moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json', 'node'],
   transform: {
     '^.+\\.(t|j|mj|cj)s$': [
       '<rootDir>/scripts/jest/ts-jest-esm-shim.cjs',

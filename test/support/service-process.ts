@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { waitForMatch } from './wait-for-match';
 
-const ENTRY = join(__dirname, '../../dist/apps/trading-bot/apps/trading-bot/src/main.js');
+const REPO_ROOT = join(__dirname, '../..');
+const ENTRY = join(REPO_ROOT, 'dist/apps/trading-bot/apps/trading-bot/src/main.js');
 
 export type LogLine = Record<string, unknown> & { type?: string; msg?: string };
 
@@ -15,6 +16,11 @@ export interface ServiceProcessOptions {
    * full log would fill the test process's memory.
    */
   keepLine?: (line: LogLine) => boolean;
+  /**
+   * Start it as a supervisor would: `npm run start:prod` in a process group of its own, so that
+   * `killGroup` kills npm and node together (node is then orphaned and reaped late).
+   */
+  viaNpm?: boolean;
 }
 
 /** A free TCP port on 127.0.0.1 (the service must know its port before it starts). */
@@ -83,10 +89,15 @@ export class ServiceProcess {
 
   spawn(): void {
     this.buffer = '';
-    const child = spawn(process.execPath, [ENTRY], {
-      env: { PATH: process.env.PATH ?? '', TZ: 'UTC', ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const env = { PATH: process.env.PATH ?? '', TZ: 'UTC', ...this.env };
+    const child = this.options.viaNpm
+      ? spawn('npm', ['run', '--silent', 'start:prod'], {
+          cwd: REPO_ROOT,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        })
+      : spawn(process.execPath, [ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => {
@@ -144,6 +155,12 @@ export class ServiceProcess {
     this.child?.kill(signal);
   }
 
+  /** Signal the whole process group (with `viaNpm`: npm, its shell if any, and node). */
+  killGroup(signal: NodeJS.Signals): void {
+    if (this.child?.pid === undefined) throw new Error('not started');
+    process.kill(-this.child.pid, signal);
+  }
+
   exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.exitInfo === undefined) throw new Error('not started');
     return this.exitInfo;
@@ -151,7 +168,8 @@ export class ServiceProcess {
 
   async stop(): Promise<void> {
     if (this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.kill('SIGKILL');
+      if (this.options.viaNpm) this.killGroup('SIGKILL');
+      else this.child.kill('SIGKILL');
       await this.exited();
     }
   }

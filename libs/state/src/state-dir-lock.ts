@@ -2,97 +2,104 @@ import { randomUUID } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readFileIfExists, writeFileAtomic } from './atomic-file';
+import { tryLockFile, type HeldFileLock } from './os-file-lock';
 
-/** Who holds STATE_DIR: written at start, renewed while running, removed at a graceful stop. */
+/** Who holds STATE_DIR (`owner.json`): for messages and for hosts whose filesystem shares no locks. */
 export interface StateDirOwner {
   host: string;
   pid: number;
   token: string;
   started_at: number;
   renewed_at: number;
+  /** Grows at every renewal: another host sees a live holder by watching it change, whatever the clocks say. */
+  renewals: number;
 }
 
 export interface StateDirLockOptions {
   host: string;
   pid: number;
   now: () => number;
-  /** Whether a process with this id runs on this host. */
-  isAlive: (pid: number) => boolean;
+  /** Waits while another host's lease is watched; injected so tests need not sleep. */
+  sleep: (ms: number) => Promise<void>;
   renewEveryMs: number;
-  /** A lease not renewed for this long belongs to a process that is gone. */
-  staleAfterMs: number;
-  /** Renewal trouble (a failed write, a lease another process took): for the log. */
+  /** Another host's lease not renewed for this long belongs to a process that is gone. */
+  leaseTtlMs: number;
+  /** Renewal trouble (a failed write): for the log. */
   onProblem: (message: string) => void;
+  /** Another process took STATE_DIR over: this one must stop trading at once. */
+  onLost: (message: string) => void;
 }
 
-export type LockDecision = { take: true; why: string } | { take: false; why: string };
+export type LeaseVerdict = { take: true; why: string } | { take: false; why: string };
 
 /**
- * Whether this process may take STATE_DIR from the owner on file. Two processes on one STATE_DIR
- * trade one account twice and write one ledger from two places (each renames files the other
- * still appends to), so a live owner is refused. The same process id on the same host is an earlier
- * run of this container (pid 1 again after a restart); a dead pid or a lease nobody renewed is gone.
+ * Whether the lease on file may be taken once this process holds the OS lock. On one host the OS
+ * lock is the whole truth: its holder is gone. Another host's lease is the one thing the lock may
+ * not cover (a filesystem that shares no locks between hosts), so a fresh one is watched first.
  */
-export function lockDecision(
+export function leaseVerdict(
   owner: StateDirOwner | undefined,
-  me: { host: string; pid: number },
+  me: { host: string },
   now: number,
-  staleAfterMs: number,
-  isAlive: (pid: number) => boolean,
-): LockDecision {
-  if (owner === undefined) return { take: true, why: 'no owner' };
-  const age = now - owner.renewed_at;
-  const fresh = age < staleAfterMs;
-  const seconds = `${Math.round(age / 1000)} s ago`;
-  if (owner.host === me.host) {
-    if (owner.pid === me.pid)
-      return { take: true, why: `an earlier run with this process id (renewed ${seconds})` };
-    if (!isAlive(owner.pid)) return { take: true, why: `pid ${owner.pid} is not running` };
-    if (!fresh) return { take: true, why: `pid ${owner.pid} runs but stopped renewing (${seconds})` };
-    return { take: false, why: `pid ${owner.pid} on this host holds it (renewed ${seconds})` };
-  }
-  if (!fresh) return { take: true, why: `the lease of ${owner.host} expired (renewed ${seconds})` };
-  return { take: false, why: `pid ${owner.pid} on ${owner.host} holds it (renewed ${seconds})` };
+  leaseTtlMs: number,
+): LeaseVerdict {
+  if (owner === undefined) return { take: true, why: 'no earlier owner' };
+  const seconds = `${Math.round((now - owner.renewed_at) / 1000)} s ago`;
+  if (owner.host === me.host) return { take: true, why: `pid ${owner.pid} is gone (renewed ${seconds})` };
+  if (now - owner.renewed_at >= leaseTtlMs)
+    return { take: true, why: `the lease of ${owner.host} expired (renewed ${seconds})` };
+  return { take: false, why: `pid ${owner.pid} on ${owner.host} renewed its lease ${seconds}` };
 }
 
-/** The lock file `STATE_DIR/owner.json`: one trading process per STATE_DIR (and so per account). */
+/**
+ * One trading process per STATE_DIR, because two would trade one account twice and write one
+ * ledger from two places. Ownership is an fcntl lock on `owner.lock` that the kernel releases when
+ * the holder dies (see os-file-lock.ts), plus a lease in `owner.json` renewed every `renewEveryMs`,
+ * which names the holder in messages and guards the one case the lock may miss: a volume taken
+ * over from another host on a filesystem that does not share locks.
+ */
 export class StateDirLock {
   readonly path: string;
+  readonly lockPath: string;
   private readonly token = randomUUID();
   private startedAt = 0;
+  private renewals = 0;
   private timer: NodeJS.Timeout | undefined;
+  private held: HeldFileLock | undefined;
+  private lost = false;
 
   constructor(
     readonly dir: string,
     private readonly options: StateDirLockOptions,
   ) {
     this.path = join(dir, 'owner.json');
+    this.lockPath = join(dir, 'owner.lock');
   }
 
-  /** Take the lock or throw an Error naming who holds it and what to do. Returns why it could be taken. */
+  /** Take STATE_DIR or throw an Error naming who holds it. Returns why it could be taken. */
   async acquire(): Promise<string> {
-    const { host, pid, now, staleAfterMs, isAlive } = this.options;
-    const owner = await this.read();
-    const decision = lockDecision(owner, { host, pid }, now(), staleAfterMs, isAlive);
-    if (!decision.take)
-      throw new Error(
-        `STATE_DIR ${this.dir} is in use: ${decision.why}. One process per account: stop that one first; ` +
-          `if it is gone, delete ${this.path}.`,
-      );
-    this.startedAt = now();
-    await this.write();
-    this.timer = setInterval(() => void this.renew(), this.options.renewEveryMs);
-    this.timer.unref();
-    return decision.why;
+    const held = await tryLockFile(this.lockPath);
+    if (held === 'held') throw this.inUse(await this.describeHolder());
+    try {
+      const why = await this.takeLease();
+      this.held = held;
+      return why;
+    } catch (error) {
+      await held.release();
+      throw error;
+    }
   }
 
-  /** Rewrite the lease, unless another process has taken it meanwhile (then say so, loudly). */
+  /** Rewrite the lease, unless another process has taken it meanwhile: then this one has lost STATE_DIR. */
   async renew(): Promise<void> {
+    if (this.lost || this.held === undefined) return;
     try {
       const owner = await this.read();
       if (owner !== undefined && owner.token !== this.token) {
-        this.options.onProblem(
-          `STATE_DIR ${this.dir} was taken over by pid ${owner.pid} on ${owner.host}: two processes may now trade one account`,
+        this.lost = true;
+        this.stopRenewing();
+        this.options.onLost(
+          `STATE_DIR ${this.dir} was taken over by pid ${owner.pid} on ${owner.host}; this process must not trade it any more`,
         );
         return;
       }
@@ -102,12 +109,60 @@ export class StateDirLock {
     }
   }
 
-  /** At a graceful stop: the next start need not wait for anything. */
+  /** At a graceful stop: remove the lease (the next start need not look at it) and drop the lock. */
   async release(): Promise<void> {
+    this.stopRenewing();
+    const held = this.held;
+    this.held = undefined;
+    if (held === undefined) return;
+    try {
+      const owner = await this.read().catch(() => undefined);
+      if (owner?.token === this.token) await unlink(this.path).catch(() => undefined);
+    } finally {
+      await held.release();
+    }
+  }
+
+  private async takeLease(): Promise<string> {
+    const { host, now, leaseTtlMs, sleep } = this.options;
+    const found = await this.read();
+    const verdict = leaseVerdict(found, { host }, now(), leaseTtlMs);
+    if (!verdict.take) {
+      // Watch for one lease period: a live holder renews in it, a dead one cannot.
+      const watchUntil = now() + leaseTtlMs;
+      while (now() < watchUntil) {
+        await sleep(Math.min(500, Math.max(1, watchUntil - now())));
+        const current = await this.read();
+        if (current !== undefined && (current.token !== found?.token || current.renewals !== found.renewals))
+          throw this.inUse(
+            `pid ${current.pid} on ${current.host} holds it and renews its lease (this filesystem does not share locks between hosts)`,
+          );
+      }
+    }
+    this.startedAt = now();
+    await this.write();
+    this.timer = setInterval(() => void this.renew(), this.options.renewEveryMs);
+    this.timer.unref();
+    return verdict.take ? verdict.why : `${verdict.why}, then stopped renewing it`;
+  }
+
+  private stopRenewing(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  private async describeHolder(): Promise<string> {
     const owner = await this.read().catch(() => undefined);
-    if (owner?.token === this.token) await unlink(this.path).catch(() => undefined);
+    if (owner === undefined) return 'another process holds its lock';
+    const where = owner.host === this.options.host ? 'this host' : owner.host;
+    const seconds = Math.round((this.options.now() - owner.renewed_at) / 1000);
+    return `pid ${owner.pid} on ${where} holds it (lease renewed ${seconds} s ago)`;
+  }
+
+  private inUse(why: string): Error {
+    return new Error(
+      `STATE_DIR ${this.dir} is in use: ${why}. One process per STATE_DIR: stop that one first.`,
+    );
   }
 
   private async read(): Promise<StateDirOwner | undefined> {
@@ -121,11 +176,11 @@ export class StateDirLock {
         typeof value.token === 'string' &&
         typeof value.renewed_at === 'number'
       )
-        return { started_at: value.renewed_at, ...value } as StateDirOwner;
+        return { started_at: value.renewed_at, renewals: 0, ...value } as StateDirOwner;
     } catch {
-      // A damaged lock file says nothing about a live owner: treated as none (below).
+      // A damaged lease says nothing about a live owner: treated as none (below).
     }
-    this.options.onProblem(`ignoring a damaged lock file ${this.path}`);
+    this.options.onProblem(`ignoring a damaged lease file ${this.path}`);
     return undefined;
   }
 
@@ -137,17 +192,8 @@ export class StateDirLock {
       token: this.token,
       started_at: this.startedAt,
       renewed_at: now(),
+      renewals: this.renewals++,
     };
     return writeFileAtomic(this.path, `${JSON.stringify(owner)}\n`);
-  }
-}
-
-/** `isAlive` for this host: signal 0 checks that the process exists (EPERM: it does, not ours). */
-export function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

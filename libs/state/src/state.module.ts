@@ -3,12 +3,14 @@ import { hostname } from 'node:os';
 import type { Clock } from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { FileStateStore } from './file-state-store';
-import { processIsAlive } from './state-dir-lock';
 import { STATE_STORE } from './state.tokens';
 
-/** The STATE_DIR lease: renewed this often, and taken from a holder on another host after this long. */
-const LOCK_RENEW_EVERY_MS = 10_000;
-const LOCK_STALE_AFTER_MS = 45_000;
+/**
+ * The STATE_DIR lease (docs/service.md, STATE_DIR ownership): renewed this often, and watched this
+ * long before it is taken from a holder on another host (three missed renewals).
+ */
+const LEASE_RENEW_EVERY_MS = 2_000;
+const LEASE_TTL_MS = 6_000;
 
 /** Opens STATE_DIR before anything else starts: nothing trades on state that is not loaded. */
 @Global()
@@ -23,10 +25,15 @@ const LOCK_STALE_AFTER_MS = 45_000;
           host: hostname(),
           pid: process.pid,
           now: () => clock.now(),
-          isAlive: processIsAlive,
-          renewEveryMs: LOCK_RENEW_EVERY_MS,
-          staleAfterMs: LOCK_STALE_AFTER_MS,
+          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+          renewEveryMs: LEASE_RENEW_EVERY_MS,
+          leaseTtlMs: LEASE_TTL_MS,
           onProblem: (message) => logger.error(message),
+          onLost: (message) => {
+            // Another process trades this account now: stop at once, without closing its positions.
+            logger.fatal({ type: 'ownership_lost', state_dir: config.stateDir }, message);
+            process.exit(1);
+          },
         });
         const ledger = await store.open();
         logger.log(
