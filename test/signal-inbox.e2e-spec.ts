@@ -74,9 +74,21 @@ describe('signal inbox', () => {
     });
     expect(bad.status).toBe(400);
     const fields = (bad.body?.errors as { field: string }[]).map((e) => e.field).sort();
-    expect(fields).toEqual(
-      expect.arrayContaining(['colour', 'created_at', 'id', 'instrument', 'side', 'sl']),
-    );
+    expect(fields).toEqual(['colour', 'created_at', 'id', 'instrument', 'side', 'sl', 'volume']);
+
+    const wrongShape = await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, {
+      id: 'bad id!',
+      instrument: '',
+      side: 'hold',
+      volume: -1,
+    });
+    expect(wrongShape.status).toBe(400);
+    expect((wrongShape.body?.errors as { field: string }[]).map((e) => e.field).sort()).toEqual([
+      'id',
+      'instrument',
+      'side',
+      'volume',
+    ]);
 
     const tooBig = await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, signalBody({ volume: 101 }));
     expect(tooBig.status).toBe(400);

@@ -133,6 +133,20 @@ describe('parseSignalBody: bodies that are refused, every offending field named'
     ]);
   });
 
+  it('names a bad or missing volume even when the shape of the body is already wrong', () => {
+    expect(fields({ id: 'bad id!', instrument: '', side: 'hold', volume: -1 })).toEqual([
+      'id',
+      'instrument',
+      'side',
+      'volume',
+    ]);
+    expect(fields({ id: 'bad id!', instrument: 'EURUSD', side: 'buy' })).toEqual(['id', 'volume']);
+    expect(fields({ id: 'bad id!', instrument: 'EURUSD', side: 'close', volume: -1 })).toEqual(['id']);
+    expect(refuse({ id: 'ok', instrument: 'EURUSD', side: 'buy', volume: 'x' })).toEqual([
+      { field: 'volume', message: expect.stringContaining('expected number') },
+    ]);
+  });
+
   it.each([
     ['null', null],
     ['an array', [VALID]],

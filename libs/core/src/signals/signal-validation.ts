@@ -25,7 +25,11 @@ function isIsoDateTime(value: string): boolean {
 
 const positive = z.number().finite().positive();
 
-/** The inbox body (service.md). Strict: unknown fields are refused, not ignored. */
+/**
+ * The inbox body (docs/service.md, Signal inbox). Strict: unknown fields are refused, not ignored.
+ * The volume rule depends on `side`, so it is a refinement of the whole body; `when` runs it even
+ * when other fields are already wrong, so one answer names every offending field.
+ */
 const signalBody = (maxVolume: number) =>
   z
     .strictObject({
@@ -40,18 +44,27 @@ const signalBody = (maxVolume: number) =>
         .refine(isIsoDateTime, 'an ISO-8601 date-time with zone, e.g. 2026-11-24T10:00:00.000Z')
         .optional(),
     })
-    .superRefine((body, ctx) => {
-      if (body.side === 'close') return; // volume is ignored for close
-      if (body.volume === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['volume'], message: 'required for buy and sell' });
-      } else if (!(body.volume > 0 && body.volume <= maxVolume)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['volume'],
-          message: `must be > 0 and <= MAX_VOLUME (${maxVolume})`,
-        });
-      }
-    });
+    .check(
+      z.superRefine(
+        (body, ctx) => {
+          if (body.side === 'close') return; // volume is ignored for close
+          if (body.volume === undefined) {
+            ctx.addIssue({ code: 'custom', path: ['volume'], message: 'required for buy and sell' });
+          } else if (Number.isFinite(body.volume) && !(body.volume > 0 && body.volume <= maxVolume)) {
+            // A volume that is no finite number is already named by the shape above.
+            ctx.addIssue({
+              code: 'custom',
+              path: ['volume'],
+              message: `must be > 0 and <= MAX_VOLUME (${maxVolume})`,
+            });
+          }
+        },
+        {
+          when: (payload) =>
+            typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value),
+        },
+      ),
+    );
 
 /**
  * Validate a parsed JSON body into a signal, naming every offending field.
