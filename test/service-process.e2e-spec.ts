@@ -57,6 +57,18 @@ describe('the service process', () => {
     await third.waitUntilReady();
   });
 
+  it('logs no warning on a clean start (and probes are not logged per request)', async () => {
+    const service = await start({ SIGNAL_SOURCES: 'inbox' });
+    await service.waitUntilReady();
+    await fetch(`${service.baseUrl}/health/live`);
+    await service.waitForLine((l) => l.msg === 'STATE_DIR locked and signal ledger loaded');
+    const warnings = service.lines.filter((l) => typeof l.level === 'number' && l.level >= 40);
+    expect(warnings).toEqual([]);
+    expect(
+      service.lines.filter((l) => String(l.req ? JSON.stringify(l.req) : '').includes('/health')),
+    ).toEqual([]);
+  });
+
   it('does not log secrets it is given', async () => {
     const service = await start({
       ADMIN_TOKEN: 'admin-token-that-must-not-leak',

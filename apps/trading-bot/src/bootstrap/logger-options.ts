@@ -25,7 +25,7 @@ export const REDACTED_PATHS = [
  */
 const UNLOGGED_ROUTES = [
   { path: 'health', method: RequestMethod.GET },
-  { path: 'health/(.*)', method: RequestMethod.GET },
+  { path: 'health/*path', method: RequestMethod.GET },
   { path: 'metrics', method: RequestMethod.GET },
   { path: 'api/v1/signals', method: RequestMethod.POST },
 ];
