@@ -5,6 +5,7 @@ export * from './collections';
 export * from './events/trading-events';
 export * from './execution';
 export * from './heartbeat';
+export * from './numbers/output-precision';
 export * from './paper';
 export * from './risk';
 export * from './signals';

@@ -12,6 +12,10 @@ import {
   EquityReadTracker,
   emptyRiskState,
   parseRiskState,
+  roundMoney,
+  roundMoneyOrNull,
+  roundPercent,
+  roundPercentOrNull,
   type BrokerGateway,
   type Clock,
   type HaltRecord,
@@ -265,13 +269,13 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
       halt_id: halt.id,
       reviewed_by: reviewedBy,
       note,
-      baseline_equity: account.value.equity,
+      baseline_equity: roundMoney(account.value.equity),
     });
     this.events.publish('resumed', {
       halt_id: halt.id,
       reviewed_by: reviewedBy,
       note,
-      baseline_equity: account.value.equity,
+      baseline_equity: roundMoney(account.value.equity),
     });
     this.alerts.send({
       kind: 'resume',
@@ -300,10 +304,10 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     return {
       halted: this.policy.isHalted(),
       halt: this.policy.halt(),
-      equity: this.last.equity,
-      baselineEquity: this.last.baseline ?? this.policy.state().baselineEquity,
-      drawdownPercent: this.last.drawdown,
-      dailyDrawdownPercent: this.last.daily,
+      equity: roundMoneyOrNull(this.last.equity),
+      baselineEquity: roundMoneyOrNull(this.last.baseline ?? this.policy.state().baselineEquity),
+      drawdownPercent: roundPercentOrNull(this.last.drawdown),
+      dailyDrawdownPercent: roundPercentOrNull(this.last.daily),
       capPercent: this.config.risk.drawdownCapPercent,
       openPositions: this.last.positions,
       equityReadsBlocked: this.reads.blocked,
@@ -341,15 +345,15 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
       at: now,
     };
     this.events.publish('equity_sample', {
-      equity: account.value.equity,
-      baseline_equity: observation.baselineEquity,
-      drawdown_percent: observation.drawdownPercent,
+      equity: roundMoney(account.value.equity),
+      baseline_equity: roundMoneyOrNull(observation.baselineEquity),
+      drawdown_percent: roundPercent(observation.drawdownPercent),
     });
     if (observation.stateChanged) await this.persist();
     if (observation.warning !== null) {
       const w = observation.warning;
       this.events.publish('drawdown_warning', {
-        drawdown_percent: w.drawdownPercent,
+        drawdown_percent: roundPercent(w.drawdownPercent),
         cap_percent: w.capPercent,
         cap: w.cap,
       });
@@ -419,7 +423,7 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
       reason,
       source,
       at: this.clock.now(),
-      drawdownPercent,
+      drawdownPercent: roundPercentOrNull(drawdownPercent),
       capPercent,
     };
     this.policy.latchHalt(record);
@@ -433,10 +437,15 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
       halt_id: halt.id,
       source,
       reason,
-      drawdown_percent: drawdownPercent,
+      drawdown_percent: halt.drawdownPercent,
       cap_percent: capPercent,
     });
-    this.events.publish('halted', { halt_id: halt.id, reason, source, drawdown_percent: drawdownPercent });
+    this.events.publish('halted', {
+      halt_id: halt.id,
+      reason,
+      source,
+      drawdown_percent: halt.drawdownPercent,
+    });
     if (this.policy.halt()?.id === halt.id) this.startClosing(halt, { reportFirstPass: true });
     return halt;
   }
@@ -499,10 +508,10 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
         halt_id: halt.id,
         reason: halt.reason,
         cap: halt.source === 'daily_cap' ? 'daily' : 'total',
-        drawdown_percent: drawdown,
+        drawdown_percent: roundPercent(drawdown),
         cap_percent: cap,
-        equity: this.last.equity,
-        baseline_equity: this.last.baseline,
+        equity: roundMoneyOrNull(this.last.equity),
+        baseline_equity: roundMoneyOrNull(this.last.baseline),
         positions_closed: report.closed,
         positions_failed: report.failed,
         message: text.split('\n')[0],

@@ -1,3 +1,4 @@
+import { roundPercent } from '../numbers/output-precision';
 /**
  * Drawdown episodes and the time to recover from each. An episode starts at the first read with
  * drawdown above `epsilonPercent` (float noise is not a drawdown), follows its trough, and ends
@@ -130,7 +131,7 @@ export class RecoveryTracker {
       result.reduction = {
         drawdown_percent: drawdown,
         trough_percent: this.trough,
-        drawdown_change_percent: roundNoise(this.reference - drawdown),
+        drawdown_change_percent: roundPercent(this.reference - drawdown),
       };
       this.reference = drawdown;
       this.episodeReductions += 1;
@@ -218,9 +219,4 @@ export class RecoveryTracker {
     this.historyNext = (this.historyNext + 1) % this.history.length;
     if (this.historyLength < this.history.length) this.historyLength += 1;
   }
-}
-
-/** Drops float noise (e.g. 0.9999999999999996 becomes 1) so logged changes read cleanly. */
-function roundNoise(value: number): number {
-  return Math.round(value * 1e9) / 1e9;
 }
