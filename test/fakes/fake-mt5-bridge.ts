@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Retcode, seededRandom, type Position, type TradeResult } from '@app/core';
+import {
+  Retcode,
+  seededRandom,
+  type Deal,
+  type DealReason,
+  type Position,
+  type TradeResult,
+} from '@app/core';
 import {
   BRIDGE_HEADER,
   BRIDGE_MAX_CLOCK_SKEW_MS,
@@ -156,6 +163,8 @@ export class FakeMt5Bridge {
   private faults: FaultRule[] = [];
   private chaos: (ChaosOptions & { next: () => number }) | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** The account's deal history, oldest first (GET /v1/deals). */
+  private readonly dealLog: Deal[] = [];
 
   constructor(options: FakeMt5BridgeOptions = {}) {
     this.keyId = options.keyId ?? 'test-key';
@@ -259,6 +268,28 @@ export class FakeMt5Bridge {
     };
     this.open.set(ticket, position);
     return this.view(position);
+  }
+
+  /**
+   * The position closes without the service asking: a stop loss or take profit the terminal
+   * triggered (`sl`, `tp`), a margin stop-out (`so`), or a person (`client`). At `price`, or the
+   * current price of its symbol.
+   */
+  closeWithoutRequest(ticket: number, reason: DealReason, price?: number): void {
+    const position = this.open.get(ticket);
+    if (position === undefined) throw new Error(`no open position ${ticket}`);
+    this.settleClose(
+      position,
+      position.volume,
+      price ?? this.priceOf(position.symbol),
+      reason,
+      this.nextTicket++,
+    );
+  }
+
+  /** Every deal so far, oldest first. */
+  deals(): Deal[] {
+    return this.dealLog.map((d) => ({ ...d }));
   }
 
   /** The stored outcome of a request id, if any. */
@@ -369,6 +400,7 @@ export class FakeMt5Bridge {
     const answer = this.route(
       method,
       path,
+      new URLSearchParams(target.split('?')[1] ?? ''),
       body,
       idempotencyKey,
       rule?.kind === 'retcode' ? rule.retcode : undefined,
@@ -391,6 +423,7 @@ export class FakeMt5Bridge {
   private route(
     method: string,
     path: string,
+    query: URLSearchParams,
     body: string,
     idempotencyKey: string | undefined,
     forcedRetcode: number | undefined,
@@ -401,6 +434,12 @@ export class FakeMt5Bridge {
       if (method === 'GET' && path === '/v1/account') return { status: 200, body: this.account() };
       if (method === 'GET' && path === '/v1/positions')
         return { status: 200, body: { positions: this.positions() } };
+      if (method === 'GET' && path === '/v1/deals') {
+        const position = Number(query.get('position'));
+        if (!Number.isSafeInteger(position) || position <= 0)
+          throw new BadRequest('position must be a positive integer');
+        return { status: 200, body: { deals: this.dealLog.filter((d) => d.position === position) } };
+      }
       if (method === 'POST' && path === '/v1/orders') {
         const request = this.tradeRequest(body, idempotencyKey);
         this.orderKeys.add(request.request_id);
@@ -491,11 +530,20 @@ export class FakeMt5Bridge {
       comment: typeof request.comment === 'string' ? request.comment : '',
       ticket,
     });
+    const deal = this.recordDeal(
+      this.open.get(ticket) as StoredPosition,
+      'in',
+      volume,
+      price,
+      0,
+      'expert',
+      ticket,
+    );
     return {
       request_id: id,
       retcode: Retcode.DONE,
       order: ticket,
-      deal: this.nextDeal++,
+      deal,
       position: ticket,
       volume,
       price,
@@ -521,20 +569,63 @@ export class FakeMt5Bridge {
       return { ...failure(id, Retcode.INVALID_VOLUME, 'Invalid volume'), position: ticket };
     }
     const price = this.priceOf(position.symbol);
-    this.balance = round2(this.balance + this.profit(position, volume, price));
-    const remaining = Math.round((position.volume - volume) * 100) / 100;
-    if (remaining > 0) position.volume = remaining;
-    else this.open.delete(ticket);
+    const order = this.nextTicket++;
+    const deal = this.settleClose(position, volume, price, 'expert', order);
     return {
       request_id: id,
       retcode: Retcode.DONE,
-      order: this.nextTicket++,
-      deal: this.nextDeal++,
+      order,
+      deal,
       position: ticket,
       volume,
       price,
       comment: 'Request executed',
     };
+  }
+
+  /** Books the profit, shrinks or removes the position, and records the closing deal; returns its ticket. */
+  private settleClose(
+    position: StoredPosition,
+    volume: number,
+    price: number,
+    reason: DealReason,
+    order: number,
+  ): number {
+    const profit = this.profit(position, volume, price);
+    this.balance = round2(this.balance + profit);
+    const remaining = Math.round((position.volume - volume) * 100) / 100;
+    if (remaining > 0) position.volume = remaining;
+    else this.open.delete(position.ticket);
+    return this.recordDeal(position, 'out', volume, price, profit, reason, order);
+  }
+
+  private recordDeal(
+    position: StoredPosition,
+    entry: 'in' | 'out',
+    volume: number,
+    price: number,
+    profit: number,
+    reason: DealReason,
+    order: number,
+  ): number {
+    const ticket = this.nextDeal++;
+    const opening = position.type;
+    this.dealLog.push({
+      ticket,
+      order,
+      position: position.ticket,
+      symbol: position.symbol,
+      type: entry === 'in' ? opening : opening === 'buy' ? 'sell' : 'buy',
+      entry,
+      volume,
+      price,
+      profit,
+      reason,
+      magic: position.magic,
+      comment: position.comment,
+      time: new Date(this.now()).toISOString(),
+    });
+    return ticket;
   }
 
   private account(): Record<string, unknown> {

@@ -6,6 +6,7 @@ import {
   type BrokerGateway,
   type BrokerResult,
   type ClosePositionRequest,
+  type Deal,
   type Position,
   type TradeResult,
 } from '@app/core';
@@ -34,6 +35,9 @@ class ScriptedBroker implements BrokerGateway {
       margin_free: 1,
       server_time: '',
     });
+  }
+  async deals(): Promise<BrokerResult<Deal[]>> {
+    return ok([]);
   }
   async positions(): Promise<BrokerResult<Position[]>> {
     if (this.listFailuresLeft > 0) {

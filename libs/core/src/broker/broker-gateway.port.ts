@@ -3,6 +3,7 @@ import type {
   AccountInfo,
   BrokerHealth,
   ClosePositionRequest,
+  Deal,
   OpenOrderRequest,
   Position,
   TradeResult,
@@ -21,6 +22,11 @@ export interface BrokerGateway {
   health(): Promise<BrokerResult<BrokerHealth>>;
   account(): Promise<BrokerResult<AccountInfo>>;
   positions(): Promise<BrokerResult<Position[]>>;
+  /**
+   * The deals of one position, oldest first (MT5 `history_deals_get(position=...)`): how a
+   * position the service did not close itself ended (stop loss, take profit, stop-out, by hand).
+   */
+  deals(position: number): Promise<BrokerResult<Deal[]>>;
   openPosition(request: OpenOrderRequest): Promise<BrokerResult<TradeResult>>;
   closePosition(request: ClosePositionRequest): Promise<BrokerResult<TradeResult>>;
 }

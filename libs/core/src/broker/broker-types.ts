@@ -64,3 +64,45 @@ export interface TradeResult {
 export interface BrokerHealth {
   connected: boolean;
 }
+
+/**
+ * Why a deal happened, as MT5 records it (`DEAL_REASON_*`): `client`, `mobile` and `web` are a
+ * person in a terminal, `expert` a program (this service among them), `sl`/`tp` a stop level,
+ * `so` a margin stop-out.
+ */
+export type DealReason =
+  'client' | 'mobile' | 'web' | 'expert' | 'sl' | 'tp' | 'so' | 'rollover' | 'vmargin' | 'split';
+
+export const DEAL_REASONS: readonly DealReason[] = [
+  'client',
+  'mobile',
+  'web',
+  'expert',
+  'sl',
+  'tp',
+  'so',
+  'rollover',
+  'vmargin',
+  'split',
+];
+
+/**
+ * One deal of the account's history (MT5 `history_deals_get`): `entry: in` opened (part of) a
+ * position, `out` closed it. `type` is the deal's own direction (closing a buy is a sell deal).
+ */
+export interface Deal {
+  ticket: number;
+  order: number;
+  position: number;
+  symbol: string;
+  type: OrderSide;
+  entry: 'in' | 'out';
+  volume: number;
+  price: number;
+  /** Realised profit of an `out` deal in the account currency (0 for `in`). */
+  profit: number;
+  reason: DealReason;
+  magic: number;
+  comment: string;
+  time: string;
+}

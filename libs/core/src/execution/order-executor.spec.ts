@@ -4,6 +4,7 @@ import type {
   AccountInfo,
   BrokerHealth,
   ClosePositionRequest,
+  Deal,
   OpenOrderRequest,
   Position,
   TradeResult,
@@ -36,6 +37,9 @@ class ScriptedGateway implements BrokerGateway {
     return Promise.resolve(fail('final', 'not_scripted', 'account is not part of this script'));
   }
 
+  deals(): Promise<BrokerResult<Deal[]>> {
+    return Promise.resolve(ok([]));
+  }
   positions(): Promise<BrokerResult<Position[]>> {
     return Promise.resolve(this.positionList);
   }

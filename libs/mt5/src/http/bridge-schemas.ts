@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEAL_REASONS } from '@app/core';
 
 /**
  * Shapes of the bridge's 200 answers (mt5-bridge.md). Every answer is checked before anything
@@ -47,6 +48,24 @@ export const tradeResultSchema = z.object({
   price: finite.pipe(z.number().nonnegative()),
   comment: z.string(),
 });
+
+export const dealSchema = z.object({
+  ticket: z.number().int().positive(),
+  order: nonNegativeInt,
+  position: nonNegativeInt,
+  symbol: z.string().min(1),
+  type: z.enum(['buy', 'sell']),
+  entry: z.enum(['in', 'out']),
+  volume: finite.pipe(z.number().nonnegative()),
+  price: finite.pipe(z.number().nonnegative()),
+  profit: finite,
+  reason: z.enum(DEAL_REASONS),
+  magic: nonNegativeInt,
+  comment: z.string(),
+  time: z.string(),
+});
+
+export const dealsSchema = z.object({ deals: z.array(dealSchema) });
 
 export const errorBodySchema = z.object({ error: z.string(), message: z.string().optional() });
 

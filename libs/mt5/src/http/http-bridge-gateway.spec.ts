@@ -142,10 +142,10 @@ describe('HttpBridgeGateway: signing', () => {
       },
       ticking,
     );
-    bridge.failNext({ method: 'POST', path: '/v1/orders' }, { kind: 'http', status: 503 });
-    expectOk(await gateway.openPosition(order()));
+    bridge.failNext({ method: 'GET', path: '/v1/account' }, { kind: 'http', status: 503 });
+    expectOk(await gateway.account());
     gateway.close();
-    const [first, second] = bridge.requestsTo('POST', '/v1/orders');
+    const [first, second] = bridge.requestsTo('GET', '/v1/account');
     expect(first?.signatureOk && second?.signatureOk).toBe(true);
     expect(Number(second?.timestamp)).toBeGreaterThan(Number(first?.timestamp));
   });
@@ -164,28 +164,47 @@ describe('HttpBridgeGateway: orders', () => {
     expect(bridge.positions()[1]?.comment).toBe('mine');
   });
 
-  it('retries a 503 with the same idempotency key and fills once', async () => {
+  // Orders and closes are sent once per call: the order executor owns their retries
+  // (order-retries.spec.ts counts the POSTs of one order end to end).
+  it('sends an order once: a 503 is a transient answer, and the same request id sent again fills once', async () => {
     const { bridge, gateway } = await setup();
-    bridge.failNext({ method: 'POST', path: '/v1/orders' }, { kind: 'http', status: 503 });
+    bridge.failNext({ method: 'POST', path: '/v1/orders' }, { kind: 'http', status: 503 }, MAX_RETRIES + 1);
     const request = order();
+    expect(expectError(await gateway.openPosition(request))).toMatchObject({
+      kind: 'transient',
+      code: 'http_503',
+      attempts: 1,
+    });
+    expect(bridge.requestsTo('POST', '/v1/orders')).toHaveLength(1);
+    bridge.clearFaults();
     expect(expectOk(await gateway.openPosition(request)).retcode).toBe(Retcode.DONE);
     const posts = bridge.requestsTo('POST', '/v1/orders');
     expect(posts.map((r) => r.idempotencyKey)).toEqual([request.request_id, request.request_id]);
     expect(bridge.fills).toBe(1);
-    expect(bridge.distinctOrderKeys).toEqual([request.request_id]);
   });
 
-  it('retries a 429 (honouring a capped Retry-After) and fills once', async () => {
+  it('answers a 429 on an order as transient without retrying it', async () => {
     const { bridge, gateway } = await setup();
     bridge.failNext({ method: 'POST' }, { kind: 'http', status: 429, retryAfterSeconds: 1 });
-    expect(expectOk(await gateway.openPosition(order())).retcode).toBe(Retcode.DONE);
-    expect(bridge.fills).toBe(1);
+    expect(expectError(await gateway.openPosition(order()))).toMatchObject({
+      kind: 'transient',
+      code: 'http_429',
+      attempts: 1,
+    });
+    expect(bridge.requestsTo('POST', '/v1/orders')).toHaveLength(1);
+    expect(bridge.fills).toBe(0);
   });
 
-  it('after a lost answer (reset after execute) the retry gets the stored fill: exactly one position', async () => {
+  it('after a lost answer (reset after execute) it is unknown_outcome, and a re-send gets the stored fill: one position', async () => {
     const { bridge, gateway } = await setup();
     bridge.failNext({ method: 'POST', path: '/v1/orders' }, { kind: 'reset_after_execute' });
-    const result = expectOk(await gateway.openPosition(order()));
+    const request = order();
+    expect(expectError(await gateway.openPosition(request))).toMatchObject({
+      kind: 'unknown_outcome',
+      code: 'connection_reset',
+      attempts: 1,
+    });
+    const result = expectOk(await gateway.openPosition(request));
     expect(result.retcode).toBe(Retcode.DONE);
     expect(bridge.requestsTo('POST', '/v1/orders')).toHaveLength(2);
     expect(bridge.fills).toBe(1);
@@ -193,16 +212,12 @@ describe('HttpBridgeGateway: orders', () => {
     expect(bridge.positions()[0]?.ticket).toBe(result.position);
   });
 
-  it('a POST timing out on every attempt is unknown_outcome; a later re-send returns the stored fill', async () => {
+  it('a POST that times out is unknown_outcome; a later re-send returns the stored fill', async () => {
     const { bridge, gateway } = await setup();
-    bridge.failNext(
-      { method: 'POST', path: '/v1/orders' },
-      { kind: 'delay', ms: TIMEOUT_MS * 2 },
-      MAX_RETRIES + 1,
-    );
+    bridge.failNext({ method: 'POST', path: '/v1/orders' }, { kind: 'delay', ms: TIMEOUT_MS * 2 });
     const request = order();
     const error = expectError(await gateway.openPosition(request));
-    expect(error).toMatchObject({ kind: 'unknown_outcome', code: 'timeout', attempts: MAX_RETRIES + 1 });
+    expect(error).toMatchObject({ kind: 'unknown_outcome', code: 'timeout', attempts: 1 });
     expect(bridge.fills).toBe(1);
     const again = expectOk(await gateway.openPosition(request));
     expect(again.retcode).toBe(Retcode.DONE);
@@ -211,35 +226,25 @@ describe('HttpBridgeGateway: orders', () => {
     expect(bridge.fills).toBe(1);
   });
 
-  it('a POST reset before execution on every attempt is still unknown_outcome (the client cannot tell)', async () => {
+  it('a POST reset before execution is still unknown_outcome (the client cannot tell)', async () => {
     const { bridge, gateway } = await setup();
-    bridge.failNext({ method: 'POST' }, { kind: 'reset' }, MAX_RETRIES + 1);
+    bridge.failNext({ method: 'POST' }, { kind: 'reset' });
     expect(expectError(await gateway.openPosition(order()))).toMatchObject({
       kind: 'unknown_outcome',
       code: 'connection_reset',
-      attempts: MAX_RETRIES + 1,
+      attempts: 1,
     });
     expect(bridge.fills).toBe(0);
   });
 
-  it('a POST that times out, then meets 503s, stays unknown_outcome', async () => {
+  it('a POST refused at connect is transient: it never left', async () => {
     const { bridge, gateway } = await setup();
-    bridge.failNext({ method: 'POST' }, { kind: 'hang' });
-    bridge.failNext({ method: 'POST' }, { kind: 'http', status: 503 }, MAX_RETRIES);
-    const error = expectError(await gateway.openPosition(order()));
-    expect(error).toMatchObject({ kind: 'unknown_outcome', code: 'timeout', attempts: MAX_RETRIES + 1 });
-    expect(error.message).toContain('HTTP 503');
-  });
-
-  it('a POST answered 503 on every attempt is transient (the bridge stored nothing)', async () => {
-    const { bridge, gateway } = await setup();
-    bridge.failNext({ method: 'POST' }, { kind: 'http', status: 503 }, MAX_RETRIES + 1);
+    await bridge.close();
     expect(expectError(await gateway.openPosition(order()))).toMatchObject({
       kind: 'transient',
-      code: 'http_503',
-      attempts: MAX_RETRIES + 1,
+      code: 'connection_refused',
+      attempts: 1,
     });
-    expect(bridge.fills).toBe(0);
   });
 
   it('a 400 is final, not retried, and carries the bridge message', async () => {
@@ -328,6 +333,34 @@ describe('HttpBridgeGateway: orders', () => {
 });
 
 describe('HttpBridgeGateway: reads', () => {
+  it('retries a GET 429, honouring a capped Retry-After', async () => {
+    const { bridge, gateway } = await setup();
+    bridge.failNext(
+      { method: 'GET', path: '/v1/account' },
+      { kind: 'http', status: 429, retryAfterSeconds: 1 },
+    );
+    const started = Date.now();
+    expectOk(await gateway.account());
+    expect(bridge.requestsTo('GET', '/v1/account')).toHaveLength(2);
+    // Retry-After says 1 s; the cap (maxRetryDelayMs 50) keeps a read from stalling.
+    expect(Date.now() - started).toBeLessThan(900);
+  });
+
+  it('lists the deals of a position, and refuses a deal of another position as invalid_response', async () => {
+    const { bridge, gateway } = await setup();
+    const opened = expectOk(await gateway.openPosition(order()));
+    bridge.closeWithoutRequest(opened.position, 'sl', 1.05);
+    const deals = expectOk(await gateway.deals(opened.position));
+    expect(deals.map((d) => [d.entry, d.reason, d.price])).toEqual([
+      ['in', 'expert', 1.1],
+      ['out', 'sl', 1.05],
+    ]);
+    const stranger = JSON.stringify({ deals: [{ ...deals[1], position: opened.position + 1 }] });
+    bridge.failNext({ method: 'GET', path: '/v1/deals' }, { kind: 'garbage', body: stranger });
+    expect(expectError(await gateway.deals(opened.position))).toMatchObject({ kind: 'invalid_response' });
+    expect(expectError(await gateway.deals(0))).toMatchObject({ kind: 'final', code: 'invalid_request' });
+  });
+
   it('retries a GET on 503', async () => {
     const { bridge, gateway } = await setup();
     bridge.failNext({ method: 'GET', path: '/v1/positions' }, { kind: 'http', status: 503 }, MAX_RETRIES);

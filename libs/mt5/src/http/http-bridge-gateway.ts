@@ -13,12 +13,12 @@ import {
   MAX_COMMENT_LENGTH,
   ok,
   type AccountInfo,
-  type BrokerErrorKind,
   type BrokerGateway,
   type BrokerHealth,
   type BrokerResult,
   type ClosePositionRequest,
   type Clock,
+  type Deal,
   type OpenOrderRequest,
   type Position,
   type TradeResult,
@@ -26,6 +26,7 @@ import {
 import { BRIDGE_HEADER, signBridgeRequest } from './bridge-signature';
 import {
   accountSchema,
+  dealsSchema,
   describeIssues,
   errorBodySchema,
   healthSchema,
@@ -44,7 +45,7 @@ export interface HttpBridgeGatewayOptions {
   secret: string;
   /** MT5_TIMEOUT_MS, per attempt. */
   timeoutMs: number;
-  /** MT5_MAX_RETRIES: retries of a transient failure, same request id. */
+  /** MT5_MAX_RETRIES: retries of a read that failed in transit (orders are retried by the executor). */
   maxRetries: number;
   /** Base of the exponential backoff (retry n waits about base * 2^n, plus up to 20 % jitter). Default 100. */
   retryBaseDelayMs?: number;
@@ -99,8 +100,6 @@ interface CallOutcome<T> {
 /** Per-call bookkeeping filled in by axios-retry's onRetry. */
 interface AttemptLog {
   retries: number;
-  /** The first failure of an earlier attempt after which the bridge may have acted (POST only matters). */
-  ambiguous: TransportCode | undefined;
 }
 
 /**
@@ -108,8 +107,10 @@ interface AttemptLog {
  *
  * - Every attempt is signed anew (fresh X-Timestamp) in a request interceptor, over the exact
  *   body string sent.
- * - axios-retry re-sends only idempotent requests (GET, or POST with an Idempotency-Key) after a
- *   network error, a timeout, 429 or 5xx; same request id, exponential backoff with jitter.
+ * - Reads (GET) are retried here by axios-retry after a network error, a timeout, 429 or 5xx, with
+ *   exponential backoff and jitter. Orders and closes are sent ONCE per call: the order executor
+ *   owns their retries (same request id, at most MT5_MAX_RETRIES), so one order never costs more
+ *   than MT5_MAX_RETRIES + 1 POSTs (docs/mt5-bridge.md, Retries).
  * - Failures come back as `BrokerResult` values; a POST that may have reached the terminal and
  *   got no answer is `unknown_outcome`, never `transient`.
  * - Trade retcodes are returned as they are (REQUOTE included): retrying retcodes is the order
@@ -187,6 +188,28 @@ export class HttpBridgeGateway implements BrokerGateway {
       this.send<{ positions: Position[] }>({ method: 'GET', path: '/v1/positions', schema: positionsSchema }),
     );
     return listed.ok ? ok(listed.value.positions) : listed;
+  }
+
+  async deals(position: number): Promise<BrokerResult<Deal[]>> {
+    if (!Number.isSafeInteger(position) || position <= 0)
+      return fail(
+        'final',
+        'invalid_request',
+        `deals: position must be a positive integer, got ${position}`,
+        0,
+      );
+    const listed = await this.guarded(false, () =>
+      this.send<{ deals: Deal[] }>({
+        method: 'GET',
+        path: `/v1/deals?position=${position}`,
+        schema: dealsSchema,
+        check: ({ deals }) =>
+          deals.every((deal) => deal.position === position)
+            ? undefined
+            : `a deal of another position than ${position}`,
+      }),
+    );
+    return listed.ok ? ok(listed.value.deals) : listed;
   }
 
   async openPosition(request: OpenOrderRequest): Promise<BrokerResult<TradeResult>> {
@@ -300,7 +323,7 @@ export class HttpBridgeGateway implements BrokerGateway {
   }
 
   private async send<T>(spec: CallSpec<T>): Promise<CallOutcome<T>> {
-    const log: AttemptLog = { retries: 0, ambiguous: undefined };
+    const log: AttemptLog = { retries: 0 };
     const data = spec.body === undefined ? undefined : JSON.stringify(spec.body);
     const headers: Record<string, string> = {};
     if (data !== undefined) headers['Content-Type'] = 'application/json';
@@ -314,8 +337,6 @@ export class HttpBridgeGateway implements BrokerGateway {
         'axios-retry': {
           onRetry: (retryCount, error) => {
             log.retries = retryCount;
-            const code = error.response === undefined ? transportCode(error) : undefined;
-            if (code !== undefined && !NOT_SENT.has(code)) log.ambiguous ??= code;
             this.logger?.debug?.(
               {
                 method: spec.method,
@@ -390,37 +411,24 @@ export class HttpBridgeGateway implements BrokerGateway {
         transportFailure: false,
       };
     }
-    // Once an attempt of a POST may have reached the terminal, nothing short of a 200 answer settles it.
-    const unknownAfter = (
-      detail: string,
-      kind: BrokerErrorKind,
-      code: string,
-      transportFailure: boolean,
-    ): CallOutcome<T> =>
-      isPost && log.ambiguous !== undefined
-        ? {
-            result: fail(
-              'unknown_outcome',
-              log.ambiguous,
-              `${detail}; an earlier attempt ended in ${log.ambiguous}, so the order may have executed`,
-              attempts,
-            ),
-            transportFailure,
-          }
-        : { result: fail(kind, code, detail, attempts), transportFailure };
-
     const response = error.response;
     if (response !== undefined) {
       const status = response.status;
       const detail = `${where}: HTTP ${status}${errorBodyText(response.data)} after ${attempts} attempt(s)`;
       if (status === 429 || status >= 500)
-        return unknownAfter(detail, 'transient', `http_${status}`, status >= 500);
-      if (status === 401) return unknownAfter(detail, 'final', 'unauthorized', false);
-      return unknownAfter(detail, 'final', `http_${status}`, false);
+        return {
+          result: fail('transient', `http_${status}`, detail, attempts),
+          transportFailure: status >= 500,
+        };
+      if (status === 401)
+        return { result: fail('final', 'unauthorized', detail, attempts), transportFailure: false };
+      return { result: fail('final', `http_${status}`, detail, attempts), transportFailure: false };
     }
     const code = transportCode(error);
     const detail = `${where}: ${code} (${error.code ?? 'no code'}: ${error.message}) after ${attempts} attempt(s)`;
-    if (!isPost || NOT_SENT.has(code)) return unknownAfter(detail, 'transient', code, true);
+    // A POST that left and got no answer may have reached the terminal: the caller settles it.
+    if (!isPost || NOT_SENT.has(code))
+      return { result: fail('transient', code, detail, attempts), transportFailure: true };
     return {
       result: fail('unknown_outcome', code, `${detail}; the order may have executed`, attempts),
       transportFailure: true,
@@ -447,21 +455,14 @@ export class HttpBridgeGateway implements BrokerGateway {
 
 /**
  * axios-retry's condition, set deliberately (its default re-sends any method after a reset and
- * never retries a timeout): only requests that are safe to repeat (GET, or a POST carrying an
- * Idempotency-Key), and only after a transport failure, 429 or 5xx.
+ * never retries a timeout): reads only, after a transport failure, 429 or 5xx. Orders and closes
+ * are retried by the order executor, never here, so retries of one order are counted once.
  */
 export function isRetryableBridgeError(error: AxiosError): boolean {
-  const config = error.config;
-  if (config === undefined || !isIdempotentRequest(config)) return false;
+  const method = (error.config?.method ?? 'get').toLowerCase();
+  if (method !== 'get' && method !== 'head') return false;
   if (error.response !== undefined) return error.response.status === 429 || error.response.status >= 500;
   return RETRYABLE_TRANSPORT_CODES.has(error.code ?? '');
-}
-
-function isIdempotentRequest(config: InternalAxiosRequestConfig): boolean {
-  const method = (config.method ?? 'get').toLowerCase();
-  if (method === 'get' || method === 'head') return true;
-  const key = config.headers.get(BRIDGE_HEADER.idempotencyKey);
-  return method === 'post' && typeof key === 'string' && key.length > 0;
 }
 
 function transportCode(error: AxiosError): TransportCode {

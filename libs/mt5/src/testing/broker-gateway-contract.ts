@@ -103,6 +103,38 @@ export function describeBrokerGatewayContract(
       expect(positions.some((p) => p.ticket === opened.position)).toBe(false);
     });
 
+    it('keeps the deals of a position: an opening deal and, once closed, a closing one by a program', async () => {
+      const request = order();
+      const opened = expectOk(await gateway.openPosition(request));
+      const whileOpen = expectOk(await gateway.deals(opened.position));
+      expect(whileOpen).toEqual([
+        expect.objectContaining({
+          position: opened.position,
+          symbol: 'EURUSD',
+          type: 'buy',
+          entry: 'in',
+          reason: 'expert',
+          magic: MAGIC,
+        }),
+      ]);
+      expect(whileOpen[0]?.volume).toBeCloseTo(0.1, 8);
+      const closed = expectOk(
+        await gateway.closePosition({ request_id: `${request.request_id}-c`, ticket: opened.position }),
+      );
+      const deals = expectOk(await gateway.deals(opened.position));
+      expect(deals.map((d) => [d.entry, d.type, d.reason])).toEqual([
+        ['in', 'buy', 'expert'],
+        ['out', 'sell', 'expert'],
+      ]);
+      expect(deals[1]?.ticket).toBe(closed.deal);
+      expect(deals[1]?.price).toBe(closed.price);
+      expect(Number.isFinite(deals[1]?.profit)).toBe(true);
+    });
+
+    it('lists no deals for a position it never had', async () => {
+      expect(expectOk(await gateway.deals(987_654_321))).toEqual([]);
+    });
+
     it('answers POSITION_CLOSED (10036) when closing an unknown ticket', async () => {
       const result = expectOk(
         await gateway.closePosition({ request_id: `${order().request_id}-c`, ticket: 987_654_321 }),
