@@ -7,7 +7,7 @@ Implements the bridge protocol of ``docs/mt5-bridge.openapi.yaml`` (``mt5-bridge
   final outcomes only;
 - ``classify_retcode``: MQL5 ``TRADE_RETCODE_*`` to what a client does with it;
 - ``open_request`` / ``close_request``: protocol body to the ``order_send`` request dict;
-- ``Bridge``: routing and the five calls, given the ``MetaTrader5`` module (or a stand-in).
+- ``Bridge``: routing and the six calls, given the ``MetaTrader5`` module (or a stand-in).
 
 This module imports neither Flask nor MetaTrader5, so it runs (and is unit-tested) anywhere with
 the Python 3 standard library. ``mt5_bridge.py`` is the thin Flask wrapper for the Windows machine.
@@ -359,6 +359,45 @@ def trade_answer(request_id: str, retcode: int, *, order: int = 0, deal: int = 0
     }
 
 
+# MT5 DEAL_REASON_* by value, in the protocol's lower-case names (``so`` is a margin stop-out).
+DEAL_REASONS = ("client", "mobile", "web", "expert", "sl", "tp", "so", "rollover", "vmargin", "split")
+DEAL_TYPE_BUY, DEAL_TYPE_SELL = 0, 1
+DEAL_ENTRY_IN = 0
+
+
+def deal_view(mt5: Any, d: Any) -> Optional[Dict[str, Any]]:
+    """A deal of ``history_deals_get`` as the protocol's Deal; None for a non-trade deal (balance, credit)."""
+    deal_type = int(d.type)
+    if deal_type not in (DEAL_TYPE_BUY, DEAL_TYPE_SELL):
+        return None
+    reason = int(getattr(d, "reason", 3))
+    return {
+        "ticket": int(d.ticket),
+        "order": int(d.order),
+        "position": int(d.position_id),
+        "symbol": str(d.symbol),
+        "type": "buy" if deal_type == DEAL_TYPE_BUY else "sell",
+        # IN opens; OUT, INOUT (a reversal) and OUT_BY (closed by an opposite position) close.
+        "entry": "in" if int(d.entry) == DEAL_ENTRY_IN else "out",
+        "volume": float(d.volume),
+        "price": float(d.price),
+        "profit": float(d.profit),
+        "reason": DEAL_REASONS[reason] if 0 <= reason < len(DEAL_REASONS) else "client",
+        "magic": int(d.magic),
+        "comment": str(d.comment),
+        "time": iso_utc(float(d.time)),
+    }
+
+
+def position_query(path_with_query: str) -> int:
+    """The ``position`` query parameter of ``/v1/deals``: a positive integer, else BadRequest."""
+    query = path_with_query.split("?", 1)[1] if "?" in path_with_query else ""
+    values = [value for name, _, value in (part.partition("=") for part in query.split("&")) if name == "position"]
+    if len(values) != 1 or not re.fullmatch(r"[1-9][0-9]{0,18}", values[0]):
+        raise BadRequest("position must be one positive integer")
+    return int(values[0])
+
+
 def iso_utc(epoch_seconds: float) -> str:
     return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc).isoformat().replace("+00:00", "Z")
 
@@ -415,6 +454,8 @@ class Bridge:
                 return self._account()
             if method == "GET" and path == "/v1/positions":
                 return self._positions()
+            if method == "GET" and path == "/v1/deals":
+                return self._deals(position_query(path_with_query))
             if method == "POST" and path == "/v1/orders":
                 payload = _json_object(body)
                 request_id = check_request_id(payload, headers.get(HEADER_IDEMPOTENCY_KEY))
@@ -475,6 +516,14 @@ class Bridge:
             # MT5 reports seconds in the trade server's zone; see README (server time).
             "time": iso_utc(float(p.time)),
         }
+
+    def _deals(self, position: int) -> Answer:
+        with self._lock:
+            deals = self.mt5.history_deals_get(position=position)
+        if deals is None:
+            return self._mt5_unavailable("history_deals_get")
+        views = [deal_view(self.mt5, d) for d in deals]
+        return 200, {"deals": sorted((v for v in views if v is not None), key=lambda v: (v["time"], v["ticket"]))}
 
     def _mt5_unavailable(self, call: str) -> Answer:
         code, message = self._last_error()

@@ -67,10 +67,25 @@ class FakeMt5(types.ModuleType):
             return tuple(p for p in self.open.values() if p.ticket == ticket)
         return tuple(self.open.values())
 
-    def history_deals_get(self, *args, ticket: Optional[int] = None):
+    def history_deals_get(self, *args, ticket: Optional[int] = None, position: Optional[int] = None):
         if ticket is not None:
             return tuple(d for d in self.deals if d.ticket == ticket)
+        if position is not None:
+            return tuple(d for d in self.deals if d.position_id == position)
         return tuple(self.deals)
+
+    def close_by_stop(self, ticket: int, reason: int, price: float) -> None:
+        """The terminal closes a position by itself: a stop loss (4), take profit (5) or stop-out (6)."""
+        position = self.open.pop(ticket)
+        self._deal += 1
+        self.deals.append(self._deal_record(position, entry=1, reason=reason, volume=position.volume, price=price, order=0, comment=position.comment))
+
+    def _deal_record(self, position, *, entry: int, reason: int, volume: float, price: float, order: int, comment: str):
+        closing_type = 1 - position.type if entry == 1 else position.type
+        return SimpleNamespace(
+            ticket=self._deal, order=order, position_id=position.ticket, symbol=position.symbol, type=closing_type, entry=entry,
+            volume=volume, price=price, profit=0.0, reason=reason, magic=position.magic, comment=comment, time=NOW_MS // 1000,
+        )
 
     def symbol_select(self, symbol, enable):
         return symbol in self.symbols
@@ -105,7 +120,7 @@ class FakeMt5(types.ModuleType):
                 del self.open[position.ticket]
             else:
                 position.volume = remaining
-            self.deals.append(SimpleNamespace(ticket=self._deal, order=self._ticket, position_id=position.ticket, volume=request["volume"], price=request["price"], comment=request["comment"]))
+            self.deals.append(self._deal_record(position, entry=1, reason=3, volume=request["volume"], price=request["price"], order=self._ticket, comment=request["comment"]))
             return SimpleNamespace(retcode=10009, order=self._ticket, deal=self._deal, volume=request["volume"], price=request["price"], comment="Request executed")
         ticket = self._ticket
         self.open[ticket] = SimpleNamespace(
@@ -113,7 +128,7 @@ class FakeMt5(types.ModuleType):
             price_open=request["price"], price_current=request["price"], sl=request["sl"], tp=request["tp"], profit=0.0,
             magic=request["magic"], comment=request["comment"], time=NOW_MS // 1000,
         )
-        self.deals.append(SimpleNamespace(ticket=self._deal, order=ticket, position_id=ticket, volume=request["volume"], price=request["price"], comment=request["comment"]))
+        self.deals.append(self._deal_record(self.open[ticket], entry=0, reason=3, volume=request["volume"], price=request["price"], order=ticket, comment=request["comment"]))
         return SimpleNamespace(retcode=10009, order=ticket, deal=self._deal, volume=request["volume"], price=request["price"], comment="Request executed")
 
 

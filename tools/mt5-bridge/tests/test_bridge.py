@@ -140,6 +140,22 @@ class BridgeTest(unittest.TestCase):
         self.assertEqual((status, gone["retcode"], gone["position"]), (200, 10036, ticket))
         self.assertEqual(self.call("POST", f"/v1/positions/{ticket}/close", {"request_id": "c-1"})[1], closed)
 
+    def test_deals_of_a_position_say_how_it_ended(self):
+        opened = self.call("POST", "/v1/orders", order())[1]
+        ticket = opened["position"]
+        status, answer = self.call("GET", f"/v1/deals?position={ticket}")
+        self.assertEqual(status, 200)
+        self.assertEqual([(d["entry"], d["type"], d["reason"]) for d in answer["deals"]], [("in", "buy", "expert")])
+        self.mt5.close_by_stop(ticket, reason=4, price=1.0850)
+        deals = self.call("GET", f"/v1/deals?position={ticket}")[1]["deals"]
+        self.assertEqual([(d["entry"], d["type"], d["reason"], d["price"]) for d in deals], [("in", "buy", "expert", opened["price"]), ("out", "sell", "sl", 1.0850)])
+        self.assertTrue(all(d["position"] == ticket and d["time"].endswith("Z") for d in deals))
+        self.assertEqual(self.call("GET", "/v1/deals?position=999999")[1], {"deals": []})
+
+    def test_deals_need_one_positive_position(self):
+        for target in ("/v1/deals", "/v1/deals?position=0", "/v1/deals?position=x", "/v1/deals?position=1&position=2"):
+            self.assertEqual(self.call("GET", target)[0], 400, target)
+
     def test_unknown_routes_are_404(self):
         self.assertEqual(self.call("GET", "/v1/orders")[0], 404)
         self.assertEqual(self.call("POST", "/v1/positions/x/close", {"request_id": "c-1"})[0], 404)
