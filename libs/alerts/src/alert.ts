@@ -11,6 +11,7 @@ export type AlertKind =
   | 'state_untrusted'
   | 'shutdown'
   | 'approval_request'
+  | 'position_closed'
   | 'info';
 
 /** A button under the message (Telegram inline keyboard); `data` comes back in the callback query. */

@@ -7,6 +7,7 @@ export * from './execution';
 export * from './heartbeat';
 export * from './numbers/output-precision';
 export * from './paper';
+export * from './positions';
 export * from './risk';
 export * from './signals';
 export * from './time/clock';

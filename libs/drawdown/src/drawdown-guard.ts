@@ -28,6 +28,7 @@ import { EventBus } from '@app/common';
 import { BROKER_GATEWAY } from '@app/mt5/mt5.tokens';
 import { STATE_STORE, type StateStore } from '@app/state';
 import { CloseAllPositions, type CloseAllReport } from './close-all-positions';
+import { ClosedPositionReporter } from './closed-position-reporter';
 import { capTriggerAlertText, formatPercent } from './drawdown-alert-text';
 import type { HaltStatus } from './halt-status.port';
 
@@ -69,6 +70,8 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
   private policy: DrawdownPolicy;
   private readonly reads = new EquityReadTracker(3);
   private readonly closer: CloseAllPositions;
+  /** `position_closed`: the service's positions that a stop, a stop-out or a person closed. */
+  readonly closedPositions: ClosedPositionReporter;
   private last: {
     equity: number | null;
     drawdown: number | null;
@@ -104,6 +107,15 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
   ) {
     this.policy = this.newPolicy(emptyRiskState());
     this.closer = new CloseAllPositions(broker, clock, this.logger);
+    this.closedPositions = new ClosedPositionReporter(
+      broker,
+      config.mt5.magic,
+      events,
+      alerts,
+      this.logger,
+      (position) => this.closer.closed.withRequestId(position.comment) !== undefined,
+      config.loopId,
+    );
   }
 
   /** Load the latch and baselines before anything trades; untrusted state starts halted. */
@@ -320,7 +332,10 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     if (this.unpersisted) await this.persist();
     const [account, positions] = await Promise.all([this.broker.account(), this.broker.positions()]);
     const now = this.clock.now();
-    if (positions.ok) this.last.positions = positions.value.length;
+    if (positions.ok) {
+      this.last.positions = positions.value.length;
+      this.closedPositions.observe(positions.value);
+    }
     // Safety net: while halted nothing may stay open, whatever opened it (an order in flight when
     // the latch was set, a position opened by hand in the terminal).
     const halt = this.policy.halt();
@@ -465,7 +480,7 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
     void done
       .then(async (report) => {
         if (abort.signal.aborted) return; // resumed or stopping: this run is over, say nothing
-        if (report.remaining === 0 && report.rounds > 1) {
+        if (report.remaining === 0 && report.retried) {
           this.alerts.send({
             kind: 'close_failures',
             text: `All positions closed after ${report.rounds} rounds (halt ${halt.id}); ${report.closed} closed in all.`,
@@ -503,20 +518,18 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
           baseline: this.last.baseline,
         })
       : `Trading halted (${halt.source}): ${halt.reason}; closed ${report.closed} positions${report.failed > 0 ? `, ${report.failed} failed to close (still trying)` : ''}\nLoop ${this.config.loopId}`;
-    if (isCap) {
-      this.events.publish('drawdown_cap_triggered', {
-        halt_id: halt.id,
-        reason: halt.reason,
-        cap: halt.source === 'daily_cap' ? 'daily' : 'total',
-        drawdown_percent: roundPercent(drawdown),
-        cap_percent: cap,
-        equity: roundMoneyOrNull(this.last.equity),
-        baseline_equity: roundMoneyOrNull(this.last.baseline),
-        positions_closed: report.closed,
-        positions_failed: report.failed,
-        message: text.split('\n')[0],
-      });
-    }
+    this.events.publish('drawdown_cap_triggered', {
+      halt_id: halt.id,
+      reason: halt.reason,
+      cap: halt.source === 'daily_cap' ? 'daily' : halt.source === 'drawdown_cap' ? 'total' : halt.source,
+      drawdown_percent: roundPercent(drawdown),
+      cap_percent: cap,
+      equity: roundMoneyOrNull(this.last.equity),
+      baseline_equity: roundMoneyOrNull(this.last.baseline),
+      positions_closed: report.closed,
+      positions_failed: report.failed,
+      message: text.split('\n')[0],
+    });
     this.alerts.send({ kind: isCap ? 'drawdown_cap' : 'halt', text });
     await this.audit({
       at: this.clock.now(),

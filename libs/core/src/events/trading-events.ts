@@ -45,11 +45,30 @@ export interface TradingEventMap {
     attempts: number;
   };
   positions_closed: { signal_id: string; instrument: string; closed: number; failed: number };
+  /**
+   * A position the service opened is gone and the service did not close it: its stop loss, its
+   * take profit, a margin stop-out, or anything else (`external`: a person, another program).
+   * `price` and `profit` are the closing deal's; `detail` says why the reason is a guess.
+   */
+  position_closed: {
+    ticket: number;
+    symbol: string;
+    side: string;
+    volume: number;
+    price: number;
+    profit: number | null;
+    reason: 'sl' | 'tp' | 'stop_out' | 'external';
+    detail?: string;
+  };
   drawdown_warning: { drawdown_percent: number; cap_percent: number; cap: 'total' | 'daily' };
+  /**
+   * Step 3 of every halt (docs/risk.md): `cap` says what tripped it, a cap (`total`, `daily`) or
+   * not (`manual`, `untrusted_state`); only the first two count as cap triggers in analytics.
+   */
   drawdown_cap_triggered: {
     halt_id: string;
     reason: string;
-    cap: 'total' | 'daily' | 'manual';
+    cap: 'total' | 'daily' | 'manual' | 'untrusted_state';
     drawdown_percent: number;
     cap_percent: number;
     equity: number | null;
@@ -70,6 +89,10 @@ export interface TradingEventMap {
 }
 
 export type TradingEventType = keyof TradingEventMap;
+
+/** Whether a halt was a cap trigger (the total or the daily cap), not a halt by hand or on bad state. */
+export const isCapTrigger = (cap: TradingEventMap['drawdown_cap_triggered']['cap']): boolean =>
+  cap === 'total' || cap === 'daily';
 
 /** An event as it travels: its type, when it happened, and its payload. */
 export type TradingEvent<K extends TradingEventType = TradingEventType> = {

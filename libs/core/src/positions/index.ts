@@ -1,0 +1,2 @@
+export * from './close-reason';
+export * from './own-positions-watch';
