@@ -1,3 +1,4 @@
+import { sampleValue } from './support/prometheus-sample';
 import { EventBus } from '@app/common';
 import { WEBHOOK_QUEUE_CAPACITY } from '@app/analytics/webhooks/webhook-dispatcher';
 import {
@@ -21,11 +22,7 @@ async function timeTrades(t: TestApp, n: number): Promise<number[]> {
   return times.sort((a, b) => a - b);
 }
 
-function metric(text: string, series: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  if (line === undefined) throw new Error(`no ${series} in /metrics`);
-  return Number(line.slice(series.length + 1));
-}
+const metric = sampleValue;
 
 /** A webhook that refuses connections and one that never answers do not slow trading. */
 describe('dead analytics webhooks', () => {

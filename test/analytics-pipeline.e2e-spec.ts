@@ -3,6 +3,7 @@ import { connectEventStream, type EventStreamClient } from './fakes/event-stream
 import { startFakeWebhookReceiver, type FakeWebhookReceiver } from './fakes/fake-webhook-receiver';
 import { postSignal, signalBody } from './support/signed-request';
 import { startTestApp, type TestApp } from './support/test-app';
+import { sampleValue } from './support/prometheus-sample';
 
 const PIPELINE = ['signal_received', 'signal_approved', 'trade_executed'] as const;
 
@@ -131,11 +132,7 @@ describe('analytics of a signal end to end', () => {
 
   it('/metrics after the trades: signals by outcome, trades, and the latency histograms in seconds', async () => {
     const text = await (await fetch(`${t.baseUrl}/metrics`)).text();
-    const value = (series: string) => {
-      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-      if (line === undefined) throw new Error(`no ${series} in /metrics`);
-      return Number(line.slice(series.length + 1));
-    };
+    const value = (series: string) => sampleValue(text, series);
     expect(value('trading_signals_total{outcome="accepted"}')).toBe(3);
     expect(value('trading_signals_total{outcome="executed"}')).toBe(3);
     expect(value('trading_signals_total{outcome="failed"}')).toBe(0);

@@ -1,3 +1,4 @@
+import { sampleValue } from './support/prometheus-sample';
 import { AlertDispatcher, type Alert } from '@app/alerts';
 import { Lifecycle } from '@app/common';
 import { startFakeMt5Bridge, type FakeMt5Bridge } from './fakes/fake-mt5-bridge';
@@ -69,11 +70,13 @@ describe('drawdown cap', () => {
     });
 
     const metrics = await (await fetch(`${t.baseUrl}/metrics`)).text();
-    expect(metrics).toMatch(/^trading_halted 1$/m);
-    expect(metrics).toMatch(/^trading_drawdown_cap_triggers_total 1$/m);
-    expect(metrics).toMatch(/^trading_drawdown_cap_percent 20$/m);
-    expect(metrics).toMatch(/^trading_drawdown_percent 25$/m);
-    expect(metrics).toMatch(/^trading_equity 7500$/m);
+    expect(sampleValue(metrics, 'trading_halted')).toBe(1);
+    // LOOP_ID names the loop on every series, as in the log and the alerts.
+    expect(metrics).toMatch(/^trading_halted\{loop_id="test-loop"\} 1$/m);
+    expect(sampleValue(metrics, 'trading_drawdown_cap_triggers_total')).toBe(1);
+    expect(sampleValue(metrics, 'trading_drawdown_cap_percent')).toBe(20);
+    expect(sampleValue(metrics, 'trading_drawdown_percent')).toBe(25);
+    expect(sampleValue(metrics, 'trading_equity')).toBe(7500);
 
     const ordersBefore = bridge.requestsTo('POST', '/v1/orders').length;
     const refused = await postSignal(t.baseUrl, SECRET, signalBody());
@@ -141,10 +144,18 @@ describe('drawdown cap', () => {
     expect((await t.admin('POST', '/api/v1/resume', { reviewed_by: 'alice' })).status).toBe(409);
     expect((await t.admin('POST', '/api/v1/halt', { reason: 'news spike' })).status).toBe(200);
     await t.waitForEvent('halted');
+    // Step 3 of every halt reports it, a halt by hand too; it is no cap trigger in analytics.
+    const reported = await t.waitForEvent('drawdown_cap_triggered');
+    expect(reported.payload).toMatchObject({ cap: 'manual', positions_closed: 1, positions_failed: 0 });
+    expect((await t.admin('GET', '/api/v1/analytics')).body.drawdown.cap_triggers).toBe(0);
     const until = Date.now() + 5000;
     while (bridge.positions().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     expect(bridge.positions()).toHaveLength(0);
     expect((await postSignal(t.baseUrl, SECRET, signalBody())).status).toBe(423);
+    // A close-all that closed everything at the first pass has nothing more to tell.
+    const later = Date.now() + 300;
+    await t.waitForEvent('equity_sample', (e) => e.at > later);
+    expect(alerts.filter((a) => a.kind === 'close_failures')).toEqual([]);
 
     expect((await t.admin('POST', '/api/v1/resume', { note: 'no reviewer' })).status).toBe(400);
     bridge.setEquity(9_000);
@@ -198,5 +209,10 @@ describe('drawdown cap', () => {
       expect(answer.status).toBe(401);
     }
     expect((await t.admin('GET', '/api/v1/status')).body.state).toBe('running');
+    // Without DEBUG_FAULTS the fault injectors are absent to everyone, with or without a token.
+    for (const path of ['/api/v1/debug/stall-loop', '/api/v1/debug/block-event-loop']) {
+      expect((await fetch(`${t.baseUrl}${path}`, { method: 'POST' })).status).toBe(404);
+      expect((await t.admin('POST', path, { ms: 10 })).status).toBe(404);
+    }
   });
 });

@@ -133,8 +133,19 @@ describe('CloseAllPositions', () => {
     );
     expect(firstPass[0]).toMatchObject({ closed: 3, failed: 2 });
     expect(firstPass[0].failures.map((f) => f.ticket).sort()).toEqual([2, 4]);
-    expect(report).toMatchObject({ closed: 5, remaining: 0, failed: 0 });
+    expect(report).toMatchObject({ closed: 5, remaining: 0, failed: 0, retried: true });
     expect(report.rounds).toBeGreaterThan(1);
+  });
+
+  it('a close-all whose first pass closes everything has not retried, though it lists once more to confirm', async () => {
+    const broker = new ScriptedBroker([1, 2].map(position), new Map());
+    const report = await new CloseAllPositions(broker, new ManualClock(), logger, noSleep).closeAll(
+      'halt-9',
+      {
+        keepTrying: true,
+      },
+    );
+    expect(report).toMatchObject({ closed: 2, remaining: 0, rounds: 2, retried: false });
   });
 
   it('uses a new request id after a final refusal and the same one after a transient failure', async () => {

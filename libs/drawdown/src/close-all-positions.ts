@@ -18,6 +18,8 @@ export interface CloseAllReport {
   failures: { ticket: number; symbol: string; reason: string }[];
   /** The broker's position list could not be read (so nothing is known to be closed yet). */
   listUnavailable: boolean;
+  /** Some pass had to be repeated (a close failed, or the list could not be read): worth telling when it ends. */
+  retried: boolean;
 }
 
 export interface CloseAllOptions {
@@ -74,6 +76,7 @@ export class CloseAllPositions {
       rounds: 0,
       failures: [],
       listUnavailable: false,
+      retried: false,
     };
     let firstPassReported = false;
     const reportFirstPass = () => {
@@ -95,6 +98,7 @@ export class CloseAllPositions {
       if (!listed.ok) {
         this.logger.warn({ batch: batchId, error: listed.error }, 'cannot list positions to close; retrying');
         report.listUnavailable = true;
+        report.retried = true;
         report.failures = [{ ticket: 0, symbol: '*', reason: `positions unavailable: ${listed.error.code}` }];
         reportFirstPass(); // nobody may wait on a list that does not come back
       } else {
@@ -108,6 +112,7 @@ export class CloseAllPositions {
         const failures = await this.closePass(batchId, listed.value, idRound, report);
         report.failed = failures.length;
         report.failures = failures;
+        if (failures.length > 0) report.retried = true;
         if (failures.length > 0)
           this.logger.warn(
             { batch: batchId, failures },

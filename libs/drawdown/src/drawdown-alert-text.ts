@@ -6,8 +6,9 @@ export function formatPercent(value: number): string {
 }
 
 /**
- * The cap alert. First line exactly as service.md: `Drawdown 25.0% exceeds cap 20%; closed 5 positions`
- * (one decimal for the drawdown); later lines add context and any positions that failed to close.
+ * The cap alert. First line as docs/service.md gives it, for the daily cap too (which it names at
+ * the end): `Drawdown 25.0% exceeds cap 20%; closed 5 positions` (one decimal for the drawdown);
+ * later lines add context and any positions that failed to close.
  */
 export function capTriggerAlertText(input: {
   drawdownPercent: number;
@@ -19,7 +20,7 @@ export function capTriggerAlertText(input: {
   baseline: number | null;
 }): string {
   const { report } = input;
-  const head = `${input.daily ? 'Daily drawdown' : 'Drawdown'} ${input.drawdownPercent.toFixed(1)}% exceeds ${input.daily ? 'daily cap' : 'cap'} ${formatPercent(input.capPercent)}%; closed ${report.closed} positions`;
+  const head = `Drawdown ${input.drawdownPercent.toFixed(1)}% exceeds cap ${formatPercent(input.capPercent)}%; closed ${report.closed} positions${input.daily ? ' (daily loss cap)' : ''}`;
   const lines = [
     head,
     `Loop ${input.loopId}; equity ${input.equity?.toFixed(2) ?? 'unknown'}; baseline ${input.baseline?.toFixed(2) ?? 'unknown'}`,

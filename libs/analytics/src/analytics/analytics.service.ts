@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import {
   DrawdownCurve,
+  isCapTrigger,
   LatencyHistogram,
   OutcomeRates,
   RecoveryTracker,
@@ -144,7 +145,9 @@ export class AnalyticsService {
 
   @OnEvent('drawdown_cap_triggered')
   onCapTriggered(event: TradingEvent<'drawdown_cap_triggered'>): void {
-    this.guarded(event.type, () => (this.capTriggers += 1));
+    this.guarded(event.type, () => {
+      if (isCapTrigger(event.payload.cap)) this.capTriggers += 1;
+    });
   }
 
   @OnEvent('resumed')

@@ -1,8 +1,9 @@
-import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { TradingEvent } from '@app/core';
+import { isCapTrigger, type TradingEvent } from '@app/core';
 import { AlertDrops } from '@app/alerts';
 import { EventBus } from '@app/common';
+import { APP_CONFIG, type AppConfig } from '@app/config';
 import { DrawdownGuard } from '@app/drawdown';
 import { PlatformSignalSource } from '@app/signals';
 
@@ -79,7 +80,10 @@ export class TradingMetrics implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly guard: DrawdownGuard,
     private readonly alertDrops: AlertDrops,
     private readonly platform: PlatformSignalSource,
+    @Inject(APP_CONFIG) config: AppConfig,
   ) {
+    // LOOP_ID names the loop in metrics as in logs and alerts: every series carries it.
+    this.registry.setDefaultLabels({ loop_id: config.loopId });
     collectDefaultMetrics({ register: this.registry });
     const guardGauge = (name: string, help: string, read: () => number | null) =>
       new Gauge({
@@ -184,7 +188,7 @@ export class TradingMetrics implements OnApplicationBootstrap, OnModuleDestroy {
         this.errors.inc();
         break;
       case 'drawdown_cap_triggered':
-        this.capTriggers.inc();
+        if (isCapTrigger(event.payload.cap)) this.capTriggers.inc();
         break;
       default:
         break;

@@ -125,6 +125,9 @@ describe('parseSignalBody: bodies that are accepted', () => {
     expect(accept({ id: 'c3', instrument: 'EURUSD', side: 'close', volume: -5 }).volume).toBe(0);
     expect(accept({ id: 'c4', instrument: 'EURUSD', side: 'close', volume: 1000 }).volume).toBe(0);
     expect(accept({ id: 'c5', instrument: 'EURUSD', side: 'close', volume: 0.5 }).side).toBe('close');
+    // Ignored means ignored: not even its type is held against a close.
+    expect(accept({ id: 'c6', instrument: 'EURUSD', side: 'close', volume: 'all' }).volume).toBe(0);
+    expect(accept({ id: 'c7', instrument: 'EURUSD', side: 'close', volume: null }).volume).toBe(0);
   });
 
   it('keeps positive sl and tp, each on its own', () => {

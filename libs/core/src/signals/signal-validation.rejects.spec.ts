@@ -143,7 +143,7 @@ describe('parseSignalBody: bodies that are refused, every offending field named'
     expect(fields({ id: 'bad id!', instrument: 'EURUSD', side: 'buy' })).toEqual(['id', 'volume']);
     expect(fields({ id: 'bad id!', instrument: 'EURUSD', side: 'close', volume: -1 })).toEqual(['id']);
     expect(refuse({ id: 'ok', instrument: 'EURUSD', side: 'buy', volume: 'x' })).toEqual([
-      { field: 'volume', message: expect.stringContaining('expected number') },
+      { field: 'volume', message: 'must be > 0 and <= MAX_VOLUME (100)' },
     ]);
   });
 

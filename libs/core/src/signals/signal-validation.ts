@@ -36,7 +36,8 @@ const signalBody = (maxVolume: number) =>
       id: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, '1-64 of [A-Za-z0-9._:-]'),
       instrument: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, '1-32 of [A-Za-z0-9._-]'),
       side: z.enum(['buy', 'sell', 'close']),
-      volume: z.number().finite().optional(),
+      // Checked below: its rule depends on `side` (ignored for close, whatever it holds).
+      volume: z.unknown().optional(),
       sl: positive.nullable().optional(),
       tp: positive.nullable().optional(),
       created_at: z
@@ -48,10 +49,10 @@ const signalBody = (maxVolume: number) =>
       z.superRefine(
         (body, ctx) => {
           if (body.side === 'close') return; // volume is ignored for close
-          if (body.volume === undefined) {
+          const { volume } = body;
+          if (volume === undefined) {
             ctx.addIssue({ code: 'custom', path: ['volume'], message: 'required for buy and sell' });
-          } else if (Number.isFinite(body.volume) && !(body.volume > 0 && body.volume <= maxVolume)) {
-            // A volume that is no finite number is already named by the shape above.
+          } else if (typeof volume !== 'number' || !(volume > 0 && volume <= maxVolume)) {
             ctx.addIssue({
               code: 'custom',
               path: ['volume'],
@@ -105,7 +106,8 @@ export function parseSignalBody(
     id: b.id,
     instrument: b.instrument,
     side: b.side,
-    volume: b.side === 'close' ? 0 : (b.volume ?? 0),
+    // The refinement proved it a number in range for buy and sell.
+    volume: b.side === 'close' || typeof b.volume !== 'number' ? 0 : b.volume,
     createdAtMs: b.created_at === undefined ? receivedAtMs : Date.parse(b.created_at),
     receivedAtMs,
     source,
