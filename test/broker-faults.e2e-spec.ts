@@ -10,7 +10,7 @@ const TIMEOUT_MS = 300;
 type Terminal = { signal_id: string; outcome: 'executed' | 'failed' | 'rejected'; reason?: string };
 
 /**
- * The HTTP bridge gateway end to end (mt5-bridge.md): the real app with MT5_GATEWAY=http against
+ * The HTTP bridge gateway end to end (docs/mt5-bridge.md): the real app with MT5_GATEWAY=http against
  * a fake bridge on 127.0.0.1 that verifies every signature and injects faults. What must hold in
  * every case: each accepted signal ends exactly once, and the account holds at most one position
  * per signal (the fake counts fills and distinct idempotency keys).

@@ -7,7 +7,7 @@ import { startTestApp, type TestApp } from './support/test-app';
 
 const SECRET = 'inbox-secret-for-drawdown-tests';
 
-/** The drawdown guard end to end against a fake MT5 bridge whose equity the test sets (risk.md). */
+/** The drawdown guard end to end against a fake MT5 bridge whose equity the test sets (docs/risk.md). */
 describe('drawdown cap', () => {
   let bridge: FakeMt5Bridge;
   let t: TestApp;

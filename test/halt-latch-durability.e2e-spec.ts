@@ -6,7 +6,7 @@ import { ServiceProcess } from './support/service-process';
 
 const SECRET = 'inbox-secret-for-latch-tests';
 
-/** The halt latch survives kill -9 and restarts, also with a different cap (risk.md, Latch). */
+/** The halt latch survives kill -9 and restarts, also with a different cap (docs/risk.md, Latch). */
 describe('halt latch durability', () => {
   let bridge: FakeMt5Bridge;
   const started: ServiceProcess[] = [];

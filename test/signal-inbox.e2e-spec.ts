@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { postSignal, signalBody, signedHeaders } from './support/signed-request';
 import { startTestApp, type TestApp } from './support/test-app';
 
-/** Every inbox rule of service.md against the real app on the paper account: only valid signals reach the broker. */
+/** Every inbox rule of docs/service.md against the real app on the paper account: only valid signals reach the broker. */
 describe('signal inbox', () => {
   let t: TestApp;
   beforeAll(async () => {

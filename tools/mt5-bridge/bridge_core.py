@@ -1,6 +1,6 @@
 """The pure part of the reference MT5 bridge: everything but the HTTP server.
 
-Implements the bridge protocol of ``docs/mt5-bridge.openapi.yaml`` (``mt5-bridge.md``):
+Implements the bridge protocol of ``docs/mt5-bridge.openapi.yaml`` (``docs/mt5-bridge.md``):
 
 - ``verify_signature``: the request signature and the 30 s timestamp window;
 - ``IdempotencyStore``: request ids on disk (sqlite3, stdlib), stored BEFORE ``order_send``,

@@ -61,7 +61,7 @@ export type ResumeResult =
 /**
  * The drawdown guard: reads equity every EQUITY_CHECK_INTERVAL_MS whether or not signals
  * arrive, answers the loop's pre-trade check, and on a breach (or a manual halt) runs the
- * trigger sequence of risk.md: latch and persist first, then close every position until none is
+ * trigger sequence of docs/risk.md: latch and persist first, then close every position until none is
  * left, then report, alert and audit. The rules themselves live in the pure DrawdownPolicy.
  */
 @Injectable()
@@ -424,7 +424,7 @@ export class DrawdownGuard implements HaltStatus, OnApplicationBootstrap, OnModu
   }
 
   /**
-   * The trigger sequence (risk.md): 1. latch and persist (fsync) before anything else;
+   * The trigger sequence (docs/risk.md): 1. latch and persist (fsync) before anything else;
    * 2. close every position, re-reading until none is left; 3. report and alert; 4. audit.
    */
   private async halt(

@@ -33,7 +33,7 @@ export interface SignalLedgerLoad {
  * The durable record of every signal id this service has seen, so that a signal is executed at
  * most once, also across restarts and `kill -9`. An append-only journal under STATE_DIR.
  *
- * Every id is kept for ever (service.md: a duplicate is answered as one "also across restarts"),
+ * Every id is kept for ever (docs/service.md: a duplicate is answered as one "also across restarts"),
  * in memory as one map entry. The journal holds a record per step of a signal; `open` compacts it
  * to one record per id (the last, with the signal kept only while it is unfinished), so the file
  * and the next start's replay grow with the ids, not with the steps. A damaged journal is never

@@ -11,7 +11,7 @@ import { TradingLoop } from '@app/runtime';
 export const SHUTDOWN_BUDGET_MS = 9000;
 
 /**
- * SIGTERM/SIGINT (service.md, Graceful stop): readiness fails and intake refuses, the tick in
+ * SIGTERM/SIGINT (docs/service.md, Graceful stop): readiness fails and intake refuses, the tick in
  * flight finishes, positions are closed when CLOSE_ON_SHUTDOWN=true, and the `shutdown` line is
  * the last one logged, flushed before exit 0.
  */

@@ -20,7 +20,7 @@ import {
 import { EventBus } from '@app/common';
 import { CLOCK } from '@app/config';
 
-/** GET /api/v1/analytics (service.md; risk.md, Analytics of drawdown). Times are ISO-8601. */
+/** GET /api/v1/analytics (docs/service.md; docs/risk.md, Analytics of drawdown). Times are ISO-8601. */
 export interface AnalyticsReport {
   latency_ms: {
     signal_to_execution: LatencySnapshot;

@@ -11,7 +11,7 @@ import { PlatformSignalSource } from '@app/signals';
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
- * The Prometheus view of the service (service.md, Health and metrics). Counters and histograms
+ * The Prometheus view of the service (docs/service.md, Health and metrics). Counters and histograms
  * follow events; gauges of the account are read from the guard at scrape time, so they are never
  * stale by more than one equity check. One registry per app instance (tests start several).
  */

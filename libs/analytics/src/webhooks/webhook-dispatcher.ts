@@ -16,7 +16,7 @@ export const WEBHOOK_TIMEOUT_MS = 5_000;
 const SHUTDOWN_DRAIN_MS = 1_000;
 
 /**
- * Webhook hooks (service.md, ANALYTICS_WEBHOOK_URLS): every published event (not equity samples,
+ * Webhook hooks (docs/service.md, ANALYTICS_WEBHOOK_URLS): every published event (not equity samples,
  * see event-view.ts) is POSTed as JSON to each URL, from its own bounded queue with retries and
  * backoff (WebhookWorker), so a dead receiver never slows trading or another receiver.
  *

@@ -11,7 +11,7 @@ const DEBUG_LEVEL_EVENTS: ReadonlySet<TradingEventType> = new Set(['equity_sampl
 
 /**
  * The one way domain events leave their producer: each becomes one info log line whose `type`
- * names it (service.md, Logs), then goes to `@OnEvent` listeners and subscribers (event stream,
+ * names it (docs/service.md, Logs), then goes to `@OnEvent` listeners and subscribers (event stream,
  * webhooks). Publishing never throws into the publisher: a failing subscriber is logged and counted.
  */
 @Injectable()

@@ -1,4 +1,4 @@
-/** MQL5 TRADE_RETCODE_* values the bridge protocol uses (mt5-bridge.md). */
+/** MQL5 TRADE_RETCODE_* values the bridge protocol uses (docs/mt5-bridge.md). */
 export const Retcode = {
   REQUOTE: 10004,
   REJECT: 10006,

@@ -1,5 +1,5 @@
 /**
- * Every domain event, by the `type` that names it in the log (service.md, Logs).
+ * Every domain event, by the `type` that names it in the log (docs/service.md, Logs).
  * One map so publishers, listeners, the event stream and webhooks agree on the shapes.
  */
 export interface HeartbeatMetrics {

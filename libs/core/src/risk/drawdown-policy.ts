@@ -3,7 +3,7 @@ import { cloneRiskState, parseRiskState, type HaltRecord, type RiskState } from 
 import { tradingDayKey } from './trading-day';
 
 /**
- * The drawdown rules of risk.md as a pure state machine: the Nest guard feeds it equity reads
+ * The drawdown rules of docs/risk.md as a pure state machine: the Nest guard feeds it equity reads
  * and the clock, persists `state()` whenever it changes, and does the I/O (close-all, alerts).
  */
 export type BaselineMode = 'start' | 'peak';

@@ -1,5 +1,5 @@
 /**
- * Consecutive failed equity reads. After `threshold` in a row (3 per risk.md) the loop is blind
+ * Consecutive failed equity reads. After `threshold` in a row (3 per docs/risk.md) the loop is blind
  * and must stop opening positions until a read succeeds. `failure()` and `success()` return true
  * only on the transition, so the caller alerts once per outage, not once per read.
  */

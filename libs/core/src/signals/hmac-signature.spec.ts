@@ -12,7 +12,7 @@ const signedAt = (timestampMs: number, body: Buffer = BODY, secret = SECRET) => 
 };
 
 describe('inbox HMAC signature', () => {
-  it('is lowercase hex HMAC-SHA256 of `<timestamp>.<raw body>`, as service.md specifies', () => {
+  it('is lowercase hex HMAC-SHA256 of `<timestamp>.<raw body>`, as docs/service.md specifies', () => {
     const expected = createHmac('sha256', SECRET)
       .update(`${NOW}.${BODY.toString('utf8')}`)
       .digest('hex');

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-/** Lowercase hex HMAC-SHA256 of `<timestamp>.<raw body>`: the inbox signature (service.md). */
+/** Lowercase hex HMAC-SHA256 of `<timestamp>.<raw body>`: the inbox signature (docs/service.md). */
 export function signInboxRequest(secret: string, timestamp: string, rawBody: Buffer | string): string {
   return createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex');
 }

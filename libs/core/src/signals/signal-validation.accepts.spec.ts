@@ -11,7 +11,7 @@ const accept = (body: unknown, maxVolume = MAX_VOLUME): TradeSignal => {
 };
 
 describe('parseSignalBody: bodies that are accepted', () => {
-  it('turns the example body of service.md into a signal, created_at starting the latency clock', () => {
+  it('turns the example body of docs/service.md into a signal, created_at starting the latency clock', () => {
     const signal = accept({
       id: 'sig-001',
       instrument: 'EURUSD',

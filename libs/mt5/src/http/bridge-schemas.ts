@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DEAL_REASONS } from '@app/core';
 
 /**
- * Shapes of the bridge's 200 answers (mt5-bridge.md). Every answer is checked before anything
+ * Shapes of the bridge's 200 answers (docs/mt5-bridge.md). Every answer is checked before anything
  * acts on it: a body that does not fit is an `invalid_response`, never a guessed fill.
  * Unknown extra fields are tolerated (stripped), so a bridge may add fields without breaking us.
  */

@@ -62,7 +62,7 @@ export class SignalExecutor {
 
   async execute(signal: TradeSignal, gate: PreTradeDecision): Promise<void> {
     try {
-      // Closing is always allowed, also while halted (risk.md); opening never is.
+      // Closing is always allowed, also while halted (docs/risk.md); opening never is.
       if (signal.side === 'close') return await this.closeInstrument(signal);
       // Before the halt check: an order an earlier run sent may have filled, halted or not.
       if (signal.restoredAtMs !== undefined && (await this.settleRestored(signal, openRequestId(signal.id))))

@@ -134,7 +134,7 @@ export class SignalPipeline {
     const entry = this.pending.get(id);
     if (entry === undefined) return 'not_pending';
     if (this.halt.isHalted()) {
-      // risk.md: nothing that came in before a halt is queued for later.
+      // docs/risk.md: nothing that came in before a halt is queued for later.
       await this.rejectPending(id, 'halt');
       return 'halted';
     }
