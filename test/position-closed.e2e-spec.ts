@@ -1,4 +1,6 @@
 import { AlertDispatcher, type Alert } from '@app/alerts';
+import { BROKER_GATEWAY } from '@app/mt5';
+import type { PaperBrokerGateway } from '@app/mt5/paper/paper-broker-gateway';
 import { startFakeMt5Bridge, type FakeMt5Bridge } from './fakes/fake-mt5-bridge';
 import { postSignal, signalBody } from './support/signed-request';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -103,5 +105,35 @@ describe('position_closed (HTTP bridge)', () => {
     bridge.closeWithoutRequest(ticket, 'sl', 1.0);
     const closed = await t.waitForEvent('position_closed', (e) => e.payload.ticket === ticket);
     expect(closed.payload).toMatchObject({ reason: 'external', detail: 'deals unavailable: http_404' });
+  });
+});
+
+/** The same on the embedded paper account: its stop loss, take profit and stop-out are real closes. */
+describe('position_closed (paper account)', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await startTestApp({ SIGNALS_HMAC_SECRET: SECRET, EQUITY_CHECK_INTERVAL_MS: '100' });
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  const paper = () => t.app.get<PaperBrokerGateway>(BROKER_GATEWAY);
+
+  it('a stop loss crossed by the price closes the position at its level, and the event says sl', async () => {
+    const body = signalBody({ instrument: 'EURUSD', side: 'buy', volume: 0.1, sl: 1.0, tp: 1.5 });
+    expect((await postSignal(t.baseUrl, SECRET, body)).status).toBe(202);
+    const executed = await t.waitForEvent('trade_executed', (e) => e.payload.signal_id === body.id);
+    const samples = t.eventsOf('equity_sample').length;
+    await t.waitForEvent('equity_sample', () => t.eventsOf('equity_sample').length > samples + 1);
+    // EURUSD starts near 1.085: a 10 % fall goes through the stop at 1.0 in one move.
+    expect((await paper().applyPriceShock('EURUSD', -10)).ok).toBe(true);
+    const closed = await t.waitForEvent(
+      'position_closed',
+      (e) => e.payload.ticket === executed.payload.ticket,
+    );
+    expect(closed.payload).toMatchObject({ reason: 'sl', price: 1.0, side: 'buy', volume: 0.1 });
+    expect(closed.payload.profit).toBeCloseTo((1.0 - executed.payload.fill_price) * 0.1 * 100_000, 2);
+    expect((await t.admin('GET', '/api/v1/positions')).body.positions).toEqual([]);
   });
 });

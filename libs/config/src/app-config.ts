@@ -42,6 +42,8 @@ export interface AppConfig {
     balance: number;
     symbols: string[];
     seed: number;
+    /** Margin level (%) under which the paper account closes positions, largest loss first. */
+    stopOutLevelPercent: number;
   };
 
   signals: {

@@ -42,7 +42,12 @@ describe('loadConfig: defaults of service.md', () => {
         maxRetries: 3,
         magic: 19019,
       },
-      paper: { balance: 10_000, symbols: ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD'], seed: 42 },
+      paper: {
+        balance: 10_000,
+        symbols: ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD'],
+        seed: 42,
+        stopOutLevelPercent: 50,
+      },
       signals: {
         sources: ['demo', 'inbox'],
         hmacSecret: undefined,
@@ -135,6 +140,7 @@ describe('loadConfig: defaults of service.md', () => {
       PAPER_BALANCE: '2500.5',
       PAPER_SYMBOLS: 'eurusd, XAUUSD,EURUSD',
       PAPER_SEED: '7',
+      PAPER_STOP_OUT_LEVEL: '30.5',
       SIGNAL_SOURCES: 'inbox',
       SIGNAL_MAX_AGE_MS: '60000',
       APPROVAL_MODE: 'manual',
@@ -168,7 +174,7 @@ describe('loadConfig: defaults of service.md', () => {
         confirmReads: 3,
       },
       mt5: { gateway: 'paper', timeoutMs: 1500, maxRetries: 0, magic: 7 },
-      paper: { balance: 2500.5, symbols: ['EURUSD', 'XAUUSD'], seed: 7 },
+      paper: { balance: 2500.5, symbols: ['EURUSD', 'XAUUSD'], seed: 7, stopOutLevelPercent: 30.5 },
       signals: {
         sources: ['inbox'],
         maxAgeMs: 60_000,

@@ -41,6 +41,10 @@ describe('loadConfig: bad values are named, every one of them', () => {
     ['PAPER_SYMBOLS', 'EUR USD'],
     ['PAPER_SYMBOLS', ','],
     ['PAPER_SEED', '1.5'],
+    ['PAPER_STOP_OUT_LEVEL', '0'],
+    ['PAPER_STOP_OUT_LEVEL', '-10'],
+    ['PAPER_STOP_OUT_LEVEL', '1000.5'],
+    ['PAPER_STOP_OUT_LEVEL', 'half'],
     ['SIGNAL_SOURCES', 'inbox,telegram'],
     ['SIGNAL_SOURCES', ' , '],
     ['SIGNAL_MAX_AGE_MS', '999'],
@@ -69,6 +73,16 @@ describe('loadConfig: bad values are named, every one of them', () => {
     const small = loadConfig({ DRAWDOWN_CAP_PERCENT: '0.01' });
     expect(small.ok && small.config.risk.drawdownCapPercent).toBe(0.01);
     expect(problems({ DRAWDOWN_CAP_PERCENT: '0' })[0].expected).toBe('a number, 0 < x <= 100');
+  });
+
+  it('bounds PAPER_STOP_OUT_LEVEL to 0 < x <= 1000 percent', () => {
+    expect(problems({ PAPER_STOP_OUT_LEVEL: '0' })).toEqual([
+      { variable: 'PAPER_STOP_OUT_LEVEL', expected: 'a percent of margin level, 0 < x <= 1000' },
+    ]);
+    const top = loadConfig({ PAPER_STOP_OUT_LEVEL: '1000' });
+    expect(top.ok && top.config.paper.stopOutLevelPercent).toBe(1000);
+    const small = loadConfig({ PAPER_STOP_OUT_LEVEL: '0.5' });
+    expect(small.ok && small.config.paper.stopOutLevelPercent).toBe(0.5);
   });
 
   it('needs DAILY_RESET_TIMEZONE to be a real IANA zone', () => {

@@ -191,6 +191,12 @@ export function loadConfig(env: Env): ConfigResult {
         'a comma list of instrument names',
       ),
       seed: r.parse('PAPER_SEED', int(0, 4_294_967_295), 42, 'an integer, 0 to 4294967295'),
+      stopOutLevelPercent: r.parse(
+        'PAPER_STOP_OUT_LEVEL',
+        num().refine((v) => v > 0 && v <= 1000),
+        50,
+        'a percent of margin level, 0 < x <= 1000',
+      ),
     },
     signals: {
       sources,

@@ -61,6 +61,7 @@ async function createPaperGateway(
     balance: config.paper.balance,
     symbols: config.paper.symbols,
     seed: config.paper.seed,
+    stopOutLevelPercent: config.paper.stopOutLevelPercent,
   });
   const found = store.opened;
   if (found !== undefined && (found.replayed > 0 || found.tornTail)) {

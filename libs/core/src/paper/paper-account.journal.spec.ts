@@ -166,6 +166,105 @@ describe('PaperAccount journal changes (changeFor / applyChange)', () => {
   });
 });
 
+describe('PaperAccount journal changes of automatic closes (takeAutomaticCloses / changeForClose)', () => {
+  /** What the gateway records after a call: the closes the call made, then the trade's own change. */
+  function changesAfter(account: PaperAccount, requestId?: string): PaperChange[] {
+    const closes = account.takeAutomaticCloses().map((deal) => viaJson(account.changeForClose(deal)));
+    const trade = requestId === undefined ? undefined : account.changeFor(requestId);
+    return trade === undefined ? closes : [...closes, viaJson(trade)];
+  }
+
+  it('replaying trades and automatic closes in the order they happened rebuilds the live account, deals included', () => {
+    const live = newAccount();
+    const start = viaJson(live.snapshot());
+    const changes: PaperChange[] = [];
+    const { bid, ask } = live.quote('EURUSD', T0)!;
+    live.open({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.5, sl: bid - 0.0005 }, T0);
+    changes.push(...changesAfter(live, 'o-1'));
+    live.open(
+      { request_id: 'o-2', symbol: 'EURUSD', type: 'sell', volume: 0.5, tp: ask - 0.0005 },
+      T0 + 1_000,
+    );
+    changes.push(...changesAfter(live, 'o-2'));
+    live.open({ request_id: 'o-3', symbol: 'XAUUSD', type: 'buy', volume: 1.5 }, T0 + 2_000);
+    changes.push(...changesAfter(live, 'o-3'));
+    live.applyPriceShock('EURUSD', -1, T0 + 3_000); // the SL of o-1 and the TP of o-2
+    live.applyPriceShock('XAUUSD', -3, T0 + 3_000); // a stop-out of o-3
+    live.account(T0 + 60_000);
+    changes.push(...changesAfter(live));
+    live.open({ request_id: 'o-4', symbol: 'GBPUSD', type: 'buy', volume: 0.1 }, T0 + 61_000);
+    changes.push(...changesAfter(live, 'o-4'));
+
+    const reasons = live.snapshot().deals.map((d) => `${d.position}:${d.entry}:${d.reason}`);
+    expect(reasons).toEqual([
+      '100001:in:expert',
+      '100002:in:expert',
+      '100003:in:expert',
+      '100001:out:sl',
+      '100002:out:tp',
+      '100003:out:so',
+      '100007:in:expert',
+    ]);
+    expect(changes.filter((c) => c.request === null)).toHaveLength(3);
+
+    const restored = PaperAccount.restore(start, OPTIONS);
+    for (const change of changes) restored.applyChange(parsePaperChange(change));
+    expect(books(restored)).toEqual(books(live));
+    for (const ticket of [100_001, 100_002, 100_003, 100_007])
+      expect(restored.deals(ticket, T0 + 61_000)).toEqual(live.deals(ticket, T0 + 61_000));
+    expect(restored.account(T0 + 90_000)).toEqual(live.account(T0 + 90_000));
+  });
+
+  it('hands each automatic close out once, and describes it as the position gone with its deal', () => {
+    const live = newAccount();
+    const { bid } = live.quote('EURUSD', T0)!;
+    live.open({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.1, sl: bid - 0.0005 }, T0);
+    expect(live.takeAutomaticCloses()).toEqual([]);
+    live.applyPriceShock('EURUSD', -1, T0);
+    const [deal, ...more] = live.takeAutomaticCloses();
+    expect(more).toEqual([]);
+    expect(live.takeAutomaticCloses()).toEqual([]);
+    expect(live.changeForClose(deal)).toMatchObject({
+      request: null,
+      ticket: 100_001,
+      position: null,
+      balance: live.snapshot().balance,
+      nextDeal: 500_003,
+      deals: [{ ticket: 500_002, position: 100_001, entry: 'out', reason: 'sl' }],
+    });
+  });
+
+  it('adds the deals of a change applied twice once, and sorts a late one into ticket order', () => {
+    const live = newAccount();
+    const start = viaJson(live.snapshot());
+    const { bid } = live.quote('EURUSD', T0)!;
+    live.open({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.1, sl: bid - 0.0005 }, T0);
+    const opened = changesAfter(live, 'o-1');
+    live.applyPriceShock('EURUSD', -1, T0);
+    const [close] = live.takeAutomaticCloses(); // say its first record failed
+    live.open({ request_id: 'o-2', symbol: 'USDJPY', type: 'buy', volume: 0.1 }, T0 + 1_000);
+    const later = changesAfter(live, 'o-2');
+    const retried = viaJson(live.changeForClose(close)); // recorded again, after o-2
+
+    const restored = PaperAccount.restore(start, OPTIONS);
+    for (const change of [...opened, ...later, retried, retried]) restored.applyChange(change);
+    expect(books(restored)).toEqual(books(live));
+    expect(books(restored).deals.map((d) => d.ticket)).toEqual([500_001, 500_002, 500_003]);
+  });
+
+  it('reads a change without deals (journals from before the history) and one without a request', () => {
+    const live = newAccount();
+    live.open({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.1 }, T0);
+    const { deals, ...old } = viaJson(live.changeFor('o-1')!);
+    expect(deals).toHaveLength(1);
+    expect(parsePaperChange(old).deals).toEqual([]);
+    expect(parsePaperChange({ ...old, request: null })).toMatchObject({ request: null, ticket: 100_001 });
+    const restored = PaperAccount.restore(viaJson(newAccount().snapshot()), OPTIONS);
+    restored.applyChange(parsePaperChange(old));
+    expect(restored.positions(T0)).toEqual(live.positions(T0));
+  });
+});
+
 describe('PaperAccount running totals', () => {
   it('keeps margin and floating profit equal to a fresh count through opens, partial closes, closes, steps and a shock', () => {
     const account = newAccount({ balance: 1_000_000 });

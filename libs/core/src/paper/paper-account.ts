@@ -1,10 +1,13 @@
-import type {
-  AccountInfo,
-  ClosePositionRequest,
-  OpenOrderRequest,
-  OrderSide,
-  Position,
-  TradeResult,
+import {
+  DEAL_REASONS,
+  type AccountInfo,
+  type ClosePositionRequest,
+  type Deal,
+  type DealReason,
+  type OpenOrderRequest,
+  type OrderSide,
+  type Position,
+  type TradeResult,
 } from '../broker/broker-types';
 import { Retcode } from '../broker/retcodes';
 import { setNewest } from '../collections/set-newest';
@@ -23,6 +26,7 @@ import {
   type PriceWalkState,
   type Quote,
 } from './price-walk';
+import { SymbolStops } from './stop-book';
 
 export interface PaperAccountOptions {
   /** Starting balance in USD (PAPER_BALANCE). Ignored by `restore`: the snapshot's balance wins. */
@@ -39,6 +43,13 @@ export interface PaperAccountOptions {
   idempotencyTtlMs?: number;
   /** Upper bound on remembered request ids; the oldest go first beyond it. */
   idempotencyMaxEntries?: number;
+  /**
+   * PAPER_STOP_OUT_LEVEL: when the margin level (equity / margin * 100) falls under it, positions
+   * are closed, largest loss first, until it is back. 50 is MT5's common default.
+   */
+  stopOutLevelPercent?: number;
+  /** Deals kept in the history (the newest); older ones are forgotten, as a broker trims its history. */
+  dealHistoryMaxEntries?: number;
 }
 
 /** An open position as stored in the snapshot. */
@@ -73,16 +84,20 @@ export interface PaperAccountSnapshot {
   walks: Record<string, PriceWalkState>;
   /** Oldest first. */
   requests: StoredTradeResult[];
+  /** The deal history, oldest first. Snapshots from before the history read as empty. */
+  deals: Deal[];
 }
 
 /**
- * What one trade left behind, enough to redo it on a restored snapshot: the stored outcome, the
- * account totals, and the touched position as it now is (null: closed, or none touched). Saving
- * these instead of a whole snapshot per trade keeps persistence O(1) per trade (in positions and
- * stored ids; the walks are one small entry per quoted symbol).
+ * What one trade or one automatic close left behind, enough to redo it on a restored snapshot:
+ * the stored outcome, the account totals, the touched position as it now is (null: closed, or
+ * none touched) and the deals it made. Saving these instead of a whole snapshot per trade keeps
+ * persistence O(1) per trade (in positions and stored ids; the walks are one small entry per
+ * quoted symbol).
  */
 export interface PaperChange {
-  request: StoredTradeResult;
+  /** The trade's stored outcome; null for an automatic close (stop loss, take profit, stop-out). */
+  request: StoredTradeResult | null;
   balance: number;
   nextOrder: number;
   nextDeal: number;
@@ -93,6 +108,8 @@ export interface PaperChange {
    * (including shocks since the snapshot), not a walk re-run from an older snapshot.
    */
   walks: Record<string, PriceWalkState>;
+  /** Deals the change made; applied by ticket, so a change applied twice adds them once. Absent in old journals. */
+  deals: Deal[];
 }
 
 export const PAPER_LOGIN = 1001;
@@ -109,16 +126,37 @@ const DEFAULT_MAX_REQUESTS = 20_000;
 // Ticket ranges far apart, so an order number mistaken for a deal number shows in a test.
 const FIRST_ORDER = 100_001;
 const FIRST_DEAL = 500_001;
+const DEFAULT_STOP_OUT_LEVEL_PERCENT = 50;
+/** MT5 terminals show a few months of history; 10,000 deals is days of the demo generator, a few MB in the snapshot. */
+const DEFAULT_MAX_DEALS = 10_000;
+
+/** One symbol's open positions summed per side, to value them all at a quote in O(1). */
+interface Exposure {
+  readonly spec: InstrumentSpec;
+  count: number;
+  /** Σ volume steps * (contract size * volume step), as `profitUsd` counts a position. */
+  buyUnits: number;
+  /** Σ open price in points * units. */
+  buyCost: number;
+  sellUnits: number;
+  sellCost: number;
+}
 
 /**
  * A simulated MT5 hedging account in USD that answers like the bridge (mt5-bridge.md): market
  * fills at the seeded walk's bid/ask, MQL5 retcodes, and request-id idempotency. All methods are
  * synchronous and take the time as `now` (epoch ms); the account never reads a clock.
  *
- * Simplifications, on purpose: no slippage or requotes (`deviation` is ignored), SL/TP are
- * validated and stored but never triggered, no stop-out, margin is fixed at the open price.
- * Every outcome is final (there is nothing transient to simulate), so every outcome is stored
- * for idempotency.
+ * Stops act as on a broker's server: at every walk step (and after a price shock) a crossed stop
+ * loss or take profit closes its position at the stop level, and a margin level under the
+ * stop-out level closes positions, largest loss first, at the market. Those closes happen inside
+ * whatever call moved the clock (often a read), so the account queues them
+ * (`takeAutomaticCloses`) for the caller to persist (`changeForClose`).
+ *
+ * Simplifications, on purpose: no slippage or requotes (`deviation` is ignored; a stop fills at
+ * its level even when the price jumped past it), margin is fixed at the open price. Every trade
+ * outcome is final (there is nothing transient to simulate), so every outcome is stored for
+ * idempotency.
  */
 export class PaperAccount {
   private balance: number;
@@ -131,6 +169,8 @@ export class PaperAccount {
   private readonly leverage: number;
   private readonly ttlMs: number;
   private readonly maxRequests: number;
+  private readonly stopOutLevel: number;
+  private readonly maxDeals: number;
   private readonly seed: number;
   private readonly walkOptions: PriceWalkOptions;
   private rev = 0;
@@ -148,6 +188,23 @@ export class PaperAccount {
   private floatingCents: number | undefined;
   private floatingAt = -1;
   private quoteRev = 0;
+  /**
+   * Per symbol, the open positions summed per side: a walk step checks the margin level from
+   * these in O(symbols) and only counts position by position when the level is near stop-out.
+   */
+  private readonly exposures = new Map<string, Exposure>();
+  /** Per symbol, the stop levels of its positions, nearest first: a step finds what it crossed without a scan. */
+  private readonly stops = new Map<string, SymbolStops>();
+  /** Deal history by ticket, in ticket order (oldest first). */
+  private readonly history = new Map<number, Deal>();
+  /** Deal tickets of each position in the history, oldest first. */
+  private readonly dealsOfPosition = new Map<number, number[]>();
+  /** Highest ticket in the history (the last key). */
+  private newestDeal = 0;
+  /** Deals of automatic closes not yet handed to `takeAutomaticCloses`. */
+  private readonly unclaimedCloses: Deal[] = [];
+  /** Latest time seen: the time of a shock applied without one. */
+  private lastSeen: number | undefined;
 
   constructor(options: PaperAccountOptions) {
     if (!(Number.isFinite(options.balance) && options.balance > 0))
@@ -161,6 +218,12 @@ export class PaperAccount {
     this.maxRequests = options.idempotencyMaxEntries ?? DEFAULT_MAX_REQUESTS;
     if (!(this.leverage > 0) || !(this.ttlMs > 0) || !(this.maxRequests >= 1))
       throw new RangeError('paper leverage, idempotency ttl and cap must be positive');
+    this.stopOutLevel = options.stopOutLevelPercent ?? DEFAULT_STOP_OUT_LEVEL_PERCENT;
+    if (!(Number.isFinite(this.stopOutLevel) && this.stopOutLevel > 0))
+      throw new RangeError(`paper stop-out level must be a positive percent, got ${this.stopOutLevel}`);
+    this.maxDeals = options.dealHistoryMaxEntries ?? DEFAULT_MAX_DEALS;
+    if (!(this.maxDeals >= 1))
+      throw new RangeError(`paper deal history cap must be positive, got ${this.maxDeals}`);
     this.seed = options.seed;
     this.walkOptions = { ...DEFAULT_WALK_OPTIONS, ...options.walk };
     for (const [symbol, spec] of resolveInstruments(options.symbols)) {
@@ -191,10 +254,11 @@ export class PaperAccount {
     account.resetTotals();
     for (const entry of state.requests)
       account.requests.set(entry.requestId, { ...entry, result: { ...entry.result } });
+    for (const deal of [...state.deals].sort((a, b) => a.ticket - b.ticket)) account.recordDeal({ ...deal });
     return account;
   }
 
-  /** Grows by one on every change of state worth saving (a fill, a close, a newly stored outcome, a shock). */
+  /** Grows by one on every change of state worth saving (a fill, a close, a newly stored outcome, a shock, an automatic close). */
   get revision(): number {
     return this.rev;
   }
@@ -206,12 +270,13 @@ export class PaperAccount {
   /** Current bid/ask of a symbol, or undefined when the account does not quote it. */
   quote(symbol: string, now: number): Quote | undefined {
     this.sync(now);
-    return this.walks.get(symbol)?.quote();
+    const quote = this.walks.get(symbol)?.quote();
+    return quote === undefined ? undefined : { ...quote };
   }
 
   account(now: number): AccountInfo {
     this.sync(now);
-    const equity = roundTo(this.balance + this.floatingProfit(), 2);
+    const equity = this.equity();
     const margin = this.usedMargin();
     return {
       login: this.login,
@@ -245,6 +310,15 @@ export class PaperAccount {
     });
   }
 
+  /** The deals of one position still in the history, oldest first (MT5 `history_deals_get(position=...)`). */
+  deals(position: number, now: number): Deal[] {
+    this.sync(now);
+    return (this.dealsOfPosition.get(position) ?? []).flatMap((ticket) => {
+      const deal = this.history.get(ticket);
+      return deal === undefined ? [] : [{ ...deal }];
+    });
+  }
+
   /** A market order: buy at ask, sell at bid. */
   open(request: OpenOrderRequest, now: number): TradeResult {
     return this.idempotent(request.request_id, now, () => this.fillOpen(request, now));
@@ -252,14 +326,15 @@ export class PaperAccount {
 
   /** Closes all of a position, or `volume` of it: a buy at bid, a sell at ask. */
   close(request: ClosePositionRequest, now: number): TradeResult {
-    return this.idempotent(request.request_id, now, () => this.fillClose(request));
+    return this.idempotent(request.request_id, now, () => this.fillClose(request, now));
   }
 
   /**
    * Test and operator hook, paper mode only: moves `symbol`'s mid by `percent` (-5 is a 5 % drop)
    * at once, e.g. to drive a drawdown test or rehearse a cap trigger. The walk continues from
    * the new level. With `now`, the walk first catches up to it. Throws on an unknown symbol or a
-   * drop of 100 % or more: the caller made a mistake.
+   * drop of 100 % or more: the caller made a mistake. The jump is a crossing like any step: stops
+   * it passed close at their level, and a stop-out follows if the margin level falls under it.
    */
   applyPriceShock(symbol: string, percent: number, now?: number): void {
     const walk = this.walks.get(symbol);
@@ -268,6 +343,17 @@ export class PaperAccount {
     walk.shock(percent);
     this.quoteRev++;
     this.rev++;
+    const at = this.lastSeen ?? walk.lastStepTime() ?? 0;
+    this.triggerStops(symbol, at);
+    this.checkStopOut(at);
+  }
+
+  /**
+   * The deals of the automatic closes (stop loss, take profit, stop-out) since the last call,
+   * oldest first; each is handed out once. Pass each to `changeForClose` to persist it.
+   */
+  takeAutomaticCloses(): Deal[] {
+    return this.unclaimedCloses.splice(0, this.unclaimedCloses.length);
   }
 
   /** The change the trade with `requestId` made, for a journal; undefined when the id is not stored. */
@@ -275,28 +361,35 @@ export class PaperAccount {
     const request = this.requests.get(requestId);
     if (request === undefined) return undefined;
     const ticket = request.result.position;
-    const position = ticket > 0 ? this.openPositions.get(ticket) : undefined;
+    const deal = request.result.deal > 0 ? this.history.get(request.result.deal) : undefined;
     return {
+      ...this.totalsAndPosition(ticket),
       request: { ...request, result: { ...request.result } },
-      balance: this.balance,
-      nextOrder: this.nextOrder,
-      nextDeal: this.nextDeal,
-      ticket,
-      position: position === undefined ? null : { ...position },
-      walks: this.walkStates(),
+      deals: deal === undefined ? [] : [{ ...deal }],
     };
+  }
+
+  /**
+   * The change an automatic close made (a deal from `takeAutomaticCloses`), with the account's
+   * totals as they are now: recorded again after a failed save, it carries the latest totals, as
+   * `changeFor` does.
+   */
+  changeForClose(deal: Deal): PaperChange {
+    return { ...this.totalsAndPosition(deal.position), request: null, deals: [{ ...deal }] };
   }
 
   /**
    * Redo a journaled change on a restored account (replay order = trade order). A change
    * recorded again later (a retry after a failed save) carries the totals of that later moment,
-   * so the last change applied always leaves the latest totals. Throws when the change holds a
-   * position on a symbol the account does not quote: restore with that symbol listed.
+   * so the last change applied always leaves the latest totals. Deals are added by ticket, once.
+   * Throws when the change holds a position on a symbol the account does not quote: restore
+   * with that symbol listed.
    */
   applyChange(change: PaperChange): void {
     if (change.position !== null && !this.walks.has(change.position.symbol)) {
+      const what = change.request === null ? 'automatic close' : change.request.requestId;
       throw new Error(
-        `paper change ${change.request.requestId}: position ${change.ticket} is on unquoted ${change.position.symbol}`,
+        `paper change ${what}: position ${change.ticket} is on unquoted ${change.position.symbol}`,
       );
     }
     this.balance = change.balance;
@@ -316,8 +409,11 @@ export class PaperAccount {
       if (this.openPositions.size === 0) this.marginSum = 0;
     }
     this.restoreWalks(change.walks);
-    const request = { ...change.request, result: { ...change.request.result } };
-    setNewest(this.requests, change.request.requestId, request, this.maxRequests);
+    for (const deal of change.deals) this.recordDeal({ ...deal });
+    if (change.request !== null) {
+      const request = { ...change.request, result: { ...change.request.result } };
+      setNewest(this.requests, change.request.requestId, request, this.maxRequests);
+    }
     this.rev++;
   }
 
@@ -330,6 +426,19 @@ export class PaperAccount {
       positions: [...this.openPositions.values()].map((p) => ({ ...p })),
       walks: this.walkStates(),
       requests: [...this.requests.values()].map((e) => ({ ...e, result: { ...e.result } })),
+      deals: [...this.history.values()].map((d) => ({ ...d })),
+    };
+  }
+
+  private totalsAndPosition(ticket: number): Omit<PaperChange, 'request' | 'deals'> {
+    const position = ticket > 0 ? this.openPositions.get(ticket) : undefined;
+    return {
+      balance: this.balance,
+      nextOrder: this.nextOrder,
+      nextDeal: this.nextDeal,
+      ticket,
+      position: position === undefined ? null : { ...position },
+      walks: this.walkStates(),
     };
   }
 
@@ -390,7 +499,7 @@ export class PaperAccount {
 
     const ticket = this.nextOrder++;
     const deal = this.nextDeal++;
-    this.addPosition({
+    const position: PaperPositionRecord = {
       ticket,
       symbol: spec.symbol,
       type: request.type,
@@ -401,7 +510,12 @@ export class PaperAccount {
       magic,
       comment: typeof request.comment === 'string' ? request.comment.slice(0, MAX_COMMENT_LENGTH) : '',
       openedAt: now,
-    });
+    };
+    this.openPositions.set(ticket, position);
+    this.track(position);
+    this.recordDeal(
+      dealOf(position, { ticket: deal, order: ticket, entry: 'in', volume, price, profit: 0 }, 'expert', now),
+    );
     return {
       request_id: id,
       retcode: Retcode.DONE,
@@ -414,7 +528,7 @@ export class PaperAccount {
     };
   }
 
-  private fillClose(request: ClosePositionRequest): TradeResult {
+  private fillClose(request: ClosePositionRequest, now: number): TradeResult {
     const id = request.request_id;
     const position = this.openPositions.get(request.ticket);
     if (!position)
@@ -429,7 +543,29 @@ export class PaperAccount {
       return { ...failure(id, Retcode.INVALID_VOLUME, 'Invalid volume'), position: position.ticket };
 
     const price = this.exitPrice(position);
-    this.balance = roundTo(this.balance + this.profitUsd(position, volume, price), 2);
+    const deal = this.closeVolume(position, volume, price, 'expert', now);
+    return {
+      request_id: id,
+      retcode: Retcode.DONE,
+      order: deal.order,
+      deal: deal.ticket,
+      position: position.ticket,
+      volume,
+      price,
+      comment: 'Request executed',
+    };
+  }
+
+  /** Closes `volume` of an open position at `price`: books the profit, numbers the order and deal, records the deal. */
+  private closeVolume(
+    position: PaperPositionRecord,
+    volume: number,
+    price: number,
+    reason: DealReason,
+    at: number,
+  ): Deal {
+    const profit = this.profitUsd(position, volume, price);
+    this.balance = roundTo(this.balance + profit, 2);
     const remaining = roundTo(position.volume - volume, 2);
     this.untrack(position);
     if (remaining > 0) {
@@ -440,36 +576,168 @@ export class PaperAccount {
       // Additions and removals in floating point drift by ulps; with nothing open the margin is exactly 0.
       if (this.openPositions.size === 0) this.marginSum = 0;
     }
-    return {
-      request_id: id,
-      retcode: Retcode.DONE,
-      order: this.nextOrder++,
-      deal: this.nextDeal++,
-      position: position.ticket,
-      volume,
-      price,
-      comment: 'Request executed',
-    };
+    const order = this.nextOrder++;
+    const ticket = this.nextDeal++;
+    const deal = dealOf(position, { ticket, order, entry: 'out', volume, price, profit }, reason, at);
+    this.recordDeal(deal);
+    return deal;
   }
 
+  /** A whole position closed by the account itself (a stop or a stop-out), queued to be persisted. */
+  private closeAutomatically(
+    position: PaperPositionRecord,
+    price: number,
+    reason: DealReason,
+    at: number,
+  ): void {
+    const deal = this.closeVolume(position, position.volume, price, reason, at);
+    this.unclaimedCloses.push({ ...deal });
+    this.rev++;
+  }
+
+  /**
+   * Walks the quotes up to `now`. With positions open, every step is taken for all symbols
+   * together and followed by the stop and stop-out checks, so a crossing inside a long gap acts
+   * at the step where it happened; the prices are the same as a walk in one go.
+   */
   private sync(now: number): void {
     if (!Number.isFinite(now)) throw new RangeError(`paper account time must be finite, got ${now}`);
-    for (const walk of this.walks.values()) {
-      if (walk.advanceTo(now).stepped > 0) this.quoteRev++;
+    if (this.lastSeen === undefined || now > this.lastSeen) this.lastSeen = now;
+    if (this.openPositions.size === 0) {
+      for (const walk of this.walks.values()) {
+        if (walk.advanceTo(now).stepped > 0) this.quoteRev++;
+      }
+      return;
+    }
+    const gaps: { symbol: string; walk: PriceWalk; steps: number }[] = [];
+    let longest = 0;
+    for (const [symbol, walk] of this.walks) {
+      const { stepped } = walk.beginAdvance(now);
+      if (stepped === 0) continue;
+      gaps.push({ symbol, walk, steps: stepped });
+      longest = Math.max(longest, stepped);
+    }
+    // Walks normally share their last step; one that is behind others ends with them.
+    for (let i = 0; i < longest; i++) {
+      let at = Number.NEGATIVE_INFINITY;
+      for (const gap of gaps) {
+        if (i < longest - gap.steps) continue;
+        gap.walk.stepOnce();
+        at = Math.max(at, gap.walk.lastStepTime() ?? at);
+      }
+      this.quoteRev++;
+      for (const gap of gaps) if (i >= longest - gap.steps) this.triggerStops(gap.symbol, at);
+      this.checkStopOut(at);
     }
   }
 
-  private addPosition(position: PaperPositionRecord): void {
-    this.openPositions.set(position.ticket, position);
-    this.track(position);
+  /** Closes, at their level, the positions on `symbol` whose stop the current quote has crossed. */
+  private triggerStops(symbol: string, at: number): void {
+    const book = this.stops.get(symbol);
+    if (book === undefined || book.size === 0) return;
+    const { bid, ask } = this.walks.get(symbol)!.quote();
+    for (const hit of book.crossed(bid, ask)) {
+      const position = this.openPositions.get(hit.ticket);
+      if (position !== undefined) this.closeAutomatically(position, hit.level, hit.kind, at);
+    }
   }
 
-  /** Adds a position that is in the book to the running totals. */
+  /**
+   * Under the stop-out level, closes positions at the market, largest loss first, until the
+   * level is back or nothing is open. Closing at the market leaves equity as it is and frees
+   * the position's margin, so the profits are ranked once.
+   */
+  private checkStopOut(at: number): void {
+    if (this.openPositions.size === 0 || this.clearlyAboveStopOut()) return;
+    const level = this.marginLevel();
+    if (level === undefined || level >= this.stopOutLevel) return;
+    const worstFirst = [...this.openPositions.values()]
+      .map((position) => ({ position, cents: this.profitCents(position) }))
+      .sort((a, b) => a.cents - b.cents || a.position.ticket - b.position.ticket);
+    for (const { position } of worstFirst) {
+      this.closeAutomatically(position, this.exitPrice(position), 'so', at);
+      const after = this.marginLevel();
+      if (after === undefined || after >= this.stopOutLevel) return;
+    }
+  }
+
+  /**
+   * True when the margin level is surely at or above stop-out, judged from the per-symbol sums in
+   * O(symbols): the exact equity rounds each position to cents, so the estimate is trusted only
+   * with a slack of half a cent per position (plus float noise); false means "count exactly".
+   */
+  private clearlyAboveStopOut(): boolean {
+    const margin = this.usedMargin();
+    if (!(margin > 0)) return true;
+    let estimate = 0;
+    let slack = 0.02;
+    for (const e of this.exposures.values()) {
+      const { bid, ask } = this.walks.get(e.spec.symbol)!.quote();
+      const scale = 10 ** e.spec.digits;
+      const bidPoints = Math.round(bid * scale);
+      const askPoints = Math.round(ask * scale);
+      estimate += profitToUsd(e.spec, (bidPoints * e.buyUnits - e.buyCost) / scale, bid);
+      estimate += profitToUsd(e.spec, (e.sellCost - askPoints * e.sellUnits) / scale, ask);
+      const size = (bidPoints * e.buyUnits + e.buyCost + e.sellCost + askPoints * e.sellUnits) / scale;
+      slack += 0.005 * e.count + 1e-9 * Math.abs(profitToUsd(e.spec, size, bid));
+    }
+    return this.balance + estimate - slack >= (margin * this.stopOutLevel) / 100;
+  }
+
+  /** Equity / margin * 100 at the current quotes; undefined without margin. */
+  private marginLevel(): number | undefined {
+    const margin = this.usedMargin();
+    return margin > 0 ? (this.equity() / margin) * 100 : undefined;
+  }
+
+  /** Call after `sync`. */
+  private equity(): number {
+    return roundTo(this.balance + this.floatingProfit(), 2);
+  }
+
+  /** Adds a deal to the history, once per ticket, forgetting the oldest beyond the cap. */
+  private recordDeal(deal: Deal): void {
+    if (this.history.has(deal.ticket)) return;
+    if (deal.ticket < this.newestDeal) {
+      // Only a replay meets this (a change recorded again after a failed save lands late): re-sort once.
+      const all = [...this.history.values(), deal].sort((a, b) => a.ticket - b.ticket);
+      this.history.clear();
+      this.dealsOfPosition.clear();
+      for (const d of all) this.appendDeal(d);
+    } else {
+      this.appendDeal(deal);
+    }
+    if (this.history.size <= this.maxDeals) return;
+    for (const [oldest, old] of this.history) {
+      if (this.history.size <= this.maxDeals) break;
+      this.history.delete(oldest);
+      // The oldest deal of the history is the oldest of its position too.
+      const tickets = this.dealsOfPosition.get(old.position);
+      tickets?.shift();
+      if (tickets?.length === 0) this.dealsOfPosition.delete(old.position);
+    }
+  }
+
+  private appendDeal(deal: Deal): void {
+    this.history.set(deal.ticket, deal);
+    this.newestDeal = Math.max(this.newestDeal, deal.ticket);
+    const tickets = this.dealsOfPosition.get(deal.position);
+    if (tickets === undefined) this.dealsOfPosition.set(deal.position, [deal.ticket]);
+    else tickets.push(deal.ticket);
+  }
+
+  /** Adds a position that is in the book to the running totals, its exposure and its stops. */
   private track(position: PaperPositionRecord): void {
     this.marginSum += this.marginUsd(this.specOf(position), position.volume, position.priceOpen);
     if (this.floatingCents !== undefined && this.floatingAt === this.quoteRev)
       this.floatingCents += this.profitCents(position);
     else this.floatingCents = undefined;
+    this.expose(position, 1);
+    if (position.sl > 0 || position.tp > 0) {
+      let book = this.stops.get(position.symbol);
+      if (book === undefined) this.stops.set(position.symbol, (book = new SymbolStops()));
+      book.add(position);
+    }
   }
 
   /** Takes a position out of the running totals, before the caller changes or removes it. */
@@ -478,14 +746,39 @@ export class PaperAccount {
     if (this.floatingCents !== undefined && this.floatingAt === this.quoteRev)
       this.floatingCents -= this.profitCents(position);
     else this.floatingCents = undefined;
+    this.expose(position, -1);
+    if (position.sl > 0 || position.tp > 0) this.stops.get(position.symbol)?.remove(position);
   }
 
-  /** Recomputes the margin sum from scratch (after a restore or when the book empties). */
+  private expose(position: PaperPositionRecord, sign: 1 | -1): void {
+    const spec = this.specOf(position);
+    let e = this.exposures.get(spec.symbol);
+    if (e === undefined) {
+      e = { spec, count: 0, buyUnits: 0, buyCost: 0, sellUnits: 0, sellCost: 0 };
+      this.exposures.set(spec.symbol, e);
+    }
+    // Counted as `profitUsd` counts: whole volume steps and whole points.
+    const units = Math.round(position.volume / spec.volumeStep) * (spec.contractSize * spec.volumeStep);
+    const cost = Math.round(position.priceOpen * 10 ** spec.digits) * units;
+    if (position.type === 'buy') {
+      e.buyUnits += sign * units;
+      e.buyCost += sign * cost;
+    } else {
+      e.sellUnits += sign * units;
+      e.sellCost += sign * cost;
+    }
+    e.count += sign;
+    // Dropped when empty, so float drift does not outlive the symbol's positions.
+    if (e.count === 0) this.exposures.delete(spec.symbol);
+  }
+
+  /** Recomputes the running totals from scratch (after a restore). */
   private resetTotals(): void {
-    let sum = 0;
-    for (const p of this.openPositions.values()) sum += this.marginUsd(this.specOf(p), p.volume, p.priceOpen);
-    this.marginSum = sum;
+    this.marginSum = 0;
     this.floatingCents = undefined;
+    this.exposures.clear();
+    this.stops.clear();
+    for (const p of this.openPositions.values()) this.track(p);
   }
 
   private profitCents(position: PaperPositionRecord): number {
@@ -550,6 +843,32 @@ export class PaperAccount {
   }
 }
 
+/** A deal of `position`: the fill's own direction is the position's for `in`, the opposite for `out`. */
+function dealOf(
+  position: PaperPositionRecord,
+  fill: Pick<Deal, 'ticket' | 'order' | 'entry' | 'volume' | 'price' | 'profit'>,
+  reason: DealReason,
+  at: number,
+): Deal {
+  const opposite: OrderSide = position.type === 'buy' ? 'sell' : 'buy';
+  // Spelt out rather than spread: this runs on every fill, and a spread costs several times more.
+  return {
+    ticket: fill.ticket,
+    order: fill.order,
+    position: position.ticket,
+    symbol: position.symbol,
+    type: fill.entry === 'in' ? position.type : opposite,
+    entry: fill.entry,
+    volume: fill.volume,
+    price: fill.price,
+    profit: fill.profit,
+    reason,
+    magic: position.magic,
+    comment: position.comment,
+    time: new Date(at).toISOString(),
+  };
+}
+
 function failure(requestId: string, retcode: number, comment: string): TradeResult {
   return { request_id: requestId, retcode, order: 0, deal: 0, position: 0, volume: 0, price: 0, comment };
 }
@@ -596,6 +915,7 @@ export function parsePaperAccountSnapshot(value: unknown): PaperAccountSnapshot 
       positions,
       walks,
       requests,
+      deals: parseDeals(root.deals, 'deals'),
     };
   });
 }
@@ -608,14 +928,17 @@ export function parsePaperChange(value: unknown): PaperChange {
     const position = root.position === null ? null : parsePosition(root.position, 'position');
     if (position !== null && position.ticket !== ticket)
       throw new Error(`position.ticket ${position.ticket} is not the change's ticket ${ticket}`);
+    // An automatic close (stop loss, take profit, stop-out) has no request.
+    const request = root.request === null ? null : parseStoredResult(root.request, 'request');
     return {
-      request: parseStoredResult(root.request, 'request'),
+      request,
       balance: finite(root.balance, 'balance'),
       nextOrder: integer(root.nextOrder, 'nextOrder'),
       nextDeal: integer(root.nextDeal, 'nextDeal'),
       ticket,
       position,
       walks: parseWalks(root.walks),
+      deals: parseDeals(root.deals, 'deals'),
     };
   });
 }
@@ -631,6 +954,36 @@ function parseWalks(value: unknown): Record<string, PriceWalkState> {
     };
   }
   return walks;
+}
+
+/** Absent (written before the deal history) reads as none. */
+function parseDeals(value: unknown, at: string): Deal[] {
+  if (value === undefined) return [];
+  return list(value, at).map((item, i) => parseDeal(item, `${at}[${i}]`));
+}
+
+function parseDeal(item: unknown, at: string): Deal {
+  const d = record(item, at);
+  const { type, entry, reason } = d;
+  if (type !== 'buy' && type !== 'sell') throw new Error(`${at}.type must be buy or sell`);
+  if (entry !== 'in' && entry !== 'out') throw new Error(`${at}.entry must be in or out`);
+  if (!DEAL_REASONS.includes(reason as DealReason))
+    throw new Error(`${at}.reason must be one of ${DEAL_REASONS.join(', ')}`);
+  return {
+    ticket: integer(d.ticket, `${at}.ticket`),
+    order: integer(d.order, `${at}.order`),
+    position: integer(d.position, `${at}.position`),
+    symbol: text(d.symbol, `${at}.symbol`),
+    type,
+    entry,
+    volume: positive(d.volume, `${at}.volume`),
+    price: finite(d.price, `${at}.price`),
+    profit: finite(d.profit, `${at}.profit`),
+    reason: reason as DealReason,
+    magic: integer(d.magic, `${at}.magic`),
+    comment: text(d.comment, `${at}.comment`),
+    time: text(d.time, `${at}.time`),
+  };
 }
 
 function withContext<T>(what: string, parse: () => T): T {

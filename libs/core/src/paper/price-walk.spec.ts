@@ -89,6 +89,36 @@ describe('PriceWalk', () => {
     expect(copy.currentMid()).toBe(walk.currentMid());
   });
 
+  it('walks a gap step by step (beginAdvance, stepOnce) to the same prices as in one go, and its state between steps continues exactly', () => {
+    const options = { stepMs: 1000, maxCatchUpSteps: 50 };
+    const bulk = new PriceWalk(EURUSD, 42, options);
+    const stepwise = new PriceWalk(EURUSD, 42, options);
+    for (const walk of [bulk, stepwise]) walk.advanceTo(T0);
+    const end = T0 + 80_000; // 80 steps due, 50 walked, 30 jumped
+    expect(bulk.advanceTo(end)).toEqual({ stepped: 50, skipped: 30 });
+    expect(stepwise.beginAdvance(end)).toEqual({ stepped: 50, skipped: 30 });
+    let halfway: PriceWalk | undefined;
+    for (let i = 0; i < 50; i++) {
+      stepwise.stepOnce();
+      if (i === 19) halfway = new PriceWalk(EURUSD, 42, options, stepwise.state());
+    }
+    expect(stepwise.state()).toEqual(bulk.state());
+    // Between steps the state reads as "at the step just taken", so a restart from it ends at the same price.
+    expect(halfway!.lastStepTime()).toBe(end - 30_000);
+    expect(halfway!.advanceTo(end)).toEqual({ stepped: 30, skipped: 0 });
+    expect(halfway!.state()).toEqual(bulk.state());
+  });
+
+  it('hands out the same frozen quote until the mid moves', () => {
+    const walk = new PriceWalk(EURUSD, 42);
+    walk.advanceTo(T0);
+    const first = walk.quote();
+    expect(walk.quote()).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    walk.advanceTo(T0 + 5_000);
+    expect(walk.quote()).not.toBe(first);
+  });
+
   it('shocks the mid by a percentage and refuses a drop of 100 % or more', () => {
     const walk = new PriceWalk(EURUSD, 42);
     walk.advanceTo(T0);

@@ -43,6 +43,8 @@ export class PriceWalk {
   private readonly rng: SeededRandom;
   private mid: number;
   private lastStep: number | null;
+  private quoted: Readonly<Quote> | undefined;
+  private quotedMid = 0;
 
   constructor(
     readonly spec: InstrumentSpec,
@@ -70,6 +72,18 @@ export class PriceWalk {
 
   /** Walks up to `now` (epoch ms). Time going backwards leaves the price where it is. */
   advanceTo(now: number): AdvanceOutcome {
+    const outcome = this.beginAdvance(now);
+    for (let i = 0; i < outcome.stepped; i++) this.stepOnce();
+    return outcome;
+  }
+
+  /**
+   * Starts walking to `now` one step at a time, for a caller that looks at the price after every
+   * step: returns the steps `advanceTo(now)` would walk, which the caller then takes with
+   * `stepOnce`. The skipped part of a long gap is jumped first, so the state between two steps
+   * (mid, rng, lastStep) is the one a later `advanceTo` continues exactly from.
+   */
+  beginAdvance(now: number): AdvanceOutcome {
     if (!Number.isFinite(now)) throw new RangeError(`walk time must be finite, got ${now}`);
     const step = Math.floor(now / this.options.stepMs);
     if (this.lastStep === null) {
@@ -79,24 +93,40 @@ export class PriceWalk {
     const due = step - this.lastStep;
     if (due <= 0) return { stepped: 0, skipped: 0 };
     const stepped = Math.min(due, this.options.maxCatchUpSteps);
-    for (let i = 0; i < stepped; i++) {
-      this.mid *= Math.exp(this.spec.volatility * this.rng.normal());
-    }
-    this.assertMid();
-    this.lastStep = step;
+    this.lastStep = step - stepped;
     return { stepped, skipped: due - stepped };
   }
 
-  /** Bid and ask around the current mid, rounded to the symbol's digits; ask - bid is the spread. */
-  quote(): Quote {
+  /** One step of a gap started with `beginAdvance`; the same multiplication `advanceTo` makes. */
+  stepOnce(): void {
+    if (this.lastStep === null)
+      throw new Error(`price walk of ${this.spec.symbol} stepped before it saw the clock`);
+    this.mid *= Math.exp(this.spec.volatility * this.rng.normal());
+    this.assertMid();
+    this.lastStep += 1;
+  }
+
+  /** Epoch ms of the last step taken; undefined until the walk first sees the clock. */
+  lastStepTime(): number | undefined {
+    return this.lastStep === null ? undefined : this.lastStep * this.options.stepMs;
+  }
+
+  /**
+   * Bid and ask around the current mid, rounded to the symbol's digits; ask - bid is the spread.
+   * The same frozen object until the mid moves: valuing every open position asks for it each time.
+   */
+  quote(): Readonly<Quote> {
+    if (this.quoted !== undefined && this.quotedMid === this.mid) return this.quoted;
     const scale = 10 ** this.spec.digits;
     // At least one point above zero, so even an absurd shock never quotes a non-positive bid.
     const bidPoints = Math.max(1, Math.round(this.mid * scale - this.spec.spreadPoints / 2));
     const askPoints = bidPoints + this.spec.spreadPoints;
-    return {
+    this.quotedMid = this.mid;
+    this.quoted = Object.freeze({
       bid: roundTo(bidPoints / scale, this.spec.digits),
       ask: roundTo(askPoints / scale, this.spec.digits),
-    };
+    });
+    return this.quoted;
   }
 
   currentMid(): number {

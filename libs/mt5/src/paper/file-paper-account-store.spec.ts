@@ -1,14 +1,14 @@
 import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManualClock, PaperAccount, Retcode } from '@app/core';
+import { ManualClock, PaperAccount, Retcode, type PaperChange } from '@app/core';
 import {
   FilePaperAccountStore,
   loadPaperAccountSnapshotFile,
   PAPER_JOURNAL_FILE,
   PAPER_SNAPSHOT_FILE,
 } from './file-paper-account-store';
-import { PaperBrokerGateway } from './paper-broker-gateway';
+import { PaperBrokerGateway, type PaperAccountPersistence } from './paper-broker-gateway';
 
 const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
 const OPTIONS = { balance: 10_000, symbols: ['EURUSD', 'USDJPY', 'XAUUSD'], seed: 42 };
@@ -31,12 +31,16 @@ describe('FilePaperAccountStore', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** A gateway on a store opened in `dir`, as the app builds it. */
-  async function start(clock: ManualClock, options = OPTIONS) {
+  /** A gateway on a store opened in `dir`, as the app builds it; `persistence` may wrap the store. */
+  async function start(
+    clock: ManualClock,
+    options = OPTIONS,
+    persistence: (store: FilePaperAccountStore) => PaperAccountPersistence = (store) => store,
+  ) {
     const store = new FilePaperAccountStore(join(dir, 'state'));
     stores.push(store);
     const account = await store.open(options);
-    return { store, account, gateway: new PaperBrokerGateway(account, clock, store) };
+    return { store, account, gateway: new PaperBrokerGateway(account, clock, persistence(store)) };
   }
 
   it('after a crash (no close), a new store on the same dir has the same positions, balance and stored results', async () => {
@@ -201,6 +205,130 @@ describe('FilePaperAccountStore', () => {
     };
     expect(rewritten.journal_seq).toBe(0);
     expect(rewritten.snapshot.positions).toHaveLength(1);
+  });
+
+  it('after a crash, stop loss, take profit and stop-out closes made during reads stay closed, with their deals', async () => {
+    const clock = new ManualClock(T0);
+    const first = await start(clock);
+    const eur = first.account.quote('EURUSD', T0)!;
+    const round5 = (price: number) => Math.round(price * 1e5) / 1e5;
+    await first.gateway.openPosition({
+      request_id: 'o-sl',
+      symbol: 'EURUSD',
+      type: 'buy',
+      volume: 0.5,
+      sl: round5(eur.bid - 0.001),
+    });
+    await first.gateway.openPosition({
+      request_id: 'o-tp',
+      symbol: 'EURUSD',
+      type: 'sell',
+      volume: 0.5,
+      tp: round5(eur.bid - 0.001),
+    });
+    await first.gateway.openPosition({ request_id: 'o-so', symbol: 'XAUUSD', type: 'buy', volume: 2 });
+    await first.gateway.openPosition({
+      request_id: 'o-kept',
+      symbol: 'USDJPY',
+      type: 'buy',
+      volume: 0.1,
+      sl: 100,
+      tp: 200,
+    });
+    clock.advance(30_000);
+    first.account.applyPriceShock('EURUSD', -1); // crosses the SL of o-sl and the TP of o-tp
+    expect((await first.gateway.positions()).ok).toBe(true);
+    first.account.applyPriceShock('XAUUSD', -2.2); // a stop-out of the gold position, enough on its own
+    expect(await first.gateway.account()).toMatchObject({ ok: true });
+    clock.advance(600_000); // a read that walks 600 steps with a position open
+    expect(await first.gateway.positions()).toMatchObject({ ok: true, value: [{ ticket: 100_004 }] });
+    // Dropped without close(): the process died.
+
+    const second = await start(clock);
+    expect(second.store.opened).toMatchObject({ replayed: 7, tornTail: false });
+    expect(await second.gateway.positions()).toEqual(await first.gateway.positions());
+    expect(await second.gateway.account()).toEqual(await first.gateway.account());
+    // The last read recorded nothing (no close); once both walked to the same time they agree in full.
+    expect(second.account.snapshot()).toEqual(first.account.snapshot());
+    const reasons = async (gateway: PaperBrokerGateway, ticket: number) => {
+      const deals = await gateway.deals(ticket);
+      return deals.ok ? deals.value.map((d) => d.reason) : [];
+    };
+    expect(await reasons(second.gateway, 100_001)).toEqual(['expert', 'sl']);
+    expect(await reasons(second.gateway, 100_002)).toEqual(['expert', 'tp']);
+    expect(await reasons(second.gateway, 100_003)).toEqual(['expert', 'so']);
+    for (const ticket of [100_001, 100_002, 100_003, 100_004])
+      expect(await second.gateway.deals(ticket)).toEqual(await first.gateway.deals(ticket));
+    // Trades after the restart go on where the live account would have.
+    const next = { request_id: 'o-next', symbol: 'EURUSD', type: 'buy' as const, volume: 0.1 };
+    expect(await second.gateway.openPosition(next)).toEqual(await first.gateway.openPosition(next));
+  });
+
+  it('retries the journal write of an automatic close that failed, until it is on disk', async () => {
+    const clock = new ManualClock(T0);
+    let failures = 0;
+    const flaky = (store: FilePaperAccountStore): PaperAccountPersistence => ({
+      record: (change: PaperChange) =>
+        change.request === null && failures-- > 0
+          ? Promise.reject(new Error('disk full'))
+          : store.record(change),
+      close: () => store.close(),
+    });
+    const first = await start(clock, OPTIONS, flaky);
+    const { bid } = first.account.quote('EURUSD', T0)!;
+    const opened = await first.gateway.openPosition({
+      request_id: 'o-1',
+      symbol: 'EURUSD',
+      type: 'buy',
+      volume: 0.5,
+      sl: Math.round((bid - 0.001) * 1e5) / 1e5,
+    });
+    expect(opened).toMatchObject({ ok: true, value: { position: 100_001 } });
+    first.account.applyPriceShock('EURUSD', -1);
+    failures = 2;
+    expect(await first.gateway.positions()).toEqual({ ok: true, value: [] }); // the read answers regardless
+    expect(await first.gateway.account()).toMatchObject({ ok: true }); // its retry fails too
+    expect(await journalLines(join(dir, 'state'))).toHaveLength(1);
+    clock.advance(5_000);
+    await first.gateway.health(); // this retry lands
+    const lines = (await journalLines(join(dir, 'state'))).map(
+      (line) => JSON.parse(line) as { change: PaperChange },
+    );
+    expect(lines).toHaveLength(2);
+    expect(lines[1].change).toMatchObject({ request: null, ticket: 100_001, position: null });
+
+    const second = await start(clock);
+    expect(second.account.positions(clock.now())).toEqual([]);
+    expect(second.account.snapshot().balance).toBe(first.account.snapshot().balance);
+    expect(second.account.deals(100_001, clock.now()).map((d) => d.reason)).toEqual(['expert', 'sl']);
+  });
+
+  it('reads a snapshot and a journal written before the deal history', async () => {
+    const clock = new ManualClock(T0);
+    const state = join(dir, 'state');
+    const first = await start(clock);
+    await first.gateway.openPosition({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.5 });
+    await first.gateway.openPosition({ request_id: 'o-2', symbol: 'USDJPY', type: 'buy', volume: 0.5 });
+    const strip = (value: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(value).filter(([key]) => key !== 'deals'));
+    const snapshot = JSON.parse(await readFile(join(state, PAPER_SNAPSHOT_FILE), 'utf8')) as {
+      journal_seq: number;
+      snapshot: Record<string, unknown>;
+    };
+    await writeFile(
+      join(state, PAPER_SNAPSHOT_FILE),
+      JSON.stringify({ ...snapshot, snapshot: strip(snapshot.snapshot) }),
+    );
+    const old = (await journalLines(state)).map((line) => {
+      const record = JSON.parse(line) as { seq: number; change: Record<string, unknown> };
+      return JSON.stringify({ ...record, change: strip(record.change) });
+    });
+    await writeFile(join(state, PAPER_JOURNAL_FILE), `${old.join('\n')}\n`);
+
+    const second = await start(clock);
+    expect(second.store.opened).toMatchObject({ replayed: 2 });
+    expect(second.account.positions(clock.now())).toEqual(first.account.positions(clock.now()));
+    expect(second.account.deals(100_001, clock.now())).toEqual([]);
   });
 
   it('throws an error naming the snapshot file when it is not JSON or not a snapshot', async () => {

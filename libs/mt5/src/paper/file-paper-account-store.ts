@@ -125,7 +125,7 @@ export class FilePaperAccountStore implements PaperAccountPersistence {
     return this.found;
   }
 
-  /** Appends the change; resolves once it is on disk. Call in trade order. */
+  /** Appends the change; resolves once it is on disk. Call in change order. */
   record(change: PaperChange): Promise<void> {
     if (this.journal === undefined)
       return Promise.reject(new Error(`paper account store ${this.dir} is not open`));

@@ -114,7 +114,7 @@ describe('PaperBrokerGateway', () => {
     expect(persistence.saved).toHaveLength(1);
     await gateway.openPosition({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.1 });
     await gateway.closePosition({ request_id: 'c-1', ticket: 100_001 });
-    expect(persistence.saved.map((c) => c.request.requestId)).toEqual(['o-bad', 'o-1', 'c-1']);
+    expect(persistence.saved.map((c) => c.request?.requestId)).toEqual(['o-bad', 'o-1', 'c-1']);
     expect(persistence.saved[2]).toMatchObject({ ticket: 100_001, position: null });
   });
 
@@ -148,11 +148,11 @@ describe('PaperBrokerGateway', () => {
     expect(
       await gateway.openPosition({ request_id: 'o-2', symbol: 'USDJPY', type: 'buy', volume: 0.1 }),
     ).toMatchObject({ ok: true });
-    expect(persistence.saved.map((c) => c.request.requestId).sort()).toEqual(['o-1', 'o-2']);
+    expect(persistence.saved.map((c) => c.request?.requestId).sort()).toEqual(['o-1', 'o-2']);
     // Both records carry the totals after o-2, so replaying them in any order ends at the same state.
     expect(persistence.saved.map((c) => c.nextOrder)).toEqual([100_003, 100_003]);
     await gateway.openPosition({ request_id: 'o-3', symbol: 'USDJPY', type: 'buy', volume: 0.1 });
-    expect(persistence.saved.map((c) => c.request.requestId)).toHaveLength(3);
+    expect(persistence.saved.map((c) => c.request?.requestId)).toHaveLength(3);
   });
 
   it('answers unknown_outcome for a trade recorded after an earlier trade whose record then failed', async () => {
@@ -174,7 +174,7 @@ describe('PaperBrokerGateway', () => {
     expect(
       await gateway.openPosition({ request_id: 'o-b', symbol: 'EURUSD', type: 'buy', volume: 0.1 }),
     ).toMatchObject({ ok: true, value: { position: 100_002 } });
-    expect(persistence.saved.map((c) => c.request.requestId)).toEqual(['o-b', 'o-a']);
+    expect(persistence.saved.map((c) => c.request?.requestId)).toEqual(['o-b', 'o-a']);
   });
 
   it('issues concurrent records at once, in trade order, without waiting for each other', async () => {
@@ -185,7 +185,7 @@ describe('PaperBrokerGateway', () => {
     const pending = [1, 2, 3, 4, 5].map((i) =>
       gateway.openPosition({ request_id: `o-${i}`, symbol: 'USDJPY', type: 'buy', volume: 0.01 }),
     );
-    expect(persistence.calls.map((c) => c.request.requestId)).toEqual(['o-1', 'o-2', 'o-3', 'o-4', 'o-5']);
+    expect(persistence.calls.map((c) => c.request?.requestId)).toEqual(['o-1', 'o-2', 'o-3', 'o-4', 'o-5']);
     expect(persistence.calls.map((c) => c.position?.ticket)).toEqual([
       100_001, 100_002, 100_003, 100_004, 100_005,
     ]);
@@ -200,6 +200,155 @@ describe('PaperBrokerGateway', () => {
     await gateway.close();
     expect(persistence.closed).toBe(1);
     await expect(setup().gateway.close()).resolves.toBeUndefined();
+  });
+
+  describe('automatic closes (stop loss, take profit, stop-out)', () => {
+    /** The lowest EURUSD bid of the next 10 minutes and its second, from a twin account with the same seed. */
+    function lowestBidAhead(): { bid: number; at: number } {
+      const twin = new PaperAccount(OPTIONS);
+      twin.quote('EURUSD', T0); // anchors its walks where the gateway's account anchors them
+      const bids = Array.from({ length: 600 }, (_, k) => twin.quote('EURUSD', T0 + (k + 1) * 1000)!.bid);
+      const bid = Math.min(...bids);
+      return { bid, at: T0 + (bids.indexOf(bid) + 1) * 1000 };
+    }
+
+    /** Opens a buy whose SL a -1 % shock crosses; the shock is applied to the account, as an operator would. */
+    async function buyThenCrossItsStop(gateway: PaperBrokerGateway, account: PaperAccount) {
+      const { bid } = account.quote('EURUSD', T0)!;
+      const sl = Math.round((bid - 0.001) * 1e5) / 1e5;
+      const opened = await gateway.openPosition({
+        request_id: 'o-1',
+        symbol: 'EURUSD',
+        type: 'buy',
+        volume: 0.1,
+        sl,
+      });
+      account.applyPriceShock('EURUSD', -1);
+      return { ticket: opened.ok ? opened.value.position : 0, sl };
+    }
+
+    it('records the close a read made while the walk caught up, before answering, as a change without a request', async () => {
+      const { bid: sl, at } = lowestBidAhead();
+      const persistence = new FakePersistence();
+      const { gateway, account, clock } = setup(persistence);
+      const opened = await gateway.openPosition({
+        request_id: 'o-1',
+        symbol: 'EURUSD',
+        type: 'buy',
+        volume: 0.1,
+        sl,
+      });
+      const ticket = opened.ok ? opened.value.position : 0;
+      clock.advance(600_000);
+      let answered = false;
+      let release: () => void = () => undefined;
+      persistence.hold = new Promise<void>((resolve) => (release = resolve));
+      const read = gateway.positions().then((r) => {
+        answered = true;
+        return r;
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(answered).toBe(false);
+      release();
+      expect(await read).toEqual({ ok: true, value: [] });
+      expect(persistence.saved).toHaveLength(2);
+      expect(persistence.saved[1]).toMatchObject({
+        request: null,
+        ticket,
+        position: null,
+        balance: account.snapshot().balance,
+        deals: [
+          { position: ticket, entry: 'out', reason: 'sl', price: sl, time: new Date(at).toISOString() },
+        ],
+      });
+      // Recorded once: the next calls have nothing new to save.
+      await gateway.account();
+      await gateway.health();
+      expect(persistence.saved).toHaveLength(2);
+    });
+
+    it('answers a read whose close could not be saved, and records the close again with the next call', async () => {
+      const persistence = new FakePersistence();
+      const { gateway, account } = setup(persistence);
+      const { ticket } = await buyThenCrossItsStop(gateway, account);
+      persistence.failNext = 1;
+      expect(await gateway.account()).toMatchObject({ ok: true, value: { margin: 0 } });
+      expect(persistence.calls).toHaveLength(2);
+      expect(persistence.saved).toHaveLength(1);
+
+      expect(await gateway.health()).toEqual({ ok: true, value: { connected: true } });
+      expect(persistence.saved).toHaveLength(2);
+      expect(persistence.saved[1]).toMatchObject({ request: null, ticket, position: null });
+      await gateway.positions();
+      expect(persistence.saved).toHaveLength(2);
+    });
+
+    it('answers a trade unknown_outcome while an earlier close is unsaved, and ok once its retry saved both', async () => {
+      const persistence = new FakePersistence();
+      const { gateway, account } = setup(persistence);
+      const { ticket } = await buyThenCrossItsStop(gateway, account);
+      persistence.failNext = 2; // the read's record of the close, then its retry with the trade
+      expect((await gateway.positions()).ok).toBe(true);
+      const request = { request_id: 'o-2', symbol: 'USDJPY', type: 'buy' as const, volume: 0.1 };
+      expect(await gateway.openPosition(request)).toMatchObject({
+        ok: false,
+        error: {
+          kind: 'unknown_outcome',
+          code: 'persist_failed',
+          message: expect.stringContaining('disk full'),
+        },
+      });
+      expect(await gateway.openPosition(request)).toMatchObject({
+        ok: true,
+        value: { retcode: Retcode.DONE },
+      });
+      const saved = persistence.saved.map((c) => c.request?.requestId ?? `close ${c.ticket}`);
+      expect(saved.filter((what) => what === `close ${ticket}`)).toHaveLength(1);
+      expect(saved).toContain('o-2');
+      // The last records carry the totals as they stand now, so a replay ends at them.
+      expect(persistence.saved.at(-1)).toMatchObject({
+        balance: account.snapshot().balance,
+        nextDeal: 500_004,
+      });
+      expect(account.positions(T0)).toHaveLength(1);
+    });
+
+    it('records the close a trade made while the walk caught up to it, before the trade itself', async () => {
+      const { bid: sl, at } = lowestBidAhead();
+      const persistence = new FakePersistence();
+      const { gateway, clock } = setup(persistence);
+      const opened = await gateway.openPosition({
+        request_id: 'o-1',
+        symbol: 'EURUSD',
+        type: 'buy',
+        volume: 0.1,
+        sl,
+      });
+      const ticket = opened.ok ? opened.value.position : 0;
+      clock.advance(600_000);
+      await gateway.openPosition({ request_id: 'o-2', symbol: 'USDJPY', type: 'buy', volume: 0.1 });
+      expect(persistence.calls.map((c) => c.request?.requestId ?? `close ${c.ticket}`)).toEqual([
+        'o-1',
+        `close ${ticket}`,
+        'o-2',
+      ]);
+      expect(persistence.calls[1].deals).toMatchObject([
+        { reason: 'sl', price: sl, time: new Date(at).toISOString() },
+      ]);
+    });
+
+    it('lists the deals of a position, and none for an unknown one', async () => {
+      const { gateway, account } = setup();
+      const { ticket, sl } = await buyThenCrossItsStop(gateway, account);
+      const deals = await gateway.deals(ticket);
+      expect(deals.ok && deals.value.map((d) => [d.entry, d.reason, d.price])).toEqual([
+        ['in', 'expert', 1.08505],
+        ['out', 'sl', sl],
+      ]);
+      expect(await gateway.deals(999_999)).toEqual({ ok: true, value: [] });
+      // Without persistence the queued closes are taken and dropped, so nothing piles up.
+      expect(account.takeAutomaticCloses()).toEqual([]);
+    });
   });
 
   it('works without persistence', async () => {
