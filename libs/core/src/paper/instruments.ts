@@ -1,3 +1,5 @@
+import { roundTo } from '../numbers/output-precision';
+
 /**
  * Instruments the paper account can quote. The four defaults of PAPER_SYMBOLS have hand-picked
  * specs; any other 6-letter FX pair of two known currencies follows one generic rule; anything
@@ -170,8 +172,4 @@ export function profitToUsd(spec: InstrumentSpec, amountInQuote: number, current
   return amountInQuote * rate;
 }
 
-export function roundTo(value: number, decimals: number): number {
-  const factor = 10 ** decimals;
-  // Half away from zero, so a loss and a gain of the same size round alike; `+ 0` turns -0 into 0.
-  return (Math.sign(value) * Math.round(Math.abs(value) * factor)) / factor + 0;
-}
+export { roundTo };
