@@ -10,4 +10,6 @@ export * from './paper';
 export * from './positions';
 export * from './risk';
 export * from './signals';
+export * from './time/backoff';
 export * from './time/clock';
+export * from './time/scheduler';

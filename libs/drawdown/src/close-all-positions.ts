@@ -1,4 +1,5 @@
 import {
+  backoffDelay,
   executeClose,
   haltCloseRequestId,
   mapWithConcurrency,
@@ -122,7 +123,9 @@ export class CloseAllPositions {
         if (failures.length === 0) continue; // confirm with a fresh list
       }
       if (outOfTime()) return report;
-      await this.retry.sleep(Math.min(MAX_ROUND_DELAY_MS, 200 * 2 ** Math.min(report.rounds, 5)));
+      await this.retry.sleep(
+        backoffDelay({ baseDelayMs: 200, maxDelayMs: MAX_ROUND_DELAY_MS, jitter: 'none' }, report.rounds),
+      );
       if (outOfTime()) return report;
     }
   }

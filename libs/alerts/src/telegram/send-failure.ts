@@ -1,3 +1,5 @@
+import { backoffDelay } from '@app/core';
+
 /**
  * Why one Bot API call failed, in terms the retry policy understands. The adapter translates
  * telegraf's errors into this at the boundary (classify-telegram-error.ts).
@@ -22,7 +24,7 @@ export type RetryDecision = { retry: true; delayMs: number } | { retry: false; r
  * `attempt` is 1 for the first failure.
  */
 export function retryDecision(failure: SendFailure, attempt: number, policy: RetryPolicy): RetryDecision {
-  const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  const backoff = backoffDelay({ ...policy, jitter: 'none' }, Math.max(0, attempt - 1));
   if (failure.kind === 'network') return { retry: true, delayMs: backoff };
   if (failure.code === 429) {
     const asked = failure.retryAfterSeconds === undefined ? backoff : failure.retryAfterSeconds * 1000;

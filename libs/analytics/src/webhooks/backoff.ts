@@ -1,3 +1,5 @@
+import { backoffDelay } from '@app/core';
+
 /**
  * Retry schedule of webhook deliveries: exponential backoff with "full jitter" (a uniform random
  * delay up to the exponential cap), so many services retrying one receiver do not stampede it.
@@ -22,8 +24,7 @@ export const DEFAULT_WEBHOOK_BACKOFF: BackoffPolicy = {
 export function backoffDelayMs(retry: number, policy: BackoffPolicy, random: () => number): number {
   if (!Number.isInteger(retry) || retry < 1)
     throw new RangeError(`retry must be a positive integer, got ${retry}`);
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(retry - 1, 30));
-  return Math.max(1, Math.floor(random() * cap));
+  return backoffDelay({ ...policy, jitter: 'full', random }, retry - 1);
 }
 
 export type DeliveryResult = { kind: 'status'; status: number } | { kind: 'network_error'; error: string };

@@ -3,6 +3,7 @@ import type { BrokerGateway } from '../broker/broker-gateway.port';
 import type { ClosePositionRequest, OpenOrderRequest, Position, TradeResult } from '../broker/broker-types';
 import { MAX_COMMENT_LENGTH } from './request-ids';
 import { classifyRetcode, retcodeName } from '../broker/retcodes';
+import { backoffDelay } from '../time/backoff';
 
 /** How a single broker request ended after retries. */
 export type OrderOutcome =
@@ -20,15 +21,6 @@ export interface RetryPolicy {
   sleep(ms: number): Promise<void>;
   /** [0, 1) jitter source; injected for determinism in tests. */
   random(): number;
-}
-
-/** Exponential backoff with full jitter on top of half the step: never zero, never above the cap. */
-export function backoffDelay(
-  policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'random'>,
-  retry: number,
-): number {
-  const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
-  return Math.round(step / 2 + (policy.random() * step) / 2);
 }
 
 type Attempt = () => Promise<BrokerResult<TradeResult>>;

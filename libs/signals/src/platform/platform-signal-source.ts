@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import axios, { type AxiosInstance } from 'axios';
-import type { Clock } from '@app/core';
+import { backoffDelay, type Clock } from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { Lifecycle } from '@app/common';
 import { describeIssues, snippet } from '@app/mt5/http/bridge-schemas';
@@ -234,8 +234,10 @@ export class PlatformSignalSource implements OnApplicationBootstrap, OnModuleDes
   private nextDelayMs(): number {
     const failures = this.counters.consecutiveFailures;
     if (failures === 0) return PLATFORM_POLL_INTERVAL_MS;
-    const step = Math.min(PLATFORM_MAX_BACKOFF_MS, PLATFORM_POLL_INTERVAL_MS * 2 ** (failures - 1));
-    return Math.round(step * (0.8 + Math.random() * 0.4));
+    return backoffDelay(
+      { baseDelayMs: PLATFORM_POLL_INTERVAL_MS, maxDelayMs: PLATFORM_MAX_BACKOFF_MS },
+      failures - 1,
+    );
   }
 
   private schedule(delayMs: number): void {

@@ -6,7 +6,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { Telegraf, type Context } from 'telegraf';
-import type { BrokerGateway } from '@app/core';
+import { backoffDelay, type BrokerGateway } from '@app/core';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { DrawdownGuard } from '@app/drawdown';
 import { BROKER_GATEWAY } from '@app/mt5/mt5.tokens';
@@ -149,7 +149,10 @@ export class TelegramCommandsService implements OnApplicationBootstrap, OnModule
   private restartPolling(error: unknown): void {
     if (this.stopped) return;
     this.pollFailures++;
-    const delayMs = Math.min(MAX_POLL_BACKOFF_MS, 1000 * 2 ** (this.pollFailures - 1));
+    const delayMs = backoffDelay(
+      { baseDelayMs: 1000, maxDelayMs: MAX_POLL_BACKOFF_MS, jitter: 'none' },
+      this.pollFailures - 1,
+    );
     this.logger.error(
       { err: error, failures: this.pollFailures, retry_in_ms: delayMs },
       'telegram long polling failed; restarting it',

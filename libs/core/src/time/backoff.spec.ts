@@ -1,4 +1,4 @@
-import { backoffDelay } from './order-executor';
+import { backoffDelay } from './backoff';
 
 const policy = (random: number, baseDelayMs = 100, maxDelayMs = 2000) => ({
   baseDelayMs,
@@ -31,5 +31,22 @@ describe('backoffDelay', () => {
       }
     }
     expect(backoffDelay(policy(0, 1, 1), 0)).toBe(1);
+  });
+});
+
+describe('backoffDelay jitter modes', () => {
+  const base = { baseDelayMs: 100, maxDelayMs: 1000 };
+  it('none: the step itself', () => {
+    expect([0, 1, 2, 3, 4, 9].map((r) => backoffDelay({ ...base, jitter: 'none' }, r))).toEqual([
+      100, 200, 400, 800, 1000, 1000,
+    ]);
+  });
+  it('full: between 1 ms and the step', () => {
+    expect(backoffDelay({ ...base, jitter: 'full', random: () => 0 }, 3)).toBe(1);
+    expect(backoffDelay({ ...base, jitter: 'full', random: () => 0.5 }, 3)).toBe(400);
+  });
+  it('refuses a negative or fractional retry: a caller off by one', () => {
+    expect(() => backoffDelay(base, -1)).toThrow(RangeError);
+    expect(() => backoffDelay(base, 0.5)).toThrow(RangeError);
   });
 });
