@@ -1,6 +1,43 @@
 // Lint gates from the style guide: no floating or misused promises, exhaustive switches,
-// no `any`, and a pure core that imports no framework or I/O.
+// no `any`, a pure core that imports no framework or I/O, and no timer outside the scheduler's adapter.
+// (Which lib may import which is checked by dependency-cruiser: .dependency-cruiser.cjs.)
 import tseslint from 'typescript-eslint';
+
+// Timers go through the Scheduler port so tests run in virtual time (ManualScheduler).
+const TIMER_FUNCTIONS = [
+  'setTimeout',
+  'setInterval',
+  'setImmediate',
+  'clearTimeout',
+  'clearInterval',
+  'clearImmediate',
+];
+const TIMER_MODULES = ['timers', 'node:timers', 'timers/promises', 'node:timers/promises'];
+const TIMER_MESSAGE =
+  'Use the Scheduler port (SCHEDULER / Scheduler from @app/core, libs/core/src/time/scheduler.ts): ' +
+  'only libs/common/src/time/system-scheduler.ts calls the real timers.';
+const TIMER_MODULE_PATTERN = `/^(node:)?timers(\\/promises)?$/`;
+/** `import ... from 'timers'`, `import t = require('timers')`, `export ... from 'timers'`. */
+const timerImportPaths = TIMER_MODULES.map((name) => ({ name, message: TIMER_MESSAGE }));
+const timerRules = {
+  'no-restricted-globals': ['error', ...TIMER_FUNCTIONS.map((name) => ({ name, message: TIMER_MESSAGE }))],
+  'no-restricted-properties': [
+    'error',
+    ...['globalThis', 'global'].flatMap((object) =>
+      TIMER_FUNCTIONS.map((property) => ({ object, property, message: TIMER_MESSAGE })),
+    ),
+  ],
+  'no-restricted-imports': ['error', { paths: timerImportPaths }],
+  // What no-restricted-imports does not see: `import('timers')` and `require('timers')`.
+  'no-restricted-syntax': [
+    'error',
+    { selector: `ImportExpression[source.value=${TIMER_MODULE_PATTERN}]`, message: TIMER_MESSAGE },
+    {
+      selector: `CallExpression[callee.name='require'][arguments.0.value=${TIMER_MODULE_PATTERN}]`,
+      message: TIMER_MESSAGE,
+    },
+  ],
+};
 
 export default tseslint.config(
   {
@@ -36,13 +73,30 @@ export default tseslint.config(
     },
   },
   {
+    // No timer outside the scheduler's adapter: production code asks the Scheduler port.
+    // Tests, scripts and tools are exempt (they may use real timers or jest's fake ones).
+    files: ['apps/**/*.ts', 'libs/**/*.ts'],
+    ignores: [
+      'libs/common/src/time/system-scheduler.ts',
+      '**/*.spec.ts',
+      '**/*.e2e-spec.ts',
+      '**/*.stress-spec.ts',
+      'test/**',
+      'scripts/**',
+      'tools/**',
+    ],
+    rules: timerRules,
+  },
+  {
     // The pure core: plain TypeScript, unit-tested directly. Framework, network and disk live outside.
+    // Flat config replaces a rule's options per file: this no-restricted-imports repeats the timer modules.
     files: ['libs/core/src/**/*.ts'],
     ignores: ['libs/core/src/**/*.spec.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
+          paths: timerImportPaths,
           patterns: [
             {
               group: ['@nestjs/*', 'axios', 'axios-retry', 'telegraf', 'prom-client', 'pino', 'nestjs-pino'],

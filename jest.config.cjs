@@ -20,6 +20,7 @@ const libs = [
   'alerts',
   'analytics',
   'common',
+  'control',
 ];
 
 module.exports = {

@@ -2,11 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import type { TradingEvent, TradeSignal } from '@app/core';
+import { SignalIntake, TradingLoop, type TradingEvent, type TradeSignal } from '@app/core';
 import { EventBus } from '@app/common';
 import { loadConfig } from '@app/config';
-import { TradingLoop } from '@app/runtime';
-import { SignalPipeline } from '@app/signals';
 import { createApp } from '../apps/trading-bot/src/bootstrap/create-app';
 
 /**
@@ -54,7 +52,7 @@ describe('heartbeat', () => {
   });
 
   it('counts 10 signals of which the broker rejects 2 as signals 10, trades 8, errors 2', async () => {
-    const pipeline = app.get(SignalPipeline);
+    const pipeline = app.get(SignalIntake);
     const now = Date.now();
     for (let i = 0; i < 10; i++) {
       // 0.015 lots is not a multiple of the volume step: the broker answers INVALID_VOLUME, a final retcode.

@@ -13,7 +13,7 @@
  * 4. Start-up: spawning the compiled service to its first /health/ready 200; baseline: spawning a
  *    bare node:http server to its first answer, same polling, same run.
  *
- * Run with the sources transpiled on the fly (scripts/bench/register-ts.cjs). Service logs go to
+ * Run with the sources transpiled on the fly (scripts/register-ts.cjs). Service logs go to
  * stdout, which the npm script discards: logging is part of the measured cost.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';

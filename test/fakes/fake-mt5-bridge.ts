@@ -9,11 +9,7 @@ import {
   type Position,
   type TradeResult,
 } from '@app/core';
-import {
-  BRIDGE_HEADER,
-  BRIDGE_MAX_CLOCK_SKEW_MS,
-  verifyBridgeSignature,
-} from '@app/mt5/http/bridge-signature';
+import { SIGNED_REQUEST_HEADER, SIGNED_REQUEST_MAX_SKEW_MS, verifyRequestSignature } from '@app/core';
 
 /**
  * A fake MT5 bridge: a real HTTP server on 127.0.0.1 speaking the bridge protocol
@@ -340,16 +336,16 @@ export class FakeMt5Bridge {
       const value = req.headers[name.toLowerCase()];
       return Array.isArray(value) ? value[0] : value;
     };
-    const timestamp = header(BRIDGE_HEADER.timestamp);
+    const timestamp = header(SIGNED_REQUEST_HEADER.timestamp);
     const signatureOk =
-      header(BRIDGE_HEADER.apiKey) === this.keyId &&
+      header(SIGNED_REQUEST_HEADER.apiKey) === this.keyId &&
       timestamp !== undefined &&
-      verifyBridgeSignature(
+      verifyRequestSignature(
         this.secret,
         { timestamp, method, pathWithQuery: target, body },
-        header(BRIDGE_HEADER.signature),
+        header(SIGNED_REQUEST_HEADER.signature),
       );
-    const idempotencyKey = header(BRIDGE_HEADER.idempotencyKey);
+    const idempotencyKey = header(SIGNED_REQUEST_HEADER.idempotencyKey);
     const rule = this.takeFault(method, path);
     this.requests.push({
       method,
@@ -365,7 +361,7 @@ export class FakeMt5Bridge {
     const skewOk =
       timestamp !== undefined &&
       /^\d+$/.test(timestamp) &&
-      Math.abs(this.now() - Number(timestamp)) <= BRIDGE_MAX_CLOCK_SKEW_MS;
+      Math.abs(this.now() - Number(timestamp)) <= SIGNED_REQUEST_MAX_SKEW_MS;
     if (!signatureOk || !skewOk) {
       const message = signatureOk ? 'timestamp outside the 30 s window' : 'bad key or signature';
       return this.send(res, { status: 401, body: { error: 'unauthorized', message } });

@@ -1,11 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  BRIDGE_HEADER,
-  BRIDGE_MAX_CLOCK_SKEW_MS,
-  verifyBridgeSignature,
-} from '@app/mt5/http/bridge-signature';
+import { SIGNED_REQUEST_HEADER, SIGNED_REQUEST_MAX_SKEW_MS, verifyRequestSignature } from '@app/core';
 
 /**
  * A fake approvals platform: a real HTTP server on 127.0.0.1 serving
@@ -120,16 +116,16 @@ export class FakePlatform {
       const value = req.headers[name.toLowerCase()];
       return Array.isArray(value) ? value[0] : value;
     };
-    const timestamp = header(BRIDGE_HEADER.timestamp);
+    const timestamp = header(SIGNED_REQUEST_HEADER.timestamp);
     const signatureOk =
-      header(BRIDGE_HEADER.apiKey) === this.keyId &&
+      header(SIGNED_REQUEST_HEADER.apiKey) === this.keyId &&
       timestamp !== undefined &&
       /^\d+$/.test(timestamp) &&
-      Math.abs(Date.now() - Number(timestamp)) <= BRIDGE_MAX_CLOCK_SKEW_MS &&
-      verifyBridgeSignature(
+      Math.abs(Date.now() - Number(timestamp)) <= SIGNED_REQUEST_MAX_SKEW_MS &&
+      verifyRequestSignature(
         this.secret,
         { timestamp, method, pathWithQuery: target, body },
-        header(BRIDGE_HEADER.signature),
+        header(SIGNED_REQUEST_HEADER.signature),
       );
     const record: PlatformRequestRecord = { at: Date.now(), method, path, body, signatureOk, status: 0 };
     this.requests.push(record);

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { openRequestId, signInboxRequest } from '@app/core';
+import { DrawdownGuard, openRequestId, signInboxRequest } from '@app/core';
 import { startFakeMt5Bridge } from '../fakes/fake-mt5-bridge';
 import { startTestApp } from './test-app';
 
@@ -348,10 +348,7 @@ export async function runApiFuzz(options: { runs: number; seed: number }): Promi
               return false;
             }
             // A halt from the fuzzer is fine, but a halted app refuses everything: resume now and then.
-            if (
-              report.requests % 50 === 0 &&
-              t.app.get<{ isHalted(): boolean }>(DRAWDOWN_GUARD_TOKEN()).isHalted()
-            )
+            if (report.requests % 50 === 0 && t.app.get(DrawdownGuard).isHalted())
               await t.admin('POST', '/api/v1/resume', { reviewed_by: 'fuzz', note: 'keep fuzzing' });
             return true;
           },
@@ -395,11 +392,4 @@ export async function runApiFuzz(options: { runs: number; seed: number }): Promi
     await t.close();
     await bridge.close();
   }
-}
-
-// The guard class, resolved lazily so this module loads without the drawdown lib's side effects first.
-function DRAWDOWN_GUARD_TOKEN(): new (...args: never[]) => { isHalted(): boolean } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('@app/drawdown') as { DrawdownGuard: new (...args: never[]) => { isHalted(): boolean } })
-    .DrawdownGuard;
 }

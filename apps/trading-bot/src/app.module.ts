@@ -2,56 +2,66 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import { AlertsModule } from '@app/alerts';
-import { TelegramCommandsModule } from '@app/alerts/telegram/commands/telegram-commands.module';
 import { AnalyticsModule } from '@app/analytics';
-import { ADMIN_TOKEN, EventsModule } from '@app/common';
-import { type AppConfig, ConfigModule } from '@app/config';
-import { DrawdownModule } from '@app/drawdown';
+import { ADMIN_TOKEN, EventsModule, TimeModule } from '@app/common';
+import { APP_CONFIG, type AppConfig, ConfigModule } from '@app/config';
+import { STATE_LOAD_REPORT } from '@app/core';
+import { ControlModule } from '@app/control';
 import { Mt5Module } from '@app/mt5';
-import { RuntimeModule } from '@app/runtime';
+import { RuntimeLifecycle, RuntimeModule } from '@app/runtime';
 import { SIGNALS_HMAC_SECRET, SignalsModule } from '@app/signals';
 import { StateModule } from '@app/state';
-import type { BootSecrets } from './bootstrap/boot-secrets';
+import { BOOT_SECRETS, resolveBootSecrets, type BootSecrets } from './bootstrap/boot-secrets';
 import { loggerOptions } from './bootstrap/logger-options';
 import { GracefulShutdown } from './bootstrap/graceful-shutdown';
 
-/** Secrets resolved before Nest starts (they may be generated into STATE_DIR). */
+/**
+ * Secrets from the environment, or read from or generated into STATE_DIR: only once this process
+ * owns STATE_DIR (STATE_LOAD_REPORT exists after the lock), so a second process that is refused
+ * never writes a secret the owner would then disagree with.
+ */
 @Global()
-@Module({})
-class SecretsModule {
-  static forRoot(secrets: BootSecrets): DynamicModule {
-    return {
-      module: SecretsModule,
-      providers: [
-        { provide: ADMIN_TOKEN, useValue: secrets.adminToken },
-        { provide: SIGNALS_HMAC_SECRET, useValue: secrets.signalsHmacSecret },
-      ],
-      exports: [ADMIN_TOKEN, SIGNALS_HMAC_SECRET],
-    };
-  }
-}
+@Module({
+  providers: [
+    {
+      provide: BOOT_SECRETS,
+      inject: [APP_CONFIG, STATE_LOAD_REPORT],
+      useFactory: (config: AppConfig) => resolveBootSecrets(config),
+    },
+    { provide: ADMIN_TOKEN, inject: [BOOT_SECRETS], useFactory: (s: BootSecrets) => s.adminToken },
+    {
+      provide: SIGNALS_HMAC_SECRET,
+      inject: [BOOT_SECRETS],
+      useFactory: (s: BootSecrets) => s.signalsHmacSecret,
+    },
+  ],
+  exports: [BOOT_SECRETS, ADMIN_TOKEN, SIGNALS_HMAC_SECRET],
+})
+class SecretsModule {}
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, secrets: BootSecrets): DynamicModule {
+  static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        SecretsModule.forRoot(secrets),
+        SecretsModule,
         LoggerModule.forRootAsync({ useFactory: () => loggerOptions(config) }),
         ScheduleModule.forRoot(),
+        TimeModule,
         EventsModule,
         StateModule,
         Mt5Module,
         AlertsModule,
-        DrawdownModule,
-        SignalsModule,
         RuntimeModule,
+        SignalsModule,
+        ControlModule,
         AnalyticsModule,
-        TelegramCommandsModule,
       ],
-      providers: [GracefulShutdown],
+      // The runtime starts from the root module: Nest runs bootstrap hooks deepest module first and
+      // this one last, so every event listener is bound before the first equity check publishes.
+      providers: [GracefulShutdown, RuntimeLifecycle],
     };
   }
 }

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { pino } from 'pino';
+import { SystemScheduler } from '@app/common';
 import { loadConfig } from '@app/config';
+import { withDeadline } from '@app/core';
 import { createApp } from './bootstrap/create-app';
 import { GracefulShutdown } from './bootstrap/graceful-shutdown';
 
@@ -35,16 +37,18 @@ async function main(): Promise<void> {
   if (config.adminToken === undefined)
     early.info({ path: `${config.stateDir}/admin-token` }, 'admin token file');
 
+  // Outside Nest (it may be the thing that hangs): its own scheduler on real timers.
+  const timers = new SystemScheduler();
   let exiting = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (exiting) return;
     exiting = true;
-    // A hard stop if the graceful one overruns: the spec's 10 s, whatever happens.
-    setTimeout(() => {
+    // A hard stop if the graceful one overruns: 10 s (docs/service.md, Graceful stop), whatever happens.
+    timers.after(9800, () => {
       early.error({ type: 'shutdown', signal, forced: true }, 'graceful stop overran 10 s; exiting');
       early.flush();
       process.exit(1);
-    }, 9800).unref();
+    });
     shutdown.stop(app, signal).then(
       (code) => {
         early.flush();
@@ -65,10 +69,7 @@ async function main(): Promise<void> {
   } catch (error) {
     // listen() starts the modules before it binds: without a port there is no API, no kill switch
     // and no probe, so nothing may keep trading. Stop what started, then fail.
-    await Promise.race([
-      app.close().catch(() => undefined),
-      new Promise((resolve) => setTimeout(resolve, 5000).unref()),
-    ]);
+    await withDeadline(timers, app.close(), 5000);
     throw error;
   }
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { ALERT_CHANNELS, type Alert, type AlertChannel } from './alert';
+import { SCHEDULER, withDeadline, type Scheduler } from '@app/core';
+import { ALERT_CHANNELS, type Alert, type AlertChannel, type AlertSink } from './alert';
 
 /**
  * Hands alerts to every channel without making the caller wait: trading never blocks on
@@ -7,11 +8,14 @@ import { ALERT_CHANNELS, type Alert, type AlertChannel } from './alert';
  * failure is logged here, never thrown to the caller.
  */
 @Injectable()
-export class AlertDispatcher implements OnApplicationShutdown {
+export class AlertDispatcher implements AlertSink, OnApplicationShutdown {
   private readonly logger = new Logger(AlertDispatcher.name);
   private readonly inFlight = new Set<Promise<void>>();
 
-  constructor(@Inject(ALERT_CHANNELS) private readonly channels: AlertChannel[]) {}
+  constructor(
+    @Inject(ALERT_CHANNELS) private readonly channels: AlertChannel[],
+    @Inject(SCHEDULER) private readonly scheduler: Scheduler,
+  ) {}
 
   send(alert: Alert): void {
     for (const channel of this.channels) {
@@ -31,10 +35,7 @@ export class AlertDispatcher implements OnApplicationShutdown {
   /** Wait (bounded) for alerts already handed over, e.g. the shutdown alert, including channel queues. */
   async drain(timeoutMs: number): Promise<void> {
     const queued = this.channels.map((channel) => channel.flush?.(timeoutMs) ?? Promise.resolve());
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    await Promise.race([Promise.allSettled([...this.inFlight, ...queued]), deadline]);
-    clearTimeout(timer);
+    await withDeadline(this.scheduler, Promise.allSettled([...this.inFlight, ...queued]), timeoutMs);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,31 +1,7 @@
-/** An operator alert. `text` is the message; its first line is the headline tests and people read. */
-export type AlertKind =
-  | 'drawdown_cap'
-  | 'drawdown_warning'
-  | 'halt'
-  | 'resume'
-  | 'close_failures'
-  | 'equity_unavailable'
-  | 'heartbeat_stale'
-  | 'heartbeat_recovered'
-  | 'state_untrusted'
-  | 'shutdown'
-  | 'approval_request'
-  | 'position_closed'
-  | 'info';
+import type { Alert } from '@app/core';
 
-/** A button under the message (Telegram inline keyboard); `data` comes back in the callback query. */
-export interface AlertButton {
-  text: string;
-  data: string;
-}
-
-export interface Alert {
-  kind: AlertKind;
-  text: string;
-  /** Only channels that can show buttons use them (manual approval); the log ignores them. */
-  buttons?: AlertButton[];
-}
+// The alert itself is the core's (trading raises it, AlertSink); this library delivers it.
+export type { Alert, AlertButton, AlertKind, AlertSink } from '@app/core';
 
 /** An alert channel adapter (log, Telegram). `deliver` may be slow or fail; the dispatcher handles that. */
 export interface AlertChannel {

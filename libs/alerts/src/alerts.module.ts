@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import type { Clock } from '@app/core';
+import { ALERT_SINK, SCHEDULER, type Clock, type Scheduler } from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { ALERT_CHANNELS, type AlertChannel } from './alert';
 import { AlertDispatcher } from './alert-dispatcher';
@@ -9,7 +9,12 @@ import { DEFAULT_TELEGRAM_CHANNEL_OPTIONS, TelegramAlertChannel } from './telegr
 import { TelegrafMessageSender } from './telegram/telegram-message-sender';
 
 /** The log channel always; Telegram when both TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are set. */
-export function alertChannelsFromConfig(config: AppConfig, clock: Clock, drops: AlertDrops): AlertChannel[] {
+export function alertChannelsFromConfig(
+  config: AppConfig,
+  clock: Clock,
+  drops: AlertDrops,
+  scheduler: Scheduler,
+): AlertChannel[] {
   const channels: AlertChannel[] = [new LogAlertChannel()];
   const { botToken, chatId, apiRoot } = config.telegram;
   if (botToken !== undefined && chatId !== undefined) {
@@ -19,6 +24,7 @@ export function alertChannelsFromConfig(config: AppConfig, clock: Clock, drops: 
         new TelegrafMessageSender(botToken, apiRoot),
         clock,
         drops,
+        scheduler,
       ),
     );
   }
@@ -29,9 +35,14 @@ export function alertChannelsFromConfig(config: AppConfig, clock: Clock, drops: 
 @Module({
   providers: [
     AlertDrops,
-    { provide: ALERT_CHANNELS, inject: [APP_CONFIG, CLOCK, AlertDrops], useFactory: alertChannelsFromConfig },
+    {
+      provide: ALERT_CHANNELS,
+      inject: [APP_CONFIG, CLOCK, AlertDrops, SCHEDULER],
+      useFactory: alertChannelsFromConfig,
+    },
     AlertDispatcher,
+    { provide: ALERT_SINK, useExisting: AlertDispatcher },
   ],
-  exports: [AlertDispatcher, AlertDrops],
+  exports: [AlertDispatcher, AlertDrops, ALERT_SINK],
 })
 export class AlertsModule {}

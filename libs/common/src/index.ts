@@ -4,3 +4,6 @@ export * from './http/admin-token.guard';
 export * from './http/admin-token.token';
 export * from './http/parse-body';
 export * from './lifecycle';
+export * from './time/system-scheduler';
+export * from './time/time.module';
+export * from './http/describe-issues';

@@ -36,6 +36,7 @@ describe('loadConfig: bad values are named, every one of them', () => {
     ['MT5_MAX_RETRIES', '-1'],
     ['MT5_MAX_RETRIES', '11'],
     ['MT5_MAGIC', '-5'],
+    ['MT5_MAGIC', '0'],
     ['PAPER_BALANCE', '0'],
     ['PAPER_BALANCE', 'Infinity'],
     ['PAPER_SYMBOLS', 'EUR USD'],

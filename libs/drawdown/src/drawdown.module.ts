@@ -1,13 +1,20 @@
 import { Module } from '@nestjs/common';
-import { Mt5Module } from '@app/mt5';
-import { DrawdownGuard } from './drawdown-guard';
-import { HALT_STATUS } from './halt-status.port';
-import { HaltController } from './halt.controller';
+import { APP_CONFIG, type AppConfig } from '@app/config';
+import { DRAWDOWN_SETTINGS, drawdownSettingsFromConfig } from './drawdown-settings';
 
+/**
+ * The drawdown guard's part of the wiring: its settings from the configuration. The guard itself
+ * (DrawdownGuard, DrawdownPolicy, HaltSequence) is plain TypeScript in libs/core, built per
+ * account by createAccountRuntime.
+ */
 @Module({
-  imports: [Mt5Module],
-  controllers: [HaltController],
-  providers: [DrawdownGuard, { provide: HALT_STATUS, useExisting: DrawdownGuard }],
-  exports: [DrawdownGuard, HALT_STATUS],
+  providers: [
+    {
+      provide: DRAWDOWN_SETTINGS,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => drawdownSettingsFromConfig(config),
+    },
+  ],
+  exports: [DRAWDOWN_SETTINGS],
 })
 export class DrawdownModule {}

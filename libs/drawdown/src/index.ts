@@ -1,5 +1,2 @@
-export * from './close-all-positions';
-export * from './drawdown-alert-text';
-export * from './drawdown-guard';
+export * from './drawdown-settings';
 export * from './drawdown.module';
-export * from './halt-status.port';

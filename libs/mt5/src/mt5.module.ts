@@ -1,5 +1,5 @@
 import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
-import type { BrokerGateway, Clock } from '@app/core';
+import { STATE_LOAD_REPORT, type BrokerGateway, type Clock } from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { BROKER_GATEWAY } from './mt5.tokens';
 import { FilePaperAccountStore } from './paper/file-paper-account-store';
@@ -10,38 +10,56 @@ import { createHttpBridgeGateway } from './http/create-http-bridge-gateway';
  * The broker port and the one place that picks its adapter (MT5_GATEWAY): the embedded paper
  * account or the HTTP bridge to a real terminal. Nothing outside this module knows which.
  */
+/** The adapter the factory picked, with what must happen to it at shutdown (nothing for the bridge). */
+interface BrokerAdapter {
+  gateway: BrokerGateway;
+  close(): Promise<void>;
+}
+
+const BROKER_ADAPTER = Symbol('BROKER_ADAPTER');
+
 @Global()
 @Module({
   providers: [
     {
-      provide: BROKER_GATEWAY,
-      inject: [APP_CONFIG, CLOCK],
-      useFactory: async (config: AppConfig, clock: Clock): Promise<BrokerGateway> => {
+      provide: BROKER_ADAPTER,
+      // STATE_LOAD_REPORT exists once this process owns STATE_DIR: the paper account's files are
+      // never opened (let alone compacted) by a process that is about to be refused.
+      inject: [APP_CONFIG, CLOCK, STATE_LOAD_REPORT],
+      useFactory: async (config: AppConfig, clock: Clock): Promise<BrokerAdapter> => {
         switch (config.mt5.gateway) {
-          case 'paper':
-            return createPaperGateway(config, clock, new Logger('paper-account'));
-          case 'http':
-            return createHttpBridgeGateway(config, clock, new Logger('mt5-bridge'));
+          case 'paper': {
+            const paper = await createPaperGateway(config, clock, new Logger('paper-account'));
+            // Runs after the graceful stop closed positions: the paper account compacts its journal into the snapshot.
+            return { gateway: paper, close: () => paper.close() };
+          }
+          case 'http': {
+            const bridge = createHttpBridgeGateway(config, clock, new Logger('mt5-bridge'));
+            return { gateway: bridge, close: async () => bridge.close() };
+          }
         }
       },
+    },
+    {
+      provide: BROKER_GATEWAY,
+      inject: [BROKER_ADAPTER],
+      useFactory: (adapter: BrokerAdapter) => adapter.gateway,
     },
   ],
   exports: [BROKER_GATEWAY],
 })
 export class Mt5Module implements OnApplicationShutdown {
-  private readonly logger = new Logger('paper-account');
+  private readonly logger = new Logger('mt5');
 
-  constructor(@Inject(BROKER_GATEWAY) private readonly gateway: BrokerGateway) {}
+  constructor(@Inject(BROKER_ADAPTER) private readonly adapter: BrokerAdapter) {}
 
-  /** Runs after the graceful stop closed positions: the paper account compacts its journal into the snapshot. */
   async onApplicationShutdown(): Promise<void> {
-    if (!(this.gateway instanceof PaperBrokerGateway)) return;
     try {
-      await this.gateway.close();
+      await this.adapter.close();
     } catch (error) {
-      // Not rethrown, so the other modules still shut down; the journal is intact and replays on the next start.
+      // Not rethrown, so the other modules still shut down; the paper journal is intact and replays on the next start.
       this.logger.error(
-        `could not compact the paper account on shutdown: ${error instanceof Error ? error.message : String(error)}`,
+        `could not close the broker adapter on shutdown: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
   }

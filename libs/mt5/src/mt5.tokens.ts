@@ -1,2 +1,2 @@
-/** The broker gateway port (`BrokerGateway` from @app/core). Only Mt5Module knows which adapter fills it. */
-export const BROKER_GATEWAY = Symbol('BROKER_GATEWAY');
+// The broker port's token lives beside the port, in the core.
+export { BROKER_GATEWAY } from '@app/core';

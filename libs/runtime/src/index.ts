@@ -1,4 +1,5 @@
+export * from './account-settings';
+export * from './core-logger';
 export * from './heartbeat/heartbeat-stamp';
-export * from './heartbeat/heartbeat.service';
-export * from './loop/trading-loop';
 export * from './runtime.module';
+export * from './runtime-lifecycle';

@@ -1,4 +1,3 @@
-export * from './approval/signal-pipeline';
 export * from './demo/demo-signal-source';
 export * from './platform/platform-signal-source';
 export * from './signals.module';

@@ -23,7 +23,10 @@ export interface JournalReplay<T> {
 export class AppendOnlyJournal<T> {
   private handle: FileHandle | undefined;
   private pending: { line: string; resolve: () => void; reject: (error: Error) => void }[] = [];
+  /** Set and cleared by `flush` itself, in the same turn it checks `pending`: no append is stranded. */
   private flushing = false;
+  /** The flush in flight, for `close` to wait on. */
+  private flushRun: Promise<void> = Promise.resolve();
   private closed = false;
   /**
    * How the file ended at replay: `unterminated` when its last record is whole but lacks its
@@ -65,7 +68,7 @@ export class AppendOnlyJournal<T> {
     const line = `${JSON.stringify(record)}\n`;
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ line, resolve, reject });
-      if (!this.flushing) void this.flush();
+      if (!this.flushing) this.flushRun = this.flush();
     });
   }
 
@@ -90,7 +93,8 @@ export class AppendOnlyJournal<T> {
 
   async close(): Promise<void> {
     this.closed = true;
-    while (this.flushing || this.pending.length > 0) await new Promise((r) => setTimeout(r, 1));
+    // The flush in flight takes everything pending, also what is appended while it writes.
+    while (this.flushing) await this.flushRun;
     await this.handle?.close();
     this.handle = undefined;
   }

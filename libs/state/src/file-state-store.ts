@@ -1,20 +1,21 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { RiskState } from '@app/core';
-import { AuditLog } from './audit-log';
-import { ChecksummedJsonFile, type ChecksummedLoad } from './checksummed-json-file';
-import { SignalLedger, type SignalLedgerLoad } from './signal-ledger';
+import type { StateLoadReport } from '@app/core';
+import { FileAuditLog } from './file-audit-log';
+import { FileRiskStateStore } from './file-risk-state-store';
+import { FileSignalLedger, type SignalLedgerLoad } from './file-signal-ledger';
 import { StateDirLock, type StateDirLockOptions } from './state-dir-lock';
-import type { StateStore } from './state-store.port';
 
-/** Durable state as files under STATE_DIR: risk-state.json (checksummed), signals.jsonl, audit.jsonl. */
-export class FileStateStore implements StateStore {
-  readonly ledger: SignalLedger;
-  readonly audit: AuditLog;
-  private readonly riskFile: ChecksummedJsonFile<RiskState>;
-  private problems: string[] = [];
-  private ledgerLoad: SignalLedgerLoad | undefined;
+/**
+ * Durable state as files under STATE_DIR (the files backend): `risk-state.json` (checksummed),
+ * `signals.jsonl` and `audit.jsonl`, owned by one process at a time (state-dir-lock.ts). It hands
+ * out the core's ports, nothing more.
+ */
+export class FileStateStore {
+  readonly ledger: FileSignalLedger;
+  readonly audit: FileAuditLog;
+  readonly riskState: FileRiskStateStore;
   private readonly lock: StateDirLock | undefined;
+  private report: StateLoadReport | undefined;
   /** Why the lock could be taken (an earlier owner that is gone, or none). */
   lockTakenBecause: string | undefined;
 
@@ -24,9 +25,9 @@ export class FileStateStore implements StateStore {
     lock?: StateDirLockOptions,
   ) {
     this.lock = lock === undefined ? undefined : new StateDirLock(stateDir, lock);
-    this.ledger = new SignalLedger(stateDir);
-    this.audit = new AuditLog(stateDir);
-    this.riskFile = new ChecksummedJsonFile<RiskState>(join(stateDir, 'risk-state.json'));
+    this.ledger = new FileSignalLedger(stateDir);
+    this.audit = new FileAuditLog(stateDir);
+    this.riskState = new FileRiskStateStore(stateDir);
   }
 
   async open(): Promise<SignalLedgerLoad> {
@@ -35,30 +36,18 @@ export class FileStateStore implements StateStore {
     this.lockTakenBecause = await this.lock?.acquire();
     const ledgerLoad = await this.ledger.open();
     const auditLoad = await this.audit.open();
-    this.problems = [...ledgerLoad.problems, ...auditLoad.problems];
-    this.ledgerLoad = ledgerLoad;
+    this.report = {
+      problems: [...ledgerLoad.problems, ...auditLoad.problems],
+      ledgerTrusted: ledgerLoad.trusted,
+      unfinished: ledgerLoad.unfinished,
+      where: this.stateDir,
+    };
     return ledgerLoad;
   }
 
-  get loadProblems(): readonly string[] {
-    return this.problems;
-  }
-
-  get loaded(): boolean {
-    return this.ledgerLoad !== undefined;
-  }
-
-  /** What the ledger replay found; undefined before `open`. */
-  get signalLedgerLoad(): SignalLedgerLoad | undefined {
-    return this.ledgerLoad;
-  }
-
-  loadRiskState(): Promise<ChecksummedLoad<RiskState>> {
-    return this.riskFile.load();
-  }
-
-  saveRiskState(state: RiskState): Promise<void> {
-    return this.riskFile.save(state);
+  /** What opening found (problems, unfinished signals); undefined before `open`. */
+  get loaded(): StateLoadReport | undefined {
+    return this.report;
   }
 
   async close(): Promise<void> {

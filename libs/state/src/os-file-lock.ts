@@ -25,23 +25,27 @@ const CONFLICT_CODES = new Set(['EACCES', 'EAGAIN', 'EBUSY']);
  */
 export async function tryLockFile(path: string): Promise<HeldFileLock | 'held'> {
   const key = resolve(path);
+  // Reserved before the first await: two callers in this process must not both get past here.
   if (heldHere.has(key)) return 'held';
-  const handle: FileHandle = await open(key, 'a', 0o600);
+  heldHere.add(key);
+  let handle: FileHandle | undefined;
   try {
+    handle = await open(key, 'a', 0o600);
     await fcntlLock(handle.fd, { exclusive: true, immediate: true });
   } catch (error) {
-    await handle.close();
+    heldHere.delete(key);
+    await handle?.close();
     if (CONFLICT_CODES.has((error as NodeJS.ErrnoException).code ?? '')) return 'held';
     throw new Error(`could not lock ${key}: ${String(error)}`, { cause: error });
   }
-  heldHere.add(key);
+  const held = handle;
   let released = false;
   return {
     release: async () => {
       if (released) return;
       released = true;
       // Closing the only descriptor releases the lock.
-      await handle.close();
+      await held.close();
       heldHere.delete(key);
     },
   };

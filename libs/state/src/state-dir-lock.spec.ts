@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { leaseVerdict, StateDirLock, type StateDirLockOptions, type StateDirOwner } from './state-dir-lock';
 
 const NOW = 1_000_000;
-const TTL = 6_000;
 const owner = (over: Partial<StateDirOwner> = {}): StateDirOwner => ({
   host: 'node-a',
   pid: 4242,
@@ -18,24 +17,21 @@ const owner = (over: Partial<StateDirOwner> = {}): StateDirOwner => ({
 
 describe('leaseVerdict', () => {
   it('takes a STATE_DIR nobody leased', () => {
-    expect(leaseVerdict(undefined, { host: 'node-a' }, NOW, TTL).take).toBe(true);
+    expect(leaseVerdict(undefined, { host: 'node-a' }, NOW).take).toBe(true);
   });
 
   it('takes the lease of this host at once: holding the OS lock proves its holder is gone', () => {
-    expect(leaseVerdict(owner(), { host: 'node-a' }, NOW, TTL)).toEqual({
+    expect(leaseVerdict(owner(), { host: 'node-a' }, NOW)).toEqual({
       take: true,
-      why: 'pid 4242 is gone (renewed 1 s ago)',
+      why: 'pid 4242 is gone (renewed 1 s ago by its clock)',
     });
   });
 
-  it('watches a fresh lease of another host, and takes an expired one at once', () => {
-    expect(leaseVerdict(owner({ host: 'node-b' }), { host: 'node-a' }, NOW, TTL)).toEqual({
-      take: false,
-      why: 'pid 4242 on node-b renewed its lease 1 s ago',
-    });
+  it("watches another host's lease, however old its clock says it is (no other host's clock is trusted)", () => {
+    expect(leaseVerdict(owner({ host: 'node-b' }), { host: 'node-a' }, NOW).take).toBe(false);
     expect(
-      leaseVerdict(owner({ host: 'node-b', renewed_at: NOW - TTL }), { host: 'node-a' }, NOW, TTL).take,
-    ).toBe(true);
+      leaseVerdict(owner({ host: 'node-b', renewed_at: NOW - 3_600_000 }), { host: 'node-a' }, NOW).take,
+    ).toBe(false);
   });
 });
 
@@ -51,8 +47,10 @@ describe('StateDirLock', () => {
     sleep: async (ms) => {
       now += ms;
     },
+    // Renewals are driven by hand here (lock.renew()).
+    every: () => () => undefined,
     renewEveryMs: 60_000,
-    leaseTtlMs: TTL,
+    leaseTtlMs: 6_000,
     onProblem: (message) => problems.push(message),
     onLost: (message) => lost.push(message),
     ...over,
@@ -114,9 +112,9 @@ describe('StateDirLock', () => {
     await writeFile(leaseFile(), JSON.stringify(owner({ host: 'node-b' })));
     const lock = new StateDirLock(dir, options());
     await expect(lock.acquire()).resolves.toBe(
-      'pid 4242 on node-b renewed its lease 1 s ago, then stopped renewing it',
+      'the lease of pid 4242 on node-b (renewed 1 s ago by its clock) was watched for 6 s and not renewed',
     );
-    expect(now - NOW).toBe(TTL);
+    expect(now - NOW).toBe(6_000);
     expect((await readLease()).host).toBe('node-a');
     await lock.release();
   });
@@ -144,6 +142,51 @@ describe('StateDirLock', () => {
     const again = new StateDirLock(dir, options({ host: 'node-b' }));
     await expect(again.acquire()).resolves.toContain('is gone');
     await again.release();
+  });
+
+  it('does not take a volume from a live holder on another host whose clock runs 10 s behind', async () => {
+    // node-b renews every 2 s by its own clock, which is 10 s late: its lease always looks 10 s old here.
+    const live = owner({ host: 'node-b', renewed_at: NOW - 10_000 });
+    await writeFile(leaseFile(), JSON.stringify(live));
+    const lock = new StateDirLock(
+      dir,
+      options({
+        sleep: async (ms) => {
+          now += ms;
+          live.renewals++;
+          live.renewed_at = now - 10_000;
+          await writeFile(leaseFile(), JSON.stringify(live));
+        },
+      }),
+    );
+    await expect(lock.acquire()).rejects.toThrow('pid 4242 on node-b holds it and renews its lease');
+  });
+
+  it('a graceful stop leaves no lease behind, even with a renewal in flight', async () => {
+    const lock = new StateDirLock(dir, options());
+    await lock.acquire();
+    const renewing = lock.renew(); // the renewal timer fired just before the stop's release
+    await lock.release();
+    await renewing;
+    await expect(readFile(leaseFile())).rejects.toThrow('ENOENT');
+  });
+
+  it('a holder that cannot renew its lease for a lease period stops: another host may have taken the volume', async () => {
+    const lock = new StateDirLock(dir, options());
+    await lock.acquire();
+    // Storage cut off: every read and write of the lease fails (the path is now a directory).
+    await rename(leaseFile(), join(dir, 'old-lease'));
+    await mkdir(leaseFile());
+    now += 2_000;
+    await lock.renew();
+    expect(lost).toEqual([]);
+    now += 4_000;
+    await lock.renew();
+    expect(lost).toEqual([
+      `STATE_DIR ${dir}: the lease could not be renewed for 6 s; another host may have taken it over, so this process must not trade any more`,
+    ]);
+    await rm(leaseFile(), { recursive: true });
+    await lock.release();
   });
 
   describe('against another process', () => {
@@ -181,6 +224,12 @@ describe('StateDirLock', () => {
     };
 
     const processState = async (pid: number) => (await readFile(`/proc/${pid}/stat`, 'utf8')).split(' ')[2];
+    /**
+     * Dead but not reaped: the leader is a zombie AND no other thread of it is still exiting (a
+     * leader shows Z while its other threads, which share its open files, are still tearing down).
+     */
+    const unreapedZombie = async (pid: number) =>
+      (await processState(pid)) === 'Z' && (await readdir(`/proc/${pid}/task`)).length === 1;
 
     it('is refused while a live process holds the lock, and taken at once when it dies, zombie or not', async () => {
       const holder = await startHolderThatTurnsZombie();
@@ -190,9 +239,9 @@ describe('StateDirLock', () => {
 
       process.kill(holder, 'SIGKILL');
       // Dead but not reaped: `kill(pid, 0)` still succeeds on it, the OS lock is already gone.
-      for (let i = 0; i < 100 && (await processState(holder)) !== 'Z'; i++)
+      for (let i = 0; i < 200 && !(await unreapedZombie(holder)); i++)
         await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(await processState(holder)).toBe('Z');
+      expect(await unreapedZombie(holder)).toBe(true);
       expect(() => process.kill(holder, 0)).not.toThrow();
 
       const lock = new StateDirLock(dir, options());

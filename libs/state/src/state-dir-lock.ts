@@ -21,8 +21,13 @@ export interface StateDirLockOptions {
   now: () => number;
   /** Waits while another host's lease is watched; injected so tests need not sleep. */
   sleep: (ms: number) => Promise<void>;
+  /** Runs the renewal every `renewEveryMs` (the scheduler's `every`). */
+  every: (ms: number, run: () => void) => () => void;
   renewEveryMs: number;
-  /** Another host's lease not renewed for this long belongs to a process that is gone. */
+  /**
+   * How long another host's lease is watched for a renewal before it is taken; and how long this
+   * process may fail to renew its own before it must assume another host took the volume.
+   */
   leaseTtlMs: number;
   /** Renewal trouble (a failed write): for the log. */
   onProblem: (message: string) => void;
@@ -35,20 +40,22 @@ export type LeaseVerdict = { take: true; why: string } | { take: false; why: str
 /**
  * Whether the lease on file may be taken once this process holds the OS lock. On one host the OS
  * lock is the whole truth: its holder is gone. Another host's lease is the one thing the lock may
- * not cover (a filesystem that shares no locks between hosts), so a fresh one is watched first.
+ * not cover (a filesystem that shares no locks between hosts), so it is always watched for one
+ * lease period first: its `renewed_at` is that host's clock, and no clock of another host is
+ * trusted to say it is old (one running behind would make a live holder look dead).
  */
 export function leaseVerdict(
   owner: StateDirOwner | undefined,
   me: { host: string },
   now: number,
-  leaseTtlMs: number,
 ): LeaseVerdict {
   if (owner === undefined) return { take: true, why: 'no earlier owner' };
-  const seconds = `${Math.round((now - owner.renewed_at) / 1000)} s ago`;
+  const seconds = `${Math.round((now - owner.renewed_at) / 1000)} s ago by its clock`;
   if (owner.host === me.host) return { take: true, why: `pid ${owner.pid} is gone (renewed ${seconds})` };
-  if (now - owner.renewed_at >= leaseTtlMs)
-    return { take: true, why: `the lease of ${owner.host} expired (renewed ${seconds})` };
-  return { take: false, why: `pid ${owner.pid} on ${owner.host} renewed its lease ${seconds}` };
+  return {
+    take: false,
+    why: `the lease of pid ${owner.pid} on ${owner.host} (renewed ${seconds}) was watched`,
+  };
 }
 
 /**
@@ -64,9 +71,13 @@ export class StateDirLock {
   private readonly token = randomUUID();
   private startedAt = 0;
   private renewals = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private cancelRenewal: (() => void) | undefined;
   private held: HeldFileLock | undefined;
   private lost = false;
+  private releasing = false;
+  private renewing: Promise<void> | undefined;
+  /** When this process last wrote its lease: renewals failing for a whole lease period mean it may be lost. */
+  private renewedAt = 0;
 
   constructor(
     readonly dir: string,
@@ -91,8 +102,13 @@ export class StateDirLock {
   }
 
   /** Rewrite the lease, unless another process has taken it meanwhile: then this one has lost STATE_DIR. */
-  async renew(): Promise<void> {
-    if (this.lost || this.held === undefined) return;
+  renew(): Promise<void> {
+    this.renewing ??= this.renewOnce().finally(() => (this.renewing = undefined));
+    return this.renewing;
+  }
+
+  private async renewOnce(): Promise<void> {
+    if (this.lost || this.releasing || this.held === undefined) return;
     try {
       const owner = await this.read();
       if (owner !== undefined && owner.token !== this.token) {
@@ -103,15 +119,27 @@ export class StateDirLock {
         );
         return;
       }
+      if (this.releasing) return;
       await this.write();
     } catch (error) {
       this.options.onProblem(`could not renew the STATE_DIR lease ${this.path}: ${String(error)}`);
+      const unrenewedMs = this.options.now() - this.renewedAt;
+      if (unrenewedMs >= this.options.leaseTtlMs) {
+        // Another host watching this lease would take the volume by now: trading on is trading twice.
+        this.lost = true;
+        this.stopRenewing();
+        this.options.onLost(
+          `STATE_DIR ${this.dir}: the lease could not be renewed for ${Math.round(unrenewedMs / 1000)} s; another host may have taken it over, so this process must not trade any more`,
+        );
+      }
     }
   }
 
   /** At a graceful stop: remove the lease (the next start need not look at it) and drop the lock. */
   async release(): Promise<void> {
+    this.releasing = true;
     this.stopRenewing();
+    await this.renewing; // a renewal in flight must not write the lease after it is removed
     const held = this.held;
     this.held = undefined;
     if (held === undefined) return;
@@ -126,7 +154,7 @@ export class StateDirLock {
   private async takeLease(): Promise<string> {
     const { host, now, leaseTtlMs, sleep } = this.options;
     const found = await this.read();
-    const verdict = leaseVerdict(found, { host }, now(), leaseTtlMs);
+    const verdict = leaseVerdict(found, { host }, now());
     if (!verdict.take) {
       // Watch for one lease period: a live holder renews in it, a dead one cannot.
       const watchUntil = now() + leaseTtlMs;
@@ -141,14 +169,15 @@ export class StateDirLock {
     }
     this.startedAt = now();
     await this.write();
-    this.timer = setInterval(() => void this.renew(), this.options.renewEveryMs);
-    this.timer.unref();
-    return verdict.take ? verdict.why : `${verdict.why}, then stopped renewing it`;
+    this.cancelRenewal = this.options.every(this.options.renewEveryMs, () => void this.renew());
+    return verdict.take
+      ? verdict.why
+      : `${verdict.why} for ${Math.round(leaseTtlMs / 1000)} s and not renewed`;
   }
 
   private stopRenewing(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.cancelRenewal?.();
+    this.cancelRenewal = undefined;
   }
 
   private async describeHolder(): Promise<string> {
@@ -184,16 +213,18 @@ export class StateDirLock {
     return undefined;
   }
 
-  private write(): Promise<void> {
+  private async write(): Promise<void> {
     const { host, pid, now } = this.options;
+    const at = now();
     const owner: StateDirOwner = {
       host,
       pid,
       token: this.token,
       started_at: this.startedAt,
-      renewed_at: now(),
+      renewed_at: at,
       renewals: this.renewals++,
     };
-    return writeFileAtomic(this.path, `${JSON.stringify(owner)}\n`);
+    await writeFileAtomic(this.path, `${JSON.stringify(owner)}\n`);
+    this.renewedAt = at;
   }
 }

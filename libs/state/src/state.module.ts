@@ -1,9 +1,16 @@
 import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { hostname } from 'node:os';
-import type { Clock } from '@app/core';
+import {
+  AUDIT_LOG,
+  RISK_STATE_STORE,
+  SCHEDULER,
+  SIGNAL_LEDGER,
+  STATE_LOAD_REPORT,
+  type Clock,
+  type Scheduler,
+} from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { FileStateStore } from './file-state-store';
-import { STATE_STORE } from './state.tokens';
 
 /**
  * The STATE_DIR lease (docs/service.md, STATE_DIR ownership): renewed this often, and watched this
@@ -17,15 +24,16 @@ const LEASE_TTL_MS = 6_000;
 @Module({
   providers: [
     {
-      provide: STATE_STORE,
-      inject: [APP_CONFIG, CLOCK],
-      useFactory: async (config: AppConfig, clock: Clock) => {
+      provide: FileStateStore,
+      inject: [APP_CONFIG, CLOCK, SCHEDULER],
+      useFactory: async (config: AppConfig, clock: Clock, scheduler: Scheduler) => {
         const logger = new Logger('StateModule');
         const store = new FileStateStore(config.stateDir, {
           host: hostname(),
           pid: process.pid,
           now: () => clock.now(),
-          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+          sleep: (ms) => scheduler.sleep(ms),
+          every: (ms, run) => scheduler.every(ms, run),
           renewEveryMs: LEASE_RENEW_EVERY_MS,
           leaseTtlMs: LEASE_TTL_MS,
           onProblem: (message) => logger.error(message),
@@ -48,11 +56,23 @@ const LEASE_TTL_MS = 6_000;
         return store;
       },
     },
+    { provide: SIGNAL_LEDGER, inject: [FileStateStore], useFactory: (store: FileStateStore) => store.ledger },
+    { provide: AUDIT_LOG, inject: [FileStateStore], useFactory: (store: FileStateStore) => store.audit },
+    {
+      provide: RISK_STATE_STORE,
+      inject: [FileStateStore],
+      useFactory: (store: FileStateStore) => store.riskState,
+    },
+    {
+      provide: STATE_LOAD_REPORT,
+      inject: [FileStateStore],
+      useFactory: (store: FileStateStore) => store.loaded,
+    },
   ],
-  exports: [STATE_STORE],
+  exports: [SIGNAL_LEDGER, AUDIT_LOG, RISK_STATE_STORE, STATE_LOAD_REPORT],
 })
 export class StateModule implements OnApplicationShutdown {
-  constructor(@Inject(STATE_STORE) private readonly store: FileStateStore) {}
+  constructor(@Inject(FileStateStore) private readonly store: FileStateStore) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.store.close();

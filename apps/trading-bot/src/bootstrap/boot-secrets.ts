@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import type { AppConfig } from '@app/config';
 import { readFileIfExists, writeFileAtomic } from '@app/state';
 
+export const BOOT_SECRETS = Symbol('BOOT_SECRETS');
+
 export interface BootSecrets {
   adminToken: string;
   signalsHmacSecret: string;

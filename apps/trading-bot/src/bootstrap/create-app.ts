@@ -3,13 +3,12 @@ import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import type { AppConfig } from '@app/config';
 import { AppModule } from '../app.module';
-import { resolveBootSecrets, type BootSecrets } from './boot-secrets';
+import { BOOT_SECRETS, type BootSecrets } from './boot-secrets';
 import { configureApp } from './configure-app';
 
 /** Build the configured Nest app (main.ts and the e2e tests share this, so tests run the real thing). */
 export async function createApp(config: AppConfig): Promise<{ app: INestApplication; secrets: BootSecrets }> {
-  const secrets = await resolveBootSecrets(config);
-  const app = await NestFactory.create(AppModule.forRoot(config, secrets), {
+  const app = await NestFactory.create(AppModule.forRoot(config), {
     bufferLogs: true,
     bodyParser: false,
     // A provider that fails (STATE_DIR held by another process, damaged paper state) must reach
@@ -18,5 +17,5 @@ export async function createApp(config: AppConfig): Promise<{ app: INestApplicat
   });
   app.useLogger(app.get(Logger));
   configureApp(app);
-  return { app, secrets };
+  return { app, secrets: app.get<BootSecrets>(BOOT_SECRETS) };
 }

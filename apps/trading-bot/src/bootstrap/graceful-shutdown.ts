@@ -1,11 +1,9 @@
 import { Inject, Injectable, type INestApplication } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import type { Clock } from '@app/core';
+import { AccountRuntime, SCHEDULER, withDeadline, type Clock, type Scheduler } from '@app/core';
 import { AlertDispatcher } from '@app/alerts';
 import { EventBus, Lifecycle } from '@app/common';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
-import { DrawdownGuard } from '@app/drawdown';
-import { TradingLoop } from '@app/runtime';
 
 /** The whole stop must finish inside this, below Kubernetes' grace period and the spec's 10 s. */
 export const SHUTDOWN_BUDGET_MS = 9000;
@@ -22,9 +20,9 @@ export class GracefulShutdown {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(SCHEDULER) private readonly scheduler: Scheduler,
     private readonly lifecycle: Lifecycle,
-    private readonly loop: TradingLoop,
-    private readonly guard: DrawdownGuard,
+    private readonly runtime: AccountRuntime,
     private readonly alerts: AlertDispatcher,
     private readonly events: EventBus,
     private readonly logger: PinoLogger,
@@ -41,12 +39,16 @@ export class GracefulShutdown {
     const remaining = () => SHUTDOWN_BUDGET_MS - (this.clock.now() - started);
     this.lifecycle.beginStopping(started);
     this.logger.info({ signal }, 'stopping: intake closed, finishing the tick in flight');
-    await this.withDeadline('finish the tick in flight', this.loop.stop(), Math.max(0, remaining() - 5000));
+    await this.withDeadline(
+      'finish the tick in flight',
+      this.runtime.stopTrading(),
+      Math.max(0, remaining() - 5000),
+    );
     let closed = 0;
     let failed = 0;
     if (this.config.closeOnShutdown) {
       try {
-        const report = await this.guard.closeAllForShutdown(Math.max(500, remaining() - 2500));
+        const report = await this.runtime.guard.closeAllForShutdown(Math.max(500, remaining() - 2500));
         closed = report.closed;
         failed = report.failed + (report.listUnavailable ? 1 : 0);
       } catch (error) {
@@ -71,18 +73,10 @@ export class GracefulShutdown {
 
   /** Wait for a step of the stop, but never past its share of the budget; a failure is logged, not fatal. */
   private async withDeadline(step: string, work: Promise<unknown>, ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const failed = work.then(
-      () => undefined,
-      (error: unknown) => this.logger.error({ err: error, step }, 'shutdown step failed'),
+    const logged = work.catch((error: unknown) =>
+      this.logger.error({ err: error, step }, 'shutdown step failed'),
     );
-    const late = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.logger.warn({ step, ms }, 'shutdown step ran out of time; going on');
-        resolve();
-      }, ms);
-    });
-    await Promise.race([failed, late]);
-    clearTimeout(timer);
+    if ((await withDeadline(this.scheduler, logged, ms)) === 'timed_out')
+      this.logger.warn({ step, ms }, 'shutdown step ran out of time; going on');
   }
 }

@@ -1,4 +1,5 @@
 import { ManualClock } from '@app/core';
+import { SystemScheduler } from '@app/common';
 import type { AlertDrop } from '../alert-drops';
 import { AlertDrops } from '../alert-drops';
 import type { SendFailure } from './send-failure';
@@ -45,7 +46,7 @@ describe('TelegramAlertChannel', () => {
     const recorder = new AlertDrops();
     jest.spyOn(recorder['logger'], 'error').mockImplementation(() => undefined);
     recorder.subscribe((drop) => drops.push(drop));
-    channel = new TelegramAlertChannel(options, sender, clock, recorder);
+    channel = new TelegramAlertChannel(options, sender, clock, recorder, new SystemScheduler());
     jest.spyOn(channel['logger'], 'warn').mockImplementation(() => undefined);
   });
   afterEach(() => channel.close());

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { BoundedQueue, type Clock } from '@app/core';
+import { BoundedQueue, withDeadline, type Clock, type Scheduler } from '@app/core';
 import type { Alert, AlertChannel } from '../alert';
 import type { AlertDrops } from '../alert-drops';
 import { AlertCoalescer } from './alert-coalescer';
@@ -39,13 +39,13 @@ export class TelegramAlertChannel implements AlertChannel {
   /** The sender loop; `running` flips back in the same turn the queue is found empty, so no alert is stranded. */
   private sending: Promise<void> = Promise.resolve();
   private running = false;
-  private wakeSleeper: (() => void) | undefined;
 
   constructor(
     private readonly options: TelegramChannelOptions,
     private readonly sender: TelegramMessageSender,
     private readonly clock: Clock,
     private readonly drops: AlertDrops,
+    private readonly scheduler: Scheduler,
   ) {
     this.queue = new BoundedQueue(options.queueCapacity);
     this.coalescer = new AlertCoalescer(options.coalesceWindowMs);
@@ -75,16 +75,13 @@ export class TelegramAlertChannel implements AlertChannel {
 
   /** Resolves when everything queued has been sent (or given up), or after `timeoutMs`. */
   async flush(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.sending, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+    await withDeadline(this.scheduler, this.sending, timeoutMs);
   }
 
   /** Stop for good: abort the call in flight, and count what is still queued as dropped. */
   close(): void {
     if (this.lifetime.signal.aborted) return;
     this.lifetime.abort();
-    this.wakeSleeper?.();
   }
 
   private async run(): Promise<void> {
@@ -143,13 +140,6 @@ export class TelegramAlertChannel implements AlertChannel {
 
   /** A backoff wait that `close()` cuts short. */
   private sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeSleeper = done;
-    }).finally(() => (this.wakeSleeper = undefined));
+    return this.scheduler.sleep(ms, this.lifetime.signal);
   }
 }

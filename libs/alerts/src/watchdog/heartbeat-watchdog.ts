@@ -1,5 +1,8 @@
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { HEARTBEAT_WATCHDOG_WORKER_SOURCE } from './heartbeat-watchdog-worker.source';
+import type { WatchdogReport, WatchdogWorkerData } from './heartbeat-watchdog.protocol';
+
+export type { WatchdogReport } from './heartbeat-watchdog.protocol';
 
 export interface HeartbeatWatchdogOptions {
   /** SharedArrayBuffer of one BigInt64: epoch ms of the last heartbeat (0 until the first stamp). */
@@ -15,12 +18,6 @@ export interface HeartbeatWatchdogOptions {
   retryMaxMs?: number;
 }
 
-export type WatchdogReport =
-  | { type: 'heartbeat_stale'; seconds_since_heartbeat: number; at: number }
-  | { type: 'heartbeat_recovered'; stale_for_seconds: number; at: number }
-  | { type: 'telegram_sent'; text: string }
-  | { type: 'telegram_failed'; text: string; error: string };
-
 /** A running watchdog worker. */
 export interface HeartbeatWatchdog {
   /** Reports arrive on the main thread, so only once it is responsive again; the worker never waits for them. */
@@ -30,26 +27,38 @@ export interface HeartbeatWatchdog {
 }
 
 /**
- * Start the watchdog on its own thread (see the worker source for why). The worker is unref'd:
- * it never keeps the process alive, and `stop()` terminates it (tests start many apps).
+ * The worker's entry: the compiled heartbeat-watchdog.worker.js beside this file in a build; when
+ * the service runs from its TypeScript sources (tests, benchmarks), the .ts through the
+ * repository's transpile-on-require hook, which a two-line bootstrap loads first.
+ */
+function createWorker(workerData: WatchdogWorkerData): Worker {
+  const options = { workerData, stdin: false };
+  if (!__filename.endsWith('.ts'))
+    return new Worker(join(__dirname, 'heartbeat-watchdog.worker.js'), options);
+  const hook = join(__dirname, '../../../../scripts/register-ts.cjs');
+  const entry = join(__dirname, 'heartbeat-watchdog.worker.ts');
+  return new Worker(`require(${JSON.stringify(hook)}); require(${JSON.stringify(entry)});`, {
+    ...options,
+    eval: true,
+  });
+}
+
+/**
+ * Start the watchdog on its own thread (see heartbeat-watchdog.worker.ts for why). The worker is
+ * unref'd: it never keeps the process alive, and `stop()` terminates it (tests start many apps).
  */
 export function startHeartbeatWatchdog(options: HeartbeatWatchdogOptions): HeartbeatWatchdog {
-  const worker = new Worker(HEARTBEAT_WATCHDOG_WORKER_SOURCE, {
-    eval: true,
-    workerData: {
-      buffer: options.buffer,
-      loopId: options.loopId,
-      staleAfterMs: options.staleAfterMs,
-      checkIntervalMs:
-        options.checkIntervalMs ?? Math.max(10, Math.min(250, Math.floor(options.staleAfterMs / 4))),
-      logFd: options.logFd,
-      telegram: options.telegram,
-      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
-      retryBaseMs: options.retryBaseMs ?? 500,
-      retryMaxMs: options.retryMaxMs ?? 30_000,
-    },
-    // The worker needs no stdin and writes its lines itself.
-    stdin: false,
+  const worker = createWorker({
+    buffer: options.buffer,
+    loopId: options.loopId,
+    staleAfterMs: options.staleAfterMs,
+    checkIntervalMs:
+      options.checkIntervalMs ?? Math.max(10, Math.min(250, Math.floor(options.staleAfterMs / 4))),
+    logFd: options.logFd,
+    telegram: options.telegram,
+    requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+    retryBaseMs: options.retryBaseMs ?? 500,
+    retryMaxMs: options.retryMaxMs ?? 30_000,
   });
   worker.unref();
   let stopped: Promise<void> | undefined;

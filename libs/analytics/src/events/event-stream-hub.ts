@@ -1,4 +1,5 @@
-import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { SCHEDULER, type Cancel, type Scheduler } from '@app/core';
 import type { ServerResponse } from 'node:http';
 import { EventBus } from '@app/common';
 import { AnalyticsMetrics } from '../metrics/analytics-metrics';
@@ -39,7 +40,7 @@ export class EventStreamHub implements OnModuleDestroy {
   private readonly clients = new Map<number, StreamClient>();
   private readonly unsubscribe: () => void;
   private options: EventStreamOptions = DEFAULT_EVENT_STREAM_OPTIONS;
-  private keepAlive: NodeJS.Timeout | undefined;
+  private keepAlive: Cancel | undefined;
   private nextId = 1;
   private droppedCount = 0;
   private maxBufferedSeen = 0;
@@ -47,6 +48,7 @@ export class EventStreamHub implements OnModuleDestroy {
   constructor(
     events: EventBus,
     private readonly metrics: AnalyticsMetrics,
+    @Inject(SCHEDULER) private readonly scheduler: Scheduler,
   ) {
     this.unsubscribe = events.subscribe((event) => {
       if (this.clients.size === 0 || !isPublished(event.type)) return;
@@ -58,7 +60,7 @@ export class EventStreamHub implements OnModuleDestroy {
   configure(options: Partial<EventStreamOptions>): void {
     this.options = { ...this.options, ...options };
     if (this.keepAlive !== undefined) {
-      clearInterval(this.keepAlive);
+      this.keepAlive();
       this.keepAlive = undefined;
       this.ensureKeepAlive();
     }
@@ -92,7 +94,7 @@ export class EventStreamHub implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.unsubscribe();
-    if (this.keepAlive !== undefined) clearInterval(this.keepAlive);
+    this.keepAlive?.();
     for (const client of this.clients.values()) client.res.end();
     this.clients.clear();
     this.metrics.streamClients.set(0);
@@ -128,14 +130,13 @@ export class EventStreamHub implements OnModuleDestroy {
     if (!this.clients.delete(client.id)) return;
     this.metrics.streamClients.set(this.clients.size);
     if (this.clients.size === 0 && this.keepAlive !== undefined) {
-      clearInterval(this.keepAlive);
+      this.keepAlive();
       this.keepAlive = undefined;
     }
   }
 
   private ensureKeepAlive(): void {
     if (this.keepAlive !== undefined || this.clients.size === 0) return;
-    this.keepAlive = setInterval(() => this.broadcast(SSE_KEEPALIVE), this.options.keepAliveMs);
-    this.keepAlive.unref();
+    this.keepAlive = this.scheduler.every(this.options.keepAliveMs, () => this.broadcast(SSE_KEEPALIVE));
   }
 }

@@ -4,7 +4,7 @@ import { isCapTrigger, type TradingEvent } from '@app/core';
 import { AlertDrops } from '@app/alerts';
 import { EventBus } from '@app/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { DrawdownGuard } from '@app/drawdown';
+import { DrawdownGuard } from '@app/core';
 import { PlatformSignalSource } from '@app/signals';
 
 /** Buckets for ms-scale latencies, in seconds: 0.5 ms to 30 s. */

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { signInboxRequest, type Clock } from '@app/core';
+import { SCHEDULER, signInboxRequest, withDeadline, type Clock, type Scheduler } from '@app/core';
 import { EventBus } from '@app/common';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { SIGNALS_HMAC_SECRET } from '@app/signals';
@@ -38,6 +38,7 @@ export class WebhookDispatcher implements OnApplicationShutdown {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(SCHEDULER) private readonly scheduler: Scheduler,
     @Inject(SIGNALS_HMAC_SECRET) private readonly secret: string,
     private readonly metrics: AnalyticsMetrics,
     events: EventBus,
@@ -74,12 +75,7 @@ export class WebhookDispatcher implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.unsubscribe();
     if (this.workers.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(this.workers.map((w) => w.idle())),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_DRAIN_MS))),
-    ]);
-    clearTimeout(timer);
+    await withDeadline(this.scheduler, Promise.all(this.workers.map((w) => w.idle())), SHUTDOWN_DRAIN_MS);
     for (const worker of this.workers) worker.stop();
   }
 
@@ -135,7 +131,7 @@ export class WebhookDispatcher implements OnApplicationShutdown {
     for (const child of [delivered, failed, dropped, attemptFailures]) child.inc(0);
     holder.worker = new WebhookWorker(WEBHOOK_QUEUE_CAPACITY, DEFAULT_WEBHOOK_BACKOFF, {
       post: (item, signal) => this.post(url, item, signal),
-      sleep,
+      sleep: (ms, signal) => this.scheduler.sleep(ms, signal),
       random: Math.random,
       observer,
     });
@@ -176,18 +172,4 @@ function describeFetchError(error: unknown): string {
     return error.message;
   }
   return String(error);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    timer.unref();
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { PinoLogger } from 'nestjs-pino';
-import type { Clock, TradingEvent, TradingEventMap, TradingEventType } from '@app/core';
+import type { Clock, EventSink, TradingEvent, TradingEventMap, TradingEventType } from '@app/core';
 import { CLOCK } from '@app/config';
 
 export type TradingEventListener = (event: TradingEvent) => void;
@@ -15,7 +15,7 @@ const DEBUG_LEVEL_EVENTS: ReadonlySet<TradingEventType> = new Set(['equity_sampl
  * webhooks). Publishing never throws into the publisher: a failing subscriber is logged and counted.
  */
 @Injectable()
-export class EventBus {
+export class EventBus implements EventSink {
   private readonly subscribers = new Set<TradingEventListener>();
   private listenerFailureCount = 0;
 

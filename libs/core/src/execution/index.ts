@@ -4,3 +4,6 @@ export * from './request-ids';
 export * from './map-with-concurrency';
 export * from './execution-steps';
 export * from './recently-closed-positions';
+export * from './order-settlement';
+export * from './signal-executor';
+export * from './trading-loop';

@@ -8,6 +8,13 @@ import type { Deal } from '../broker/broker-types';
  */
 export type CloseReason = 'sl' | 'tp' | 'stop_out' | 'external' | 'service' | 'pending';
 
+/** The request ids of the service's closes (request-ids.ts): `c-` for a close signal, `h-` for a halt. */
+const SERVICE_CLOSE_COMMENT = /^[ch]-[0-9a-f]{20,22}$/;
+
+function isServiceCloseComment(comment: string): boolean {
+  return SERVICE_CLOSE_COMMENT.test(comment);
+}
+
 export function closeReason(deals: readonly Deal[], magic: number): { reason: CloseReason; deal?: Deal } {
   const closing = deals.filter((deal) => deal.entry === 'out').at(-1);
   if (closing === undefined) return { reason: 'pending' };
@@ -19,8 +26,12 @@ export function closeReason(deals: readonly Deal[], magic: number): { reason: Cl
     case 'so':
       return { reason: 'stop_out', deal: closing };
     case 'expert':
-      // Closes the service sends carry its magic number; another program's do not.
-      return { reason: closing.magic === magic ? 'service' : 'external', deal: closing };
+      // Closes the service sends carry its magic number, and its request id as the comment (a
+      // bridge may keep either); another program's carry neither.
+      return {
+        reason: closing.magic === magic || isServiceCloseComment(closing.comment) ? 'service' : 'external',
+        deal: closing,
+      };
     case 'client':
     case 'mobile':
     case 'web':

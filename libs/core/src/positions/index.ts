@@ -1,2 +1,3 @@
 export * from './close-reason';
 export * from './own-positions-watch';
+export * from './closed-position-reporter';

@@ -12,6 +12,14 @@ export class OwnPositionsWatch {
 
   constructor(private readonly magic: number) {}
 
+  /**
+   * A position the service's own order just opened: watched from now on, so one that opens and
+   * closes between two lists is not missed.
+   */
+  track(position: Position): void {
+    if (position.magic === this.magic) this.known?.set(position.ticket, position);
+  }
+
   /** The service's positions of the previous list that this list no longer has. */
   observe(listed: readonly Position[]): Position[] {
     const current = new Map<number, Position>();

@@ -292,6 +292,16 @@ export class DrawdownPolicy {
    * peak, and today's daily anchor); streaks and warning episodes start over.
    */
   resume(equity: number, now: number, reviewedBy: string, note: string): ResumeOutcome {
+    const planned = this.planResume(equity, now, reviewedBy, note);
+    if (planned.ok) this.commitResume(planned);
+    return planned;
+  }
+
+  /**
+   * The resume, without doing it: the state it would leave. The guard persists that state first
+   * and commits only once it is durable, so the latch never lifts on a resume the disk lost.
+   */
+  planResume(equity: number, now: number, reviewedBy: string, note: string): ResumeOutcome {
     const halt = this.s.halt;
     if (halt === null) return { ok: false, code: 'not_halted', message: 'trading is not halted' };
     if (reviewedBy.trim().length === 0)
@@ -304,25 +314,30 @@ export class DrawdownPolicy {
       };
     }
     requireTime(now);
-    this.s = {
+    const state: RiskState = {
       baselineEquity: equity,
       baselineSetAt: now,
       peakEquity: equity,
       daily: { day: tradingDayKey(now, this.options.dailyResetTimezone), anchorEquity: equity },
       halt: null,
     };
+    return { ok: true, state, resumedHalt: { ...halt }, baselineEquity: equity, reviewedBy, note };
+  }
+
+  /** Applies a planned resume, unless the halt it resumes is no longer the one latched. */
+  commitResume(planned: Extract<ResumeOutcome, { ok: true }>): boolean {
+    if (this.s.halt?.id !== planned.resumedHalt.id) return false;
+    this.s = cloneRiskState(planned.state);
     this.streak = 0;
     this.warned.total = false;
     this.warned.daily = false;
     this.dirty = false;
-    return {
-      ok: true,
-      state: this.state(),
-      resumedHalt: { ...halt },
-      baselineEquity: equity,
-      reviewedBy,
-      note,
-    };
+    return true;
+  }
+
+  /** Records how far the halt sequence got (the latched halt's progress fields). */
+  updateHalt(halt: HaltRecord): void {
+    if (this.s.halt?.id === halt.id) this.s.halt = { ...halt };
   }
 
   private latch(record: HaltRecord): void {

@@ -3,3 +3,8 @@ export * from './drawdown-policy';
 export * from './equity-read-tracker';
 export * from './risk-state';
 export * from './trading-day';
+export * from './close-all-positions';
+export * from './halt-sequence';
+export * from './trading-state';
+export * from './drawdown-guard';
+export * from './drawdown-alert-text';

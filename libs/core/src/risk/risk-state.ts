@@ -15,6 +15,14 @@ export interface HaltRecord {
   at: number;
   drawdownPercent: number | null;
   capPercent: number | null;
+  /**
+   * How far the halt sequence got (docs/risk.md, Trigger), so a restart continues it instead of
+   * starting over or forgetting a step: when the halt was audited and announced (`halted`), and
+   * when its trigger was reported after the first pass of closing. Absent in state written
+   * before they existed: then both steps are taken as done.
+   */
+  announcedAt?: number | null;
+  reportedAt?: number | null;
 }
 
 export interface DailyAnchor {
@@ -67,7 +75,7 @@ function finiteOrNull(value: unknown): value is number | null {
 
 function parseHalt(value: unknown): HaltRecord | string {
   if (!isRecord(value)) return 'halt is not an object';
-  const { id, reason, source, at, drawdownPercent, capPercent } = value;
+  const { id, reason, source, at, drawdownPercent, capPercent, announcedAt, reportedAt } = value;
   if (typeof id !== 'string' || id.length === 0) return 'halt.id is not a non-empty string';
   if (typeof reason !== 'string') return 'halt.reason is not a string';
   if (typeof source !== 'string' || !(HALT_SOURCES as readonly string[]).includes(source))
@@ -75,7 +83,14 @@ function parseHalt(value: unknown): HaltRecord | string {
   if (typeof at !== 'number' || !Number.isFinite(at)) return 'halt.at is not a finite number';
   if (!finiteOrNull(drawdownPercent)) return 'halt.drawdownPercent is not a finite number or null';
   if (!finiteOrNull(capPercent)) return 'halt.capPercent is not a finite number or null';
-  return { id, reason, source: source as HaltSource, at, drawdownPercent, capPercent };
+  if (announcedAt !== undefined && !finiteOrNull(announcedAt))
+    return 'halt.announcedAt is not a finite number or null';
+  if (reportedAt !== undefined && !finiteOrNull(reportedAt))
+    return 'halt.reportedAt is not a finite number or null';
+  const record: HaltRecord = { id, reason, source: source as HaltSource, at, drawdownPercent, capPercent };
+  if (announcedAt !== undefined) record.announcedAt = announcedAt;
+  if (reportedAt !== undefined) record.reportedAt = reportedAt;
+  return record;
 }
 
 /**

@@ -1,3 +1,4 @@
 export * from './hmac-signature';
 export * from './signal-validation';
 export * from './trade-signal';
+export * from './signal-intake';

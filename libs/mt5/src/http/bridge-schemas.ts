@@ -68,15 +68,3 @@ export const dealSchema = z.object({
 export const dealsSchema = z.object({ deals: z.array(dealSchema) });
 
 export const errorBodySchema = z.object({ error: z.string(), message: z.string().optional() });
-
-/** A body quoted into an error message: JSON-escaped and cut to 200 characters. */
-export function snippet(text: string): string {
-  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}...` : text);
-}
-
-/** One line naming every offending field, for logs and BrokerError messages. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('; ');
-}

@@ -23,17 +23,16 @@ import {
   type Position,
   type TradeResult,
 } from '@app/core';
-import { BRIDGE_HEADER, signBridgeRequest } from './bridge-signature';
+import { SIGNED_REQUEST_HEADER, signRequest } from '@app/core';
 import {
   accountSchema,
   dealsSchema,
-  describeIssues,
   errorBodySchema,
   healthSchema,
   positionsSchema,
-  snippet,
   tradeResultSchema,
 } from './bridge-schemas';
+import { describeIssues, snippet } from '@app/common';
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker';
 
 export interface HttpBridgeGatewayOptions {
@@ -327,7 +326,7 @@ export class HttpBridgeGateway implements BrokerGateway {
     const data = spec.body === undefined ? undefined : JSON.stringify(spec.body);
     const headers: Record<string, string> = {};
     if (data !== undefined) headers['Content-Type'] = 'application/json';
-    if (spec.requestId !== undefined) headers[BRIDGE_HEADER.idempotencyKey] = spec.requestId;
+    if (spec.requestId !== undefined) headers[SIGNED_REQUEST_HEADER.idempotencyKey] = spec.requestId;
     try {
       const response = await this.http.request<string>({
         method: spec.method,
@@ -440,15 +439,15 @@ export class HttpBridgeGateway implements BrokerGateway {
     const target = new URL(this.http.getUri(config));
     const timestamp = String(this.clock.now());
     const body = typeof config.data === 'string' ? config.data : '';
-    const signature = signBridgeRequest(this.options.secret, {
+    const signature = signRequest(this.options.secret, {
       timestamp,
       method: config.method ?? 'get',
       pathWithQuery: `${target.pathname}${target.search}`,
       body,
     });
-    config.headers.set(BRIDGE_HEADER.apiKey, this.options.keyId);
-    config.headers.set(BRIDGE_HEADER.timestamp, timestamp);
-    config.headers.set(BRIDGE_HEADER.signature, signature);
+    config.headers.set(SIGNED_REQUEST_HEADER.apiKey, this.options.keyId);
+    config.headers.set(SIGNED_REQUEST_HEADER.timestamp, timestamp);
+    config.headers.set(SIGNED_REQUEST_HEADER.signature, signature);
     return config;
   }
 }

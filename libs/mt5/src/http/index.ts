@@ -1,4 +1,3 @@
-export * from './bridge-signature';
 export * from './circuit-breaker';
 export * from './create-http-bridge-gateway';
 export * from './http-bridge-gateway';

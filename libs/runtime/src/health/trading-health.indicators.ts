@@ -1,10 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import type { BrokerGateway, Clock } from '@app/core';
+import {
+  BROKER_GATEWAY,
+  STATE_LOAD_REPORT,
+  TradingLoop,
+  type BrokerGateway,
+  type Clock,
+  type StateLoadReport,
+} from '@app/core';
+import { Lifecycle } from '@app/common';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
-import { BROKER_GATEWAY } from '@app/mt5';
-import { STATE_STORE, type StateStore } from '@app/state';
-import { TradingLoop } from '../loop/trading-loop';
 
 /** The health indicators behind /health, /health/live and /health/ready. */
 @Injectable()
@@ -13,8 +18,9 @@ export class TradingHealthIndicators {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(BROKER_GATEWAY) private readonly gateway: BrokerGateway,
-    @Inject(STATE_STORE) private readonly store: StateStore,
+    @Inject(STATE_LOAD_REPORT) private readonly loaded: StateLoadReport | undefined,
     private readonly loop: TradingLoop,
+    private readonly lifecycle: Lifecycle,
     private readonly health: HealthIndicatorService,
   ) {}
 
@@ -28,7 +34,7 @@ export class TradingHealthIndicators {
 
   stateLoaded() {
     const check = this.health.check('state');
-    return this.store.loaded ? check.up() : check.down({ message: 'state not loaded' });
+    return this.loaded !== undefined ? check.up() : check.down({ message: 'state not loaded' });
   }
 
   /** The broker answers and its terminal is connected. A halt does not fail readiness; an outage does. */
@@ -43,6 +49,6 @@ export class TradingHealthIndicators {
 
   stopping() {
     const check = this.health.check('lifecycle');
-    return this.loop.isStopping ? check.down({ message: 'stopping' }) : check.up();
+    return this.loop.isStopping || this.lifecycle.stopping ? check.down({ message: 'stopping' }) : check.up();
   }
 }

@@ -1,15 +1,9 @@
+import type { HeartbeatStamp } from '@app/core';
+
 /**
- * Where the last heartbeat time is written for readers outside the main thread (the watchdog
- * worker reads it from shared memory, so it works while the main thread is frozen).
+ * The heartbeat stamp in a SharedArrayBuffer, read and written with Atomics so the watchdog
+ * worker never sees a torn value and reads it even while the main thread is frozen.
  */
-export interface HeartbeatStamp {
-  stamp(epochMs: number): void;
-  lastStamp(): number;
-}
-
-export const HEARTBEAT_STAMP = Symbol('HEARTBEAT_STAMP');
-
-/** The stamp in a SharedArrayBuffer, read and written with Atomics so a worker never sees a torn value. */
 export class SharedHeartbeatStamp implements HeartbeatStamp {
   readonly buffer = new SharedArrayBuffer(8);
   private readonly view = new BigInt64Array(this.buffer);

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { startHeartbeatWatchdog, type HeartbeatWatchdog } from '@app/alerts';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { HEARTBEAT_STAMP, SharedHeartbeatStamp, type HeartbeatStamp } from './heartbeat-stamp';
+import { SharedHeartbeatStamp } from './heartbeat-stamp';
 
 /** pino levels at or below `info`: the worker writes its info lines only then (LOG_LEVEL respected). */
 const LOGS_INFO: ReadonlySet<AppConfig['logLevel']> = new Set(['info', 'debug', 'trace']);
@@ -24,14 +24,10 @@ export class HeartbeatWatchdogService implements OnApplicationBootstrap, OnModul
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(HEARTBEAT_STAMP) private readonly stamp: HeartbeatStamp,
+    private readonly stamp: SharedHeartbeatStamp,
   ) {}
 
   onApplicationBootstrap(): void {
-    if (!(this.stamp instanceof SharedHeartbeatStamp)) {
-      this.logger.warn('heartbeat stamp is not in shared memory; the watchdog worker is not started');
-      return;
-    }
     const { botToken, chatId, apiRoot } = this.config.telegram;
     this.watchdog = startHeartbeatWatchdog({
       buffer: this.stamp.buffer,

@@ -5,13 +5,17 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
-import type { Clock, SignalSide, TradeSignal } from '@app/core';
+import {
+  DrawdownGuard,
+  SCHEDULER,
+  SignalIntake,
+  type Cancel,
+  type Clock,
+  type Scheduler,
+  type SignalSide,
+  type TradeSignal,
+} from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
-import { HALT_STATUS, type HaltStatus } from '@app/drawdown/halt-status.port';
-import { SignalPipeline } from '../approval/signal-pipeline';
-
-const INTERVAL_NAME = 'demo-signals';
 
 /**
  * SIGNAL_SOURCES=demo: a generator that makes small random buy/sell/close signals at
@@ -26,31 +30,28 @@ export class DemoSignalSource implements OnApplicationBootstrap, OnModuleDestroy
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(HALT_STATUS) private readonly halt: HaltStatus,
-    private readonly pipeline: SignalPipeline,
-    private readonly scheduler: SchedulerRegistry,
+    private readonly guard: DrawdownGuard,
+    private readonly intake: SignalIntake,
+    @Inject(SCHEDULER) private readonly scheduler: Scheduler,
   ) {}
+  private cancel: Cancel | undefined;
 
   onApplicationBootstrap(): void {
     if (!this.config.signals.sources.includes('demo')) return;
-    // The period comes from config, so it cannot sit in an @Interval decorator.
     const periodMs = Math.max(10, Math.round(60_000 / this.config.signals.demoSignalsPerMinute));
-    this.scheduler.addInterval(
-      INTERVAL_NAME,
-      setInterval(() => void this.emitOne(), periodMs),
-    );
+    this.cancel = this.scheduler.every(periodMs, () => void this.emitOne());
   }
 
   onModuleDestroy(): void {
-    if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
+    this.cancel?.();
   }
 
   /** One demo signal; skipped while halted (nothing would trade, and the ledger would fill with refusals). */
   async emitOne(): Promise<void> {
-    if (this.halt.isHalted()) return;
+    if (this.guard.isHalted()) return;
     const signal = this.next(this.clock.now());
     try {
-      await this.pipeline.submit(signal);
+      await this.intake.submit(signal);
     } catch (error) {
       this.logger.error({ err: error, signal_id: signal.id }, 'demo signal could not be submitted');
     }

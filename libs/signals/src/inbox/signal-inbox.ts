@@ -1,10 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PinoLogger } from 'nestjs-pino';
-import { parseSignalBody, verifyInboxRequest, type Clock } from '@app/core';
+import { parseSignalBody, SignalIntake, verifyInboxRequest, type Clock } from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { Lifecycle } from '@app/common';
-import { SignalPipeline } from '../approval/signal-pipeline';
 import { SIGNALS_HMAC_SECRET } from '../signals.tokens';
 import { readRawBody } from './read-raw-body';
 
@@ -13,7 +12,7 @@ export const MAX_SIGNAL_BODY_BYTES = 16 * 1024;
 /**
  * POST /api/v1/signals: the HMAC-signed inbox, on node's own request and response (it reads the
  * raw bytes the signature covers, and runs with or without express, see inbox-fast-path.ts).
- * Checks run cheapest-first and nothing refused reaches the pipeline: size (413), signature and
+ * Checks run cheapest-first and nothing refused reaches the intake: size (413), signature and
  * replay window (401), JSON and rules (400), duplicate (200), halted (423), else 202.
  */
 @Injectable()
@@ -22,7 +21,7 @@ export class SignalInbox {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(SIGNALS_HMAC_SECRET) private readonly secret: string,
-    private readonly pipeline: SignalPipeline,
+    private readonly intake: SignalIntake,
     private readonly lifecycle: Lifecycle,
     private readonly logger: PinoLogger,
   ) {
@@ -71,7 +70,7 @@ export class SignalInbox {
         errors: parsed.errors,
       });
     }
-    const outcome = await this.pipeline.submit(parsed.signal);
+    const outcome = await this.intake.submit(parsed.signal);
     switch (outcome) {
       case 'accepted':
         sendJson(response, 202, { id: parsed.signal.id, status: 'accepted' });

@@ -5,17 +5,14 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
 import axios, { type AxiosInstance } from 'axios';
-import { backoffDelay, type Clock } from '@app/core';
+import { backoffDelay, SCHEDULER, SignalIntake, type Cancel, type Clock, type Scheduler } from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { Lifecycle } from '@app/common';
-import { describeIssues, snippet } from '@app/mt5/http/bridge-schemas';
-import { BRIDGE_HEADER, signBridgeRequest } from '@app/mt5/http/bridge-signature';
-import { SignalPipeline } from '../approval/signal-pipeline';
+import { describeIssues, snippet } from '@app/common';
+import { SIGNED_REQUEST_HEADER, signRequest } from '@app/core';
 import { parsePlatformSignal, pendingApprovalsSchema } from './platform-approvals';
 
-const TIMEOUT_NAME = 'platform-signals-poll';
 /** The platform's pending-approvals call (docs/platform-approvals.openapi.yaml). */
 export const PLATFORM_PENDING_PATH = '/api/v1/approvals/pending';
 /**
@@ -47,7 +44,7 @@ export interface PlatformSourceStats {
 
 /**
  * SIGNAL_SOURCES=platform: polls the approvals platform for signals a person approved there and
- * hands each to the pipeline, which claims the id durably, so a signal the platform repeats (it
+ * hands each to the intake, which claims the id durably, so a signal the platform repeats (it
  * does, until it ages out there) executes at most once, also across restarts. `approvedAtMs` makes
  * approval_time_ms = approved_at - created_at.
  *
@@ -73,12 +70,13 @@ export class PlatformSignalSource implements OnApplicationBootstrap, OnModuleDes
   private credentials: { apiKeyId: string; apiSecret: string } | undefined;
   private stopped = false;
   private inFlight: AbortController | undefined;
+  private cancelPoll: Cancel | undefined;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-    private readonly pipeline: SignalPipeline,
-    private readonly scheduler: SchedulerRegistry,
+    private readonly intake: SignalIntake,
+    @Inject(SCHEDULER) private readonly scheduler: Scheduler,
     private readonly lifecycle: Lifecycle,
   ) {}
 
@@ -112,7 +110,7 @@ export class PlatformSignalSource implements OnApplicationBootstrap, OnModuleDes
   onModuleDestroy(): void {
     this.stopped = true;
     this.inFlight?.abort();
-    if (this.scheduler.doesExist('timeout', TIMEOUT_NAME)) this.scheduler.deleteTimeout(TIMEOUT_NAME);
+    this.cancelPoll?.();
   }
 
   /** One poll and the submission of what it brought. Never rejects. Exposed for tests. */
@@ -160,7 +158,7 @@ export class PlatformSignalSource implements OnApplicationBootstrap, OnModuleDes
       return;
     }
     try {
-      const outcome = await this.pipeline.submit(parsed.signal);
+      const outcome = await this.intake.submit(parsed.signal);
       if (outcome === 'accepted') this.counters.accepted++;
       else if (outcome === 'duplicate') this.counters.duplicates++;
       else if (outcome === 'halted') this.counters.halted++;
@@ -185,7 +183,7 @@ export class PlatformSignalSource implements OnApplicationBootstrap, OnModuleDes
     const body = JSON.stringify({ limit: PLATFORM_POLL_LIMIT });
     const target = new URL(http.getUri({ url: PLATFORM_PENDING_PATH }));
     const timestamp = String(this.clock.now());
-    const signature = signBridgeRequest(apiSecret, {
+    const signature = signRequest(apiSecret, {
       timestamp,
       method: 'POST',
       pathWithQuery: `${target.pathname}${target.search}`,
@@ -197,9 +195,9 @@ export class PlatformSignalSource implements OnApplicationBootstrap, OnModuleDes
         signal: this.inFlight.signal,
         headers: {
           'Content-Type': 'application/json',
-          [BRIDGE_HEADER.apiKey]: apiKeyId,
-          [BRIDGE_HEADER.timestamp]: timestamp,
-          [BRIDGE_HEADER.signature]: signature,
+          [SIGNED_REQUEST_HEADER.apiKey]: apiKeyId,
+          [SIGNED_REQUEST_HEADER.timestamp]: timestamp,
+          [SIGNED_REQUEST_HEADER.signature]: signature,
         },
       });
       const text = typeof response.data === 'string' ? response.data : '';
@@ -242,12 +240,8 @@ export class PlatformSignalSource implements OnApplicationBootstrap, OnModuleDes
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
-    if (this.scheduler.doesExist('timeout', TIMEOUT_NAME)) this.scheduler.deleteTimeout(TIMEOUT_NAME);
-    const timer = setTimeout(() => {
-      if (this.scheduler.doesExist('timeout', TIMEOUT_NAME)) this.scheduler.deleteTimeout(TIMEOUT_NAME);
-      void this.tick();
-    }, delayMs);
-    this.scheduler.addTimeout(TIMEOUT_NAME, timer);
+    this.cancelPoll?.();
+    this.cancelPoll = this.scheduler.after(delayMs, () => void this.tick());
   }
 
   private async tick(): Promise<void> {

@@ -1,0 +1,226 @@
+import { fail, ok, type BrokerError } from '../broker/broker-error';
+import type { Position, TradeResult } from '../broker/broker-types';
+import { Retcode } from '../broker/retcodes';
+import type { OrderOutcome } from './order-executor';
+import { OrderSettlement, type SettlementContext, type SettlementOptions } from './order-settlement';
+
+const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
+const REQUEST = 'o-0123456789abcdef012345';
+const options = (over: Partial<SettlementOptions> = {}): SettlementOptions => ({
+  requestId: REQUEST,
+  restored: false,
+  receivedAtMs: T0,
+  maxAgeMs: 300_000,
+  resolveWaitMs: 30_000,
+  laterMaxDelayMs: 5_000,
+  restoredListRetries: 3,
+  backoff: { baseDelayMs: 50, maxDelayMs: 2_000, random: () => 0.5 },
+  ...over,
+});
+const ctx = (over: Partial<SettlementContext> = {}): SettlementContext => ({
+  now: T0,
+  stopping: false,
+  closedHere: () => undefined,
+  ...over,
+});
+const position = (comment = REQUEST): Position => ({
+  ticket: 7,
+  symbol: 'EURUSD',
+  type: 'buy',
+  volume: 0.1,
+  price_open: 1.1,
+  price_current: 1.1,
+  sl: 0,
+  tp: 0,
+  profit: 0,
+  magic: 19019,
+  comment,
+  time: '',
+});
+const fill: TradeResult = {
+  request_id: REQUEST,
+  retcode: Retcode.DONE,
+  order: 7,
+  deal: 8,
+  position: 7,
+  volume: 0.1,
+  price: 1.1,
+  comment: '',
+};
+const lost: BrokerError = { kind: 'unknown_outcome', code: 'timeout', message: 'no answer' };
+const errorOutcome = (attempts = 4): OrderOutcome => ({
+  kind: 'error',
+  error: { kind: 'transient', code: 'http_503', message: '503' },
+  reason: 'transient: http_503',
+  attempts,
+});
+const unlisted = fail('transient', 'circuit_open', 'bridge down');
+
+describe('OrderSettlement: one open order, exactly one ending', () => {
+  it('a fresh signal is admitted, sent, and ends executed with the fill', () => {
+    const s = new OrderSettlement(options());
+    expect(s.start()).toEqual({ kind: 'admit' });
+    expect(s.onAdmission(null)).toEqual({ kind: 'send' });
+    expect(s.onSent({ kind: 'filled', result: fill, attempts: 1 }, undefined, ctx())).toEqual({
+      kind: 'done',
+      outcome: { kind: 'executed', fill, attempts: 1 },
+    });
+    expect(s.finished).toBe(true);
+  });
+
+  it('a halt rejects it; any other refusal fails it with its reason, without sending', () => {
+    expect(new OrderSettlement(options()).onAdmission('halted')).toEqual({
+      kind: 'done',
+      outcome: { kind: 'rejected', reason: 'halted' },
+    });
+    const refused = new OrderSettlement(options());
+    refused.start();
+    expect(refused.onAdmission('rate_limited')).toEqual({
+      kind: 'done',
+      outcome: { kind: 'failed', reason: 'rate_limited', attempts: 0 },
+    });
+  });
+
+  it('POSITION_CLOSED answering an open is no fill', () => {
+    const s = new OrderSettlement(options());
+    s.onAdmission(null);
+    const step = s.onSent(
+      { kind: 'already_closed', result: { ...fill, retcode: Retcode.POSITION_CLOSED }, attempts: 1 },
+      undefined,
+      ctx(),
+    );
+    expect(step).toMatchObject({
+      kind: 'done',
+      outcome: { kind: 'failed', retcode: Retcode.POSITION_CLOSED },
+    });
+  });
+
+  it('an error after an attempt that may have reached the terminal is looked up by its comment: found means executed', () => {
+    const s = new OrderSettlement(options());
+    s.onAdmission(null);
+    expect(s.onSent(errorOutcome(), lost, ctx())).toEqual({ kind: 'list' });
+    expect(s.onListed(ok([position()]), ctx())).toEqual({
+      kind: 'done',
+      outcome: { kind: 'executed_by_position', position: position(), attempts: 4, sentHere: true },
+    });
+  });
+
+  it('a list without its position proves it did not fill: failed, naming the first lost answer', () => {
+    const s = new OrderSettlement(options());
+    s.onAdmission(null);
+    s.onSent(errorOutcome(), lost, ctx());
+    const step = s.onListed(ok([position('someone-else')]), ctx());
+    expect(step).toMatchObject({
+      kind: 'done',
+      outcome: {
+        kind: 'failed',
+        reason: 'transient: http_503; outcome_unknown after timeout: no position carries its request id',
+      },
+    });
+  });
+
+  it('an error with no lost answer before it fails at once (nothing can have filled)', () => {
+    const s = new OrderSettlement(options());
+    s.onAdmission(null);
+    expect(s.onSent(errorOutcome(1), undefined, ctx())).toMatchObject({
+      kind: 'done',
+      outcome: { kind: 'failed' },
+    });
+  });
+
+  it('while positions cannot be listed it waits with backoff up to the deadline, then goes on behind the loop', () => {
+    const s = new OrderSettlement(options({ resolveWaitMs: 1_000 }));
+    s.onAdmission(null);
+    s.onSent(errorOutcome(), lost, ctx());
+    const waits: number[] = [];
+    let now = T0;
+    let step = s.onListed(unlisted, ctx({ now }));
+    while (step.kind === 'wait') {
+      waits.push(step.ms);
+      now += step.ms;
+      expect(s.onWaited(ctx({ now }))).toEqual({ kind: 'list' });
+      step = s.onListed(unlisted, ctx({ now }));
+    }
+    expect(step).toEqual({ kind: 'detach' });
+    expect(waits.reduce((a, b) => a + b, 0)).toBe(1_000);
+    expect(waits[1]).toBeGreaterThan(waits[0]);
+    // Behind the loop: waits capped at laterMaxDelayMs, until the broker can say.
+    expect(s.onWaited(ctx({ now }))).toEqual({ kind: 'list' });
+    for (let i = 0; i < 10; i++) {
+      const later = s.onListed(unlisted, ctx({ now }));
+      expect(later).toMatchObject({ kind: 'wait' });
+      expect(later.kind === 'wait' && later.ms).toBeLessThanOrEqual(5_000);
+      s.onWaited(ctx({ now }));
+    }
+    expect(s.onListed(ok([position()]), ctx({ now }))).toMatchObject({
+      kind: 'done',
+      outcome: { kind: 'executed_by_position' },
+    });
+  });
+
+  it('a stop during the wait in the loop fails it naming the stop; behind the loop it stays unfinished', () => {
+    const inLoop = new OrderSettlement(options());
+    inLoop.onAdmission(null);
+    inLoop.onSent(errorOutcome(), lost, ctx());
+    expect(inLoop.onListed(unlisted, ctx({ stopping: true }))).toMatchObject({
+      kind: 'done',
+      outcome: { kind: 'failed', reason: expect.stringContaining('service stopping') },
+    });
+
+    const behind = new OrderSettlement(options({ resolveWaitMs: 0 }));
+    behind.onAdmission(null);
+    behind.onSent(errorOutcome(), lost, ctx());
+    expect(behind.onListed(unlisted, ctx())).toEqual({ kind: 'detach' });
+    expect(behind.onWaited(ctx({ stopping: true }))).toEqual({
+      kind: 'done',
+      outcome: { kind: 'unfinished' },
+    });
+  });
+
+  describe('a signal restored after a crash', () => {
+    it('is executed when a position carries its request id, without being sent', () => {
+      const s = new OrderSettlement(options({ restored: true }));
+      expect(s.start()).toEqual({ kind: 'list' });
+      expect(s.onListed(ok([position()]), ctx())).toMatchObject({
+        kind: 'done',
+        outcome: { kind: 'executed_by_position', sentHere: false },
+      });
+    });
+
+    it('is executed when this process closed its position since (a halt at start)', () => {
+      const s = new OrderSettlement(options({ restored: true }));
+      s.start();
+      expect(s.onListed(ok([]), ctx({ closedHere: () => position() }))).toMatchObject({
+        kind: 'done',
+        outcome: { kind: 'executed_by_position' },
+      });
+    });
+
+    it('is not sent when older than the signal age limit', () => {
+      const s = new OrderSettlement(options({ restored: true }));
+      s.start();
+      expect(s.onListed(ok([]), ctx({ now: T0 + 300_001 }))).toEqual({
+        kind: 'done',
+        outcome: { kind: 'failed', reason: 'stale_after_restart', attempts: 0 },
+      });
+    });
+
+    it('tries to list a few times, then goes to admission (the bridge keeps the id for 24 h)', () => {
+      const s = new OrderSettlement(options({ restored: true, restoredListRetries: 2 }));
+      s.start();
+      expect(s.onListed(unlisted, ctx())).toMatchObject({ kind: 'wait' });
+      s.onWaited(ctx());
+      expect(s.onListed(unlisted, ctx())).toMatchObject({ kind: 'wait' });
+      s.onWaited(ctx());
+      expect(s.onListed(unlisted, ctx())).toEqual({ kind: 'admit' });
+    });
+  });
+
+  it('refuses a step out of order: a settlement never ends twice', () => {
+    const s = new OrderSettlement(options());
+    s.onAdmission(null);
+    s.onSent({ kind: 'filled', result: fill, attempts: 1 }, undefined, ctx());
+    expect(() => s.onListed(ok([]), ctx())).toThrow();
+    expect(() => s.onAdmission(null)).toThrow();
+  });
+});

@@ -1,0 +1,254 @@
+import type { BrokerError, BrokerResult } from '../broker/broker-error';
+import type { Position, TradeResult } from '../broker/broker-types';
+import { backoffDelay, type Backoff } from '../time/backoff';
+import type { OpenRefusal } from '../risk/trading-state';
+import type { OrderOutcome } from './order-executor';
+import { positionWithRequestId } from './order-executor';
+
+/**
+ * How one open order of a signal ends, as a pure state machine (docs/service.md, Lost broker
+ * answers): it takes what the broker answered and the time, and says what to do next. The
+ * driver (settle-order.ts) does the I/O. Every signal ends in exactly one outcome, never twice,
+ * and an order whose fate is unknown is never declared failed while its position may exist.
+ *
+ * Phases:
+ * - `restored`: a signal an earlier run accepted but did not finish. Its order may have filled
+ *   before the crash, so positions are listed first (a few tries); a position carrying its
+ *   request id means it executed. An unfinished signal older than `maxAgeMs` is not sent at all.
+ * - `admission`: the trading state and the rate limit say whether it may be sent.
+ * - `sending`: the order executor sends it with retries (same request id).
+ * - `resolving`: the last answer was an error after an attempt that may have reached the
+ *   terminal; positions are listed until the position is found or proven absent, for at most
+ *   `resolveWaitMs` (the trading loop waits meanwhile).
+ * - `later`: still unknown after that: the loop goes on, and the lookup continues behind it
+ *   with waits of at most `laterMaxDelayMs`, until found, proven absent, or the service stops
+ *   (then the signal stays unfinished for the next start).
+ */
+export type SettlementOutcome =
+  | { kind: 'executed'; fill: TradeResult; attempts: number }
+  | { kind: 'executed_by_position'; position: Position; attempts: number; sentHere: boolean }
+  | { kind: 'failed'; reason: string; attempts: number; retcode?: number; error?: string }
+  | { kind: 'rejected'; reason: 'halted' }
+  /** Stopping with the outcome unknown: the ledger keeps it unfinished; the next start settles it. */
+  | { kind: 'unfinished' };
+
+export type SettlementStep =
+  | { kind: 'list' }
+  | { kind: 'wait'; ms: number }
+  | { kind: 'admit' }
+  | { kind: 'send' }
+  /** The outcome is unknown and may stay so for long: continue behind the loop. */
+  | { kind: 'detach' }
+  | { kind: 'done'; outcome: SettlementOutcome };
+
+export interface SettlementOptions {
+  requestId: string;
+  restored: boolean;
+  /** When the signal was received (an unfinished one older than maxAgeMs is not sent). */
+  receivedAtMs: number;
+  maxAgeMs: number;
+  /** How long the loop waits for an unknown outcome before it goes on (`later`). */
+  resolveWaitMs: number;
+  laterMaxDelayMs: number;
+  /** Tries to list positions for a restored signal before sending it anyway. */
+  restoredListRetries: number;
+  backoff: Backoff;
+}
+
+/** What the machine may ask of its surroundings, besides the broker's answers. */
+export interface SettlementContext {
+  now: number;
+  stopping: boolean;
+  /** A position this process closed since (a halt's close-all), found by its order's request id. */
+  closedHere(requestId: string): Position | undefined;
+}
+
+type Phase =
+  | { name: 'restored'; listFailures: number }
+  | { name: 'admission' }
+  | { name: 'sending' }
+  | { name: 'resolving'; deadline: number; listFailures: number; outcome: SentError; first: BrokerError }
+  | { name: 'later'; listFailures: number; outcome: SentError; first: BrokerError }
+  | { name: 'done' };
+
+type SentError = Extract<OrderOutcome, { kind: 'error' }>;
+
+export class OrderSettlement {
+  private phase: Phase;
+  private waitingFor: 'list' | undefined;
+
+  constructor(private readonly options: SettlementOptions) {
+    this.phase = options.restored ? { name: 'restored', listFailures: 0 } : { name: 'admission' };
+  }
+
+  /** The first step. */
+  start(): SettlementStep {
+    return this.phase.name === 'restored' ? this.list() : { kind: 'admit' };
+  }
+
+  /**
+   * Why it may not be sent now (null: it may): the latch, the batch's equity read, the trading
+   * state, the rate limit. A halt rejects the signal; anything else fails it with that reason.
+   */
+  onAdmission(refusal: OpenRefusal | 'rate_limited' | (string & {}) | null): SettlementStep {
+    this.expect('admission');
+    if (refusal === null) {
+      this.phase = { name: 'sending' };
+      return { kind: 'send' };
+    }
+    if (refusal === 'halted') return this.done({ kind: 'rejected', reason: 'halted' });
+    return this.done({ kind: 'failed', reason: refusal, attempts: 0 });
+  }
+
+  /**
+   * The order executor's outcome of `send`. `firstAmbiguous` is the first answer of any attempt
+   * after which the order may have executed (no answer, or one that could not be read): the
+   * outcome holds only the last attempt's answer, which may be a plain 503.
+   */
+  onSent(
+    outcome: OrderOutcome,
+    firstAmbiguous: BrokerError | undefined,
+    ctx: SettlementContext,
+  ): SettlementStep {
+    this.expect('sending');
+    switch (outcome.kind) {
+      case 'filled':
+        return this.done({ kind: 'executed', fill: outcome.result, attempts: outcome.attempts });
+      case 'already_closed':
+        // POSITION_CLOSED answers a close; for an open it is no fill, whatever the bridge meant.
+        return this.done({
+          kind: 'failed',
+          reason: 'POSITION_CLOSED answered an open order',
+          retcode: outcome.result.retcode,
+          attempts: outcome.attempts,
+        });
+      case 'rejected':
+        return this.done({
+          kind: 'failed',
+          reason: outcome.reason,
+          retcode: outcome.retcode,
+          attempts: outcome.attempts,
+        });
+      case 'error':
+        if (firstAmbiguous === undefined)
+          return this.done({
+            kind: 'failed',
+            reason: outcome.reason,
+            error: outcome.error.message,
+            attempts: outcome.attempts,
+          });
+        this.phase = {
+          name: 'resolving',
+          deadline: ctx.now + this.options.resolveWaitMs,
+          listFailures: 0,
+          outcome,
+          first: firstAmbiguous,
+        };
+        return this.list();
+    }
+  }
+
+  /** The broker's answer to `list`. */
+  onListed(listed: BrokerResult<Position[]>, ctx: SettlementContext): SettlementStep {
+    if (this.waitingFor !== 'list')
+      throw new Error(`settlement: positions listed in phase ${this.phase.name}`);
+    this.waitingFor = undefined;
+    const { requestId } = this.options;
+    const found = listed.ok
+      ? (positionWithRequestId(listed.value, requestId) ?? ctx.closedHere(requestId))
+      : undefined;
+    const phase = this.phase;
+    switch (phase.name) {
+      case 'restored': {
+        if (found !== undefined)
+          return this.done({ kind: 'executed_by_position', position: found, attempts: 0, sentHere: false });
+        if (!listed.ok && phase.listFailures < this.options.restoredListRetries && !ctx.stopping)
+          return this.waitThenList(phase.listFailures++);
+        // Unlisted after the tries: a close-all of this run may still remember the position.
+        const closed = listed.ok ? undefined : ctx.closedHere(requestId);
+        if (closed !== undefined)
+          return this.done({ kind: 'executed_by_position', position: closed, attempts: 0, sentHere: false });
+        if (ctx.now - this.options.receivedAtMs > this.options.maxAgeMs)
+          return this.done({ kind: 'failed', reason: 'stale_after_restart', attempts: 0 });
+        this.phase = { name: 'admission' };
+        return { kind: 'admit' };
+      }
+      case 'resolving':
+      case 'later': {
+        const { outcome, first } = phase;
+        const unknownAfter = `${outcome.reason}; outcome_unknown after ${first.code}`;
+        if (found !== undefined)
+          return this.done({
+            kind: 'executed_by_position',
+            position: found,
+            attempts: outcome.attempts,
+            sentHere: true,
+          });
+        if (listed.ok)
+          return this.done({
+            kind: 'failed',
+            reason: `${unknownAfter}: no position carries its request id`,
+            error: outcome.error.message,
+            attempts: outcome.attempts,
+          });
+        // Declaring it failed now could hide a filled position: keep looking.
+        if (phase.name === 'resolving') {
+          if (ctx.stopping)
+            return this.done({
+              kind: 'failed',
+              reason: `${unknownAfter}: service stopping`,
+              error: outcome.error.message,
+              attempts: outcome.attempts,
+            });
+          if (ctx.now < phase.deadline) {
+            const ms = Math.min(
+              backoffDelay(this.options.backoff, phase.listFailures++),
+              phase.deadline - ctx.now,
+            );
+            return this.waitThenList(undefined, ms);
+          }
+          this.phase = { name: 'later', listFailures: 0, outcome, first };
+          return { kind: 'detach' };
+        }
+        if (ctx.stopping) return this.done({ kind: 'unfinished' });
+        const ms = Math.min(
+          this.options.laterMaxDelayMs,
+          backoffDelay(this.options.backoff, phase.listFailures++),
+        );
+        return this.waitThenList(undefined, ms);
+      }
+      default:
+        throw new Error(`settlement: positions listed in phase ${phase.name}`);
+    }
+  }
+
+  /** A `wait` ended (or was cut short by a stop). */
+  onWaited(ctx: SettlementContext): SettlementStep {
+    if (this.phase.name === 'later' && ctx.stopping) return this.done({ kind: 'unfinished' });
+    return this.list();
+  }
+
+  get finished(): boolean {
+    return this.phase.name === 'done';
+  }
+
+  private waitThenList(retry: number | undefined, ms?: number): SettlementStep {
+    this.waitingFor = undefined;
+    return { kind: 'wait', ms: ms ?? backoffDelay(this.options.backoff, retry ?? 0) };
+  }
+
+  private list(): SettlementStep {
+    this.waitingFor = 'list';
+    return { kind: 'list' };
+  }
+
+  private done(outcome: SettlementOutcome): SettlementStep {
+    this.phase = { name: 'done' };
+    return { kind: 'done', outcome };
+  }
+
+  private expect(name: Phase['name']): void {
+    if (this.phase.name !== name)
+      throw new Error(`settlement: expected phase ${name}, in ${this.phase.name}`);
+  }
+}

@@ -1,0 +1,388 @@
+import type { BrokerError } from '../broker/broker-error';
+import type { BrokerGateway } from '../broker/broker-gateway.port';
+import type { Position } from '../broker/broker-types';
+import type { EventSink } from '../events/event-sink.port';
+import type { CoreLogger } from '../logging/core-logger.port';
+import type { OpenRefusal } from '../risk/trading-state';
+import type { TradeSignal } from '../signals/trade-signal';
+import type { SignalLedger, SignalLedgerRecord } from '../state/signal-ledger.port';
+import type { Clock } from '../time/clock';
+import type { Scheduler } from '../time/scheduler';
+import { executeClose, executeOpenOrder, type RetryPolicy } from './order-executor';
+import { OrderRateLimiter } from './order-rate-limiter';
+import {
+  OrderSettlement,
+  type SettlementContext,
+  type SettlementOutcome,
+  type SettlementStep,
+} from './order-settlement';
+import { openRequestId, signalCloseRequestId } from './request-ids';
+
+/** Slippage allowed on market orders, in points. */
+const DEVIATION_POINTS = 20;
+/** Longest pause between position lists while an order's outcome waits behind the loop. */
+const LATER_MAX_DELAY_MS = 5_000;
+/** Extra tries to list positions when settling a signal restored after a crash. */
+const RESTORED_LIST_RETRIES = 3;
+/** Upper bound on how long the loop waits for an unknown outcome (kept well under the heartbeat's staleness). */
+const MAX_RESOLVE_WAIT_MS = 30_000;
+
+export interface SignalExecutorSettings {
+  magic: number;
+  maxOrdersPerSecond: number;
+  /** SIGNAL_MAX_AGE_MS: an unfinished signal older than this is not sent after a restart. */
+  maxAgeMs: number;
+  /** HEARTBEAT_STALE_AFTER_MS: the loop never waits for an unknown outcome for half of it. */
+  heartbeatStaleAfterMs: number;
+  retry: Pick<RetryPolicy, 'maxRetries' | 'baseDelayMs' | 'maxDelayMs' | 'random'>;
+}
+
+/** What the executor asks of the drawdown guard, and nothing more. */
+export interface OpenGate {
+  isHalted(): boolean;
+  openRefusal(): OpenRefusal | null;
+  closedPositionWithRequestId(requestId: string): Position | undefined;
+  /** What the service's own orders opened and closed, so position_closed knows its own work. */
+  noteOpened(position: Position): void;
+  noteClosed(position: Position, byUs: boolean): void;
+}
+
+export interface SignalExecutorPorts {
+  broker: BrokerGateway;
+  ledger: SignalLedger;
+  events: EventSink;
+  gate: OpenGate;
+  scheduler: Scheduler;
+  clock: Clock;
+  logger: CoreLogger;
+  stopping: () => boolean;
+}
+
+/** The batch's pre-trade read (one equity read for a tick's orders). */
+export type BatchGate = { allowed: true } | { allowed: false; reason: string };
+
+/**
+ * Executes one approved signal against the broker and records how it ended, exactly once:
+ * `executed`, `failed` (with a reason) or `rejected` (halted). Never throws for a broker failure.
+ * The decisions are OrderSettlement's; this class does the I/O they ask for.
+ */
+export class SignalExecutor {
+  private readonly rateLimiter: OrderRateLimiter;
+  private readonly retry: RetryPolicy;
+  private readonly pendingOutcomes = new Set<Promise<void>>();
+  private readonly behind = new Set<Promise<void>>();
+  private readonly stopped = new AbortController();
+
+  constructor(
+    private readonly settings: SignalExecutorSettings,
+    private readonly ports: SignalExecutorPorts,
+  ) {
+    this.rateLimiter = new OrderRateLimiter(settings.maxOrdersPerSecond);
+    this.retry = { ...settings.retry, sleep: (ms) => ports.scheduler.sleep(ms, this.stopped.signal) };
+  }
+
+  async execute(signal: TradeSignal, gate: BatchGate): Promise<void> {
+    try {
+      // Closing is always allowed, also while halted (docs/risk.md); opening never is.
+      if (signal.side === 'close') return await this.closeInstrument(signal);
+      await this.open(signal, gate);
+    } catch (error) {
+      // A bug or a disk failure, not a broker answer: record it so the signal still ends once.
+      this.ports.logger.error({ err: error, signal_id: signal.id }, 'signal execution failed unexpectedly');
+      this.record(signal, { kind: 'failed', reason: 'internal_error', error: String(error), attempts: 0 });
+    }
+  }
+
+  /** Ends the waits of settlements behind the loop, so they leave their signals unfinished for the next start. */
+  stop(): void {
+    this.stopped.abort();
+  }
+
+  /** Resolves once every outcome recorded so far is on disk and published, and settlements behind the loop ended. */
+  async flushOutcomes(): Promise<void> {
+    while (this.pendingOutcomes.size > 0 || this.behind.size > 0)
+      await Promise.all([...this.pendingOutcomes, ...this.behind]);
+  }
+
+  private async open(signal: TradeSignal, gate: BatchGate): Promise<void> {
+    const requestId = openRequestId(signal.id);
+    const settlement = new OrderSettlement({
+      requestId,
+      restored: signal.restoredAtMs !== undefined,
+      receivedAtMs: signal.receivedAtMs,
+      maxAgeMs: this.settings.maxAgeMs,
+      resolveWaitMs: Math.min(MAX_RESOLVE_WAIT_MS, Math.floor(this.settings.heartbeatStaleAfterMs / 2)),
+      laterMaxDelayMs: LATER_MAX_DELAY_MS,
+      restoredListRetries: RESTORED_LIST_RETRIES,
+      backoff: this.retry,
+    });
+    let sentAt: number | undefined;
+    let step: SettlementStep = settlement.start();
+    for (;;) {
+      switch (step.kind) {
+        case 'admit':
+          step = settlement.onAdmission(this.admission(gate));
+          break;
+        case 'send': {
+          sentAt = this.ports.clock.now();
+          let ambiguous: BrokerError | undefined;
+          const outcome = await executeOpenOrder(
+            this.ports.broker,
+            {
+              request_id: requestId,
+              symbol: signal.instrument,
+              type: signal.side === 'buy' ? 'buy' : 'sell',
+              volume: signal.volume,
+              ...(signal.sl === undefined ? {} : { sl: signal.sl }),
+              ...(signal.tp === undefined ? {} : { tp: signal.tp }),
+              deviation: DEVIATION_POINTS,
+              magic: this.settings.magic,
+              comment: requestId,
+            },
+            this.retry,
+            // A halt or a stop while the order waits out a REQUOTE or a timeout: send it no more.
+            () => (this.ports.gate.isHalted() ? 'halted' : this.ports.stopping() ? 'stopping' : undefined),
+            (answer) => {
+              if (!answer.ok && mayHaveExecuted(answer.error)) ambiguous ??= answer.error;
+            },
+          );
+          step = settlement.onSent(outcome, ambiguous, this.context());
+          break;
+        }
+        case 'list':
+          step = settlement.onListed(await this.ports.broker.positions(), this.context());
+          break;
+        case 'wait':
+          await this.ports.scheduler.sleep(step.ms, this.stopped.signal);
+          step = settlement.onWaited(this.context());
+          break;
+        case 'detach':
+          this.ports.logger.warn(
+            { signal_id: signal.id, request_id: requestId },
+            'order outcome unknown and positions cannot be listed; the signal stays open until they can',
+          );
+          this.settleBehind(signal, requestId, settlement, sentAt);
+          return;
+        case 'done':
+          this.record(signal, step.outcome, requestId, sentAt);
+          return;
+      }
+    }
+  }
+
+  /** The rest of a settlement, behind the loop: the tick goes on while the broker cannot say. */
+  private settleBehind(
+    signal: TradeSignal,
+    requestId: string,
+    settlement: OrderSettlement,
+    sentAt: number | undefined,
+  ): void {
+    const run = (async () => {
+      let step: SettlementStep = settlement.onWaited(this.context());
+      while (step.kind !== 'done') {
+        if (step.kind === 'list')
+          step = settlement.onListed(await this.ports.broker.positions(), this.context());
+        else if (step.kind === 'wait') {
+          await this.ports.scheduler.sleep(step.ms, this.stopped.signal);
+          step = settlement.onWaited(this.context());
+        } else throw new Error(`settlement behind the loop asked to ${step.kind}`);
+      }
+      if (step.outcome.kind === 'unfinished')
+        this.ports.logger.warn(
+          { signal_id: signal.id, request_id: requestId },
+          'stopping with an order outcome unknown: the signal stays unfinished, and the next start settles it by its comment',
+        );
+      else this.record(signal, step.outcome, requestId, sentAt);
+    })()
+      .catch((error: unknown) =>
+        this.ports.logger.error(
+          { err: error, signal_id: signal.id },
+          'settling an unknown order outcome failed',
+        ),
+      )
+      .finally(() => this.behind.delete(run));
+    this.behind.add(run);
+  }
+
+  /** Why this order may not be sent now: halted first, then the batch's read, the trading state, the rate. */
+  private admission(gate: BatchGate): string | null {
+    if (this.ports.gate.isHalted()) return 'halted';
+    if (!gate.allowed) return gate.reason;
+    // The batch's gate may be older than the guard's latest read: that read counts too.
+    const refusal = this.ports.gate.openRefusal();
+    if (refusal !== null) return refusal;
+    if (!this.rateLimiter.tryAcquire(this.ports.clock.now())) return 'rate_limited';
+    return null;
+  }
+
+  private context(): SettlementContext {
+    return {
+      now: this.ports.clock.now(),
+      stopping: this.ports.stopping() || this.stopped.signal.aborted,
+      closedHere: (requestId) => this.ports.gate.closedPositionWithRequestId(requestId),
+    };
+  }
+
+  /** `close`: close the bot's own positions (magic number) on the instrument, as the broker lists them. */
+  private async closeInstrument(signal: TradeSignal): Promise<void> {
+    const listed = await this.ports.broker.positions();
+    if (!listed.ok)
+      return this.record(signal, {
+        kind: 'failed',
+        reason: `positions_unavailable: ${listed.error.code}`,
+        error: listed.error.message,
+        attempts: 1,
+      });
+    const mine = listed.value.filter(
+      (p) => p.symbol === signal.instrument && p.magic === this.settings.magic,
+    );
+    const outcomes = await Promise.all(
+      mine.map((position) =>
+        executeClose(
+          this.ports.broker,
+          {
+            request_id: signalCloseRequestId(signal.id, position.ticket),
+            ticket: position.ticket,
+            deviation: DEVIATION_POINTS,
+          },
+          this.retry,
+        ),
+      ),
+    );
+    mine.forEach((position, i) => {
+      const outcome = outcomes[i];
+      if (outcome?.kind === 'filled' || outcome?.kind === 'already_closed')
+        this.ports.gate.noteClosed(position, outcome.kind === 'filled');
+    });
+    const closed = outcomes.filter((o) => o.kind === 'filled' || o.kind === 'already_closed').length;
+    const failed = outcomes.length - closed;
+    this.ports.events.publish('positions_closed', {
+      signal_id: signal.id,
+      instrument: signal.instrument,
+      closed,
+      failed,
+    });
+    if (failed > 0) {
+      const first = outcomes.find((o) => o.kind === 'rejected' || o.kind === 'error');
+      return this.record(signal, {
+        kind: 'failed',
+        reason: `close_failed: ${failed} of ${outcomes.length} (${first?.reason ?? 'unknown'})`,
+        attempts: Math.max(...outcomes.map((o) => o.attempts)),
+      });
+    }
+    this.writeOutcome(signal.id, 'executed', this.ports.clock.now(), { reason: `closed ${closed}` });
+  }
+
+  /** How the signal ended, written to the ledger and published once it is on disk. */
+  private record(signal: TradeSignal, outcome: SettlementOutcome, requestId?: string, sentAt?: number): void {
+    const now = this.ports.clock.now();
+    const withRequest = requestId === undefined ? {} : { request_id: requestId };
+    switch (outcome.kind) {
+      case 'executed': {
+        const { fill } = outcome;
+        const ticket = fill.position || fill.order;
+        this.ports.gate.noteOpened({
+          ticket,
+          symbol: signal.instrument,
+          type: signal.side === 'sell' ? 'sell' : 'buy',
+          volume: fill.volume,
+          price_open: fill.price,
+          price_current: fill.price,
+          sl: signal.sl ?? 0,
+          tp: signal.tp ?? 0,
+          profit: 0,
+          magic: this.settings.magic,
+          comment: requestId ?? '',
+          time: new Date(now).toISOString(),
+        });
+        return this.writeOutcome(signal.id, 'executed', now, { ...withRequest, ticket }, () =>
+          this.ports.events.publish('trade_executed', {
+            signal_id: signal.id,
+            ticket,
+            instrument: signal.instrument,
+            side: signal.side,
+            volume: fill.volume,
+            fill_price: fill.price,
+            request_id: requestId ?? '',
+            latency_ms: Math.max(0, now - signal.createdAtMs),
+            execution_time_ms: sentAt === undefined ? 0 : Math.max(0, now - sentAt),
+            attempts: outcome.attempts,
+          }),
+        );
+      }
+      case 'executed_by_position': {
+        const { position } = outcome;
+        return this.writeOutcome(
+          signal.id,
+          'executed',
+          now,
+          { ...withRequest, ticket: position.ticket },
+          () =>
+            this.ports.events.publish('trade_executed', {
+              signal_id: signal.id,
+              ticket: position.ticket,
+              instrument: signal.instrument,
+              side: signal.side,
+              volume: position.volume,
+              fill_price: position.price_open,
+              request_id: requestId ?? '',
+              latency_ms: Math.max(0, now - signal.createdAtMs),
+              // Only an order this run sent has an execution time.
+              execution_time_ms: outcome.sentHere && sentAt !== undefined ? Math.max(0, now - sentAt) : 0,
+              attempts: outcome.attempts,
+            }),
+        );
+      }
+      case 'failed': {
+        const details = {
+          reason: outcome.reason,
+          attempts: outcome.attempts,
+          ...(outcome.attempts > 0 || outcome.reason === 'stale_after_restart' ? withRequest : {}),
+          ...(outcome.retcode === undefined ? {} : { retcode: outcome.retcode }),
+          ...(outcome.error === undefined ? {} : { error: outcome.error }),
+        };
+        const ledger: Omit<SignalLedgerRecord, 'id' | 'status' | 'at'> = { reason: outcome.reason };
+        if (details.request_id !== undefined) ledger.request_id = details.request_id;
+        return this.writeOutcome(signal.id, 'failed', now, ledger, () =>
+          this.ports.events.publish('trade_failed', { signal_id: signal.id, ...details }),
+        );
+      }
+      case 'rejected':
+        return this.writeOutcome(signal.id, 'rejected', now, { reason: outcome.reason }, () =>
+          this.ports.events.publish('signal_rejected', { signal_id: signal.id, reason: outcome.reason }),
+        );
+      case 'unfinished':
+        return;
+    }
+  }
+
+  /**
+   * Write how a signal ended to the ledger and publish its event once that is on disk, without
+   * holding up the next signal of the instrument: the broker's answer is already final, and a
+   * crash before the write only means the restart asks the broker again with the same request id.
+   */
+  private writeOutcome(
+    id: string,
+    status: 'executed' | 'failed' | 'rejected',
+    at: number,
+    details: Omit<SignalLedgerRecord, 'id' | 'status' | 'at'>,
+    publish?: () => void,
+  ): void {
+    const write = this.ports.ledger
+      .update(id, status, at, details)
+      .then(() => publish?.())
+      .catch((error: unknown) =>
+        this.ports.logger.error({ err: error, signal_id: id, status }, 'could not record how a signal ended'),
+      )
+      .finally(() => this.pendingOutcomes.delete(write));
+    this.pendingOutcomes.add(write);
+  }
+}
+
+/**
+ * Answers after which the order may have executed: no answer (`unknown_outcome`), or an answer we
+ * could not read (`invalid_response`: a 200 whose body is garbage may still report a real fill).
+ */
+function mayHaveExecuted(error: BrokerError): boolean {
+  return error.kind === 'unknown_outcome' || error.kind === 'invalid_response';
+}
