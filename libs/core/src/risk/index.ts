@@ -8,3 +8,4 @@ export * from './halt-sequence';
 export * from './trading-state';
 export * from './drawdown-guard';
 export * from './drawdown-alert-text';
+export * from './halt-latch';
