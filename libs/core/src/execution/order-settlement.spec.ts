@@ -3,6 +3,7 @@ import type { Position, TradeResult } from '../broker/broker-types';
 import { Retcode } from '../broker/retcodes';
 import type { OrderOutcome } from './order-executor';
 import { OrderSettlement, type SettlementContext, type SettlementOptions } from './order-settlement';
+import { positionFixture } from '../testing/position-fixture';
 
 const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
 const REQUEST = 'o-0123456789abcdef012345';
@@ -23,20 +24,7 @@ const ctx = (over: Partial<SettlementContext> = {}): SettlementContext => ({
   closedHere: () => undefined,
   ...over,
 });
-const position = (comment = REQUEST): Position => ({
-  ticket: 7,
-  symbol: 'EURUSD',
-  type: 'buy',
-  volume: 0.1,
-  price_open: 1.1,
-  price_current: 1.1,
-  sl: 0,
-  tp: 0,
-  profit: 0,
-  magic: 19019,
-  comment,
-  time: '',
-});
+const position = (comment = REQUEST): Position => positionFixture({ comment });
 const fill: TradeResult = {
   request_id: REQUEST,
   retcode: Retcode.DONE,

@@ -1,21 +1,9 @@
 import type { Position } from '../broker';
 import { RecentlyClosedPositions } from './recently-closed-positions';
 import { openRequestId } from './request-ids';
+import { positionFixture } from '../testing/position-fixture';
 
-const closed = (ticket: number, comment: string): Position => ({
-  ticket,
-  symbol: 'EURUSD',
-  type: 'buy',
-  volume: 0.1,
-  price_open: 1.1,
-  price_current: 1.1,
-  sl: 0,
-  tp: 0,
-  profit: 0,
-  magic: 19019,
-  comment,
-  time: '',
-});
+const closed = (ticket: number, comment: string): Position => positionFixture({ ticket, comment });
 
 describe('RecentlyClosedPositions', () => {
   it('finds a closed position by the request id its comment carries (cut to the comment length)', () => {

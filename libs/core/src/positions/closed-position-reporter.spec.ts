@@ -8,22 +8,11 @@ import { silentLogger } from '../logging/core-logger.port';
 import { CloseAllPositions } from '../risk/close-all-positions';
 import { ManualClock } from '../time/clock';
 import { ClosedPositionReporter } from './closed-position-reporter';
+import { positionFixture } from '../testing/position-fixture';
 
 const MAGIC = 19019;
-const position = (ticket: number): Position => ({
-  ticket,
-  symbol: 'EURUSD',
-  type: 'buy',
-  volume: 0.1,
-  price_open: 1.1,
-  price_current: 1.1,
-  sl: 0,
-  tp: 0,
-  profit: 0,
-  magic: MAGIC,
-  comment: `o-${ticket}`,
-  time: '2026-11-30T00:00:00.000Z',
-});
+const position = (ticket: number): Position =>
+  positionFixture({ ticket, comment: `o-${ticket}`, time: '2026-11-30T00:00:00.000Z' });
 const closingDeal = (ticket: number, over: Partial<Deal> = {}): Deal => ({
   ticket: 1000 + ticket,
   order: 1,

@@ -1,22 +1,11 @@
 import type { Deal, Position } from '../broker/broker-types';
 import { closeReason } from './close-reason';
 import { OwnPositionsWatch } from './own-positions-watch';
+import { positionFixture } from '../testing/position-fixture';
 
 const MAGIC = 19019;
-const position = (ticket: number, magic = MAGIC): Position => ({
-  ticket,
-  symbol: 'EURUSD',
-  type: 'buy',
-  volume: 0.1,
-  price_open: 1.1,
-  price_current: 1.1,
-  sl: 0,
-  tp: 0,
-  profit: 0,
-  magic,
-  comment: `o-${ticket}`,
-  time: '2026-11-30T00:00:00.000Z',
-});
+const position = (ticket: number, magic = MAGIC): Position =>
+  positionFixture({ ticket, magic, comment: `o-${ticket}`, time: '2026-11-30T00:00:00.000Z' });
 const deal = (over: Partial<Deal>): Deal => ({
   ticket: 1,
   order: 1,

@@ -11,6 +11,7 @@ import type {
 } from '../broker/broker-types';
 import { Retcode } from '../broker/retcodes';
 import type { Scheduler } from '../time/scheduler';
+import { positionFixture } from './position-fixture';
 
 /** How one call of the broker behaves once: answer after `ms`, or not at all, or with an error. */
 export type Fault =
@@ -50,21 +51,12 @@ export class VirtualBroker implements BrokerGateway {
 
   addPosition(over: Partial<Position> = {}): Position {
     const ticket = over.ticket ?? this.nextTicket++;
-    const position: Position = {
+    const position = positionFixture({
       ticket,
-      symbol: 'EURUSD',
-      type: 'buy',
-      volume: 0.1,
-      price_open: 1.1,
-      price_current: 1.1,
-      sl: 0,
-      tp: 0,
-      profit: 0,
-      magic: 19019,
       comment: `seeded-${ticket}`,
       time: new Date(0).toISOString(),
       ...over,
-    };
+    });
     this.open.set(ticket, position);
     return position;
   }
