@@ -82,11 +82,13 @@ async function createPaperGateway(
     stopOutLevelPercent: config.paper.stopOutLevelPercent,
   });
   const found = store.opened;
-  if (found !== undefined && (found.replayed > 0 || found.tornTail)) {
+  if (found !== undefined && (found.replayed > 0 || found.tornTail || found.dropped > 0)) {
     // Only after a crash (a clean stop leaves an empty journal): worth a line for the operator.
     logger.warn(
       `paper account recovered from its journal: ${found.replayed} change(s) replayed onto snapshot seq ${found.snapshotSeq ?? 'none'}` +
-        `${found.tornTail ? ', a torn last line (never acknowledged) dropped' : ''}`,
+        `${found.tornTail ? ', a torn last line (never acknowledged) dropped' : ''}` +
+        // Changes after a missing one were never acknowledged as saved: their trades are retried and run again.
+        `${found.dropped > 0 ? `, ${found.dropped} change(s) after the missing change ${found.missingChange ?? '?'} not applied` : ''}`,
     );
   }
   return new PaperBrokerGateway(account, clock, store);

@@ -58,37 +58,78 @@ describe('PaperAccount journal changes (changeFor / applyChange)', () => {
     expect(restored.positions(T0 + 31_000)).toHaveLength(2);
   });
 
-  it('keeps the latest totals when a change recorded again later is applied after an older one', () => {
+  it('numbers the changes, and a replay of changes 1..k ends at the live account right after change k', () => {
     const live = newAccount();
     const start = viaJson(live.snapshot());
+    expect(start.lastChange).toBe(0);
+    const changes: PaperChange[] = [];
+    const after: PaperAccountSnapshot[] = [];
+    const trade = (requestId: string) => {
+      changes.push(viaJson(live.changeFor(requestId)!));
+      after.push(viaJson(live.snapshot()));
+    };
     live.open({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.1 }, T0);
-    const firstTry = viaJson(live.changeFor('o-1')!); // say this record failed to reach the disk
+    trade('o-1');
     live.open({ request_id: 'o-2', symbol: 'EURUSD', type: 'sell', volume: 0.2 }, T0 + 1_000);
-    const second = viaJson(live.changeFor('o-2')!);
+    trade('o-2');
     live.close({ request_id: 'c-2', ticket: 100_002 }, T0 + 2_000);
-    const third = viaJson(live.changeFor('c-2')!);
-    const retried = viaJson(live.changeFor('o-1')!); // the retry of o-1 records it again, now
+    trade('c-2');
+    live.open({ request_id: 'o-bad', symbol: 'EURUSD', type: 'buy', volume: 0 }, T0 + 3_000);
+    trade('o-bad'); // a stored refusal is a change too
+    expect(changes.map((c) => c.number)).toEqual([1, 2, 3, 4]);
+    expect(after.map((s) => s.lastChange)).toEqual([1, 2, 3, 4]);
 
-    expect(retried.nextOrder).toBeGreaterThan(firstTry.nextOrder);
-    const restored = PaperAccount.restore(start, OPTIONS);
-    for (const change of [firstTry, second, third, retried]) restored.applyChange(change);
-    expect(books(restored)).toMatchObject({
-      balance: live.snapshot().balance,
-      nextOrder: 100_004,
-      nextDeal: 500_004,
+    for (let k = 0; k <= changes.length; k++) {
+      const restored = PaperAccount.restore(start, OPTIONS);
+      for (const change of changes.slice(0, k)) restored.applyChange(change);
+      expect(restored.snapshot()).toEqual(k === 0 ? start : after[k - 1]);
+      expect(restored.lastChange).toBe(k);
+    }
+  });
+
+  it('gives a trade its change only while it is the newest change, and a repeat none of its own', () => {
+    const live = newAccount();
+    live.open({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.1 }, T0);
+    expect(live.changeFor('o-1')).toMatchObject({ number: 1 });
+    // A repeat stores nothing: the same change, same number, while nothing else happened.
+    live.open({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.1 }, T0);
+    expect(live.changeFor('o-1')).toMatchObject({ number: 1 });
+    live.open({ request_id: 'o-2', symbol: 'EURUSD', type: 'buy', volume: 0.1 }, T0);
+    expect(live.changeFor('o-1')).toBeUndefined(); // its totals would now be o-2's
+    expect(live.changeFor('o-2')).toMatchObject({ number: 2, nextOrder: 100_003 });
+    expect(live.open({ request_id: '', symbol: 'EURUSD', type: 'buy', volume: 0.1 }, T0).retcode).toBe(
+      Retcode.INVALID,
+    );
+    expect(live.lastChange).toBe(2);
+  });
+
+  it('refuses to apply a change that is not the next one (a gap or a repeat), and takes one without a number as the next', () => {
+    const live = newAccount();
+    const start = viaJson(live.snapshot());
+    const changes = ['o-1', 'o-2', 'o-3'].map((id) => {
+      live.open({ request_id: id, symbol: 'EURUSD', type: 'buy', volume: 0.1 }, T0);
+      return viaJson(live.changeFor(id)!);
     });
-    expect(books(restored).positions).toEqual(live.snapshot().positions);
-    expect(new Set(books(restored).requests.map((r) => r.requestId))).toEqual(new Set(['o-1', 'o-2', 'c-2']));
+    const restored = PaperAccount.restore(start, OPTIONS);
+    expect(() => restored.applyChange(changes[1])).toThrow('paper change 2 is not the next change (1)');
+    restored.applyChange(changes[0]);
+    expect(() => restored.applyChange(changes[0])).toThrow('paper change 1 is not the next change (2)');
+    const { number, ...old } = changes[1];
+    expect(number).toBe(2);
+    restored.applyChange(old);
+    restored.applyChange(changes[2]);
+    expect(restored.snapshot()).toEqual(live.snapshot());
   });
 
   it('carries the price walks, so a shock before a trade survives the replay', () => {
     const live = newAccount();
     const start = viaJson(live.snapshot()); // walks not even anchored yet
     live.open({ request_id: 'o-1', symbol: 'XAUUSD', type: 'buy', volume: 0.1 }, T0);
+    const first = viaJson(live.changeFor('o-1')!);
     live.applyPriceShock('XAUUSD', -4, T0 + 90_000);
     live.open({ request_id: 'o-2', symbol: 'EURUSD', type: 'buy', volume: 0.1 }, T0 + 95_000);
     const restored = PaperAccount.restore(start, OPTIONS);
-    for (const id of ['o-1', 'o-2']) restored.applyChange(viaJson(live.changeFor(id)!));
+    for (const change of [first, viaJson(live.changeFor('o-2')!)]) restored.applyChange(change);
     for (const t of [T0 + 95_000, T0 + 400_000]) {
       expect(restored.quote('XAUUSD', t)).toEqual(live.quote('XAUUSD', t));
       expect(restored.account(t)).toEqual(live.account(t));
@@ -161,15 +202,17 @@ describe('PaperAccount journal changes (changeFor / applyChange)', () => {
       { ticket: 0, position: null, request: { requestId: 'x', at: 0 } },
       'paper change: request.result must be an object',
     ],
+    [{ number: 0, ticket: 0, position: null, request: null }, 'paper change: number must be positive'],
+    [{ number: 1.5, ticket: 0, position: null, request: null }, 'paper change: number must be an integer'],
   ])('refuses a malformed change %#, naming the field', (value, message) => {
     expect(() => parsePaperChange(value)).toThrow(message);
   });
 });
 
-describe('PaperAccount journal changes of automatic closes (takeAutomaticCloses / changeForClose)', () => {
+describe('PaperAccount journal changes of automatic closes (takeAutomaticCloses)', () => {
   /** What the gateway records after a call: the closes the call made, then the trade's own change. */
   function changesAfter(account: PaperAccount, requestId?: string): PaperChange[] {
-    const closes = account.takeAutomaticCloses().map((deal) => viaJson(account.changeForClose(deal)));
+    const closes = account.takeAutomaticCloses().map(viaJson);
     const trade = requestId === undefined ? undefined : account.changeFor(requestId);
     return trade === undefined ? closes : [...closes, viaJson(trade)];
   }
@@ -221,10 +264,11 @@ describe('PaperAccount journal changes of automatic closes (takeAutomaticCloses 
     live.open({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.1, sl: bid - 0.0005 }, T0);
     expect(live.takeAutomaticCloses()).toEqual([]);
     live.applyPriceShock('EURUSD', -1, T0);
-    const [deal, ...more] = live.takeAutomaticCloses();
+    const [close, ...more] = live.takeAutomaticCloses();
     expect(more).toEqual([]);
     expect(live.takeAutomaticCloses()).toEqual([]);
-    expect(live.changeForClose(deal)).toMatchObject({
+    expect(close).toMatchObject({
+      number: 2,
       request: null,
       ticket: 100_001,
       position: null,
@@ -234,29 +278,35 @@ describe('PaperAccount journal changes of automatic closes (takeAutomaticCloses 
     });
   });
 
-  it('adds the deals of a change applied twice once, and sorts a late one into ticket order', () => {
+  it('takes an automatic close as it stood at its moment, so a replay ending at it has none of the later trades', () => {
     const live = newAccount();
     const start = viaJson(live.snapshot());
     const { bid } = live.quote('EURUSD', T0)!;
     live.open({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.1, sl: bid - 0.0005 }, T0);
     const opened = changesAfter(live, 'o-1');
     live.applyPriceShock('EURUSD', -1, T0);
-    const [close] = live.takeAutomaticCloses(); // say its first record failed
+    const atClose = viaJson(live.snapshot());
     live.open({ request_id: 'o-2', symbol: 'USDJPY', type: 'buy', volume: 0.1 }, T0 + 1_000);
-    const later = changesAfter(live, 'o-2');
-    const retried = viaJson(live.changeForClose(close)); // recorded again, after o-2
+    // Taken only now (say its first record failed and this is the retry): still the close's moment.
+    const [close, trade] = changesAfter(live, 'o-2');
+    expect(close).toMatchObject({ number: 2, nextOrder: 100_003, nextDeal: 500_003 });
+    expect(trade).toMatchObject({ number: 3, nextOrder: 100_004 });
 
-    const restored = PaperAccount.restore(start, OPTIONS);
-    for (const change of [...opened, ...later, retried, retried]) restored.applyChange(change);
-    expect(books(restored)).toEqual(books(live));
-    expect(books(restored).deals.map((d) => d.ticket)).toEqual([500_001, 500_002, 500_003]);
+    const untilClose = PaperAccount.restore(start, OPTIONS);
+    for (const change of [...opened, close]) untilClose.applyChange(change);
+    expect(books(untilClose)).toEqual(atClose);
+    untilClose.applyChange(trade);
+    expect(books(untilClose)).toEqual(books(live));
+    expect(books(untilClose).deals.map((d) => d.ticket)).toEqual([500_001, 500_002, 500_003]);
   });
 
   it('reads a change without deals (journals from before the history) and one without a request', () => {
     const live = newAccount();
     live.open({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.1 }, T0);
-    const { deals, ...old } = viaJson(live.changeFor('o-1')!);
+    const { deals, number, ...old } = viaJson(live.changeFor('o-1')!);
     expect(deals).toHaveLength(1);
+    expect(number).toBe(1);
+    expect(parsePaperChange(old).number).toBeUndefined();
     expect(parsePaperChange(old).deals).toEqual([]);
     expect(parsePaperChange({ ...old, request: null })).toMatchObject({ request: null, ticket: 100_001 });
     const restored = PaperAccount.restore(viaJson(newAccount().snapshot()), OPTIONS);

@@ -50,6 +50,13 @@ export interface PaperAccountOptions {
   stopOutLevelPercent?: number;
   /** Deals kept in the history (the newest); older ones are forgotten, as a broker trims its history. */
   dealHistoryMaxEntries?: number;
+  /**
+   * Most walk steps the first call after `restore` (or `applyChange`) walks, instead of
+   * `walk.maxCatchUpSteps`: a restarted account walks the whole time since the state it was
+   * restored to, as the live process did in its frequent calls, so it quotes the prices (and
+   * crosses the stops) the live account did. Default: 7 days of steps.
+   */
+  maxRestoreCatchUpSteps?: number;
 }
 
 /** An open position as stored in the snapshot. */
@@ -77,6 +84,8 @@ export interface StoredTradeResult {
 /** Whole state of the account, JSON-serialisable. */
 export interface PaperAccountSnapshot {
   version: 1;
+  /** Number of the last change (`PaperChange.number`) the snapshot holds; 0 in snapshots from before change numbers. */
+  lastChange: number;
   balance: number;
   nextOrder: number;
   nextDeal: number;
@@ -89,13 +98,25 @@ export interface PaperAccountSnapshot {
 }
 
 /**
- * What one trade or one automatic close left behind, enough to redo it on a restored snapshot:
- * the stored outcome, the account totals, the touched position as it now is (null: closed, or
- * none touched) and the deals it made. Saving these instead of a whole snapshot per trade keeps
- * persistence O(1) per trade (in positions and stored ids; the walks are one small entry per
- * quoted symbol).
+ * What one trade or one automatic close left behind, as it stood right after it, enough to redo
+ * it on a restored snapshot: its number, the stored outcome, the account totals, the touched
+ * position (null: closed, or none touched) and the deals it made. Saving these instead of a whole
+ * snapshot per trade keeps persistence O(1) per trade (in positions and stored ids; the walks are
+ * one small entry per quoted symbol).
+ *
+ * The totals are absolute and count every earlier change, so a change is only right on top of
+ * all the changes before it: a replay applies changes 1, 2, 3... in number order and stops at the
+ * first one missing, which leaves the account exactly as it was right after one change, never a
+ * mix. A change recorded again (after a failed record) is the same object: same number, same
+ * content.
  */
 export interface PaperChange {
+  /**
+   * 1, 2, 3...: the account numbers every change worth saving (a trade that stored an outcome, an
+   * automatic close), continuing from its snapshot's `lastChange`. Absent in journals written
+   * before change numbers; such a change follows the one before it.
+   */
+  number?: number;
   /** The trade's stored outcome; null for an automatic close (stop loss, take profit, stop-out). */
   request: StoredTradeResult | null;
   balance: number;
@@ -129,6 +150,8 @@ const FIRST_DEAL = 500_001;
 const DEFAULT_STOP_OUT_LEVEL_PERCENT = 50;
 /** MT5 terminals show a few months of history; 10,000 deals is days of the demo generator, a few MB in the snapshot. */
 const DEFAULT_MAX_DEALS = 10_000;
+/** A week: longer than any restart; walking it all takes about a second with positions open (once, at the first call). */
+const DEFAULT_RESTORE_CATCH_UP_MS = 7 * DAY_MS;
 
 /** One symbol's open positions summed per side, to value them all at a quote in O(1). */
 interface Exposure {
@@ -150,8 +173,9 @@ interface Exposure {
  * Stops act as on a broker's server: at every walk step (and after a price shock) a crossed stop
  * loss or take profit closes its position at the stop level, and a margin level under the
  * stop-out level closes positions, largest loss first, at the market. Those closes happen inside
- * whatever call moved the clock (often a read), so the account queues them
- * (`takeAutomaticCloses`) for the caller to persist (`changeForClose`).
+ * whatever call moved the clock (often a read), so the account queues their changes
+ * (`takeAutomaticCloses`) for the caller to persist. Every change worth saving is numbered (see
+ * `PaperChange`), the trades' through `changeFor`, taken right after the trade.
  *
  * Simplifications, on purpose: no slippage or requotes (`deviation` is ignored; a stop fills at
  * its level even when the price jumped past it), margin is fixed at the open price. Every trade
@@ -173,7 +197,14 @@ export class PaperAccount {
   private readonly maxDeals: number;
   private readonly seed: number;
   private readonly walkOptions: PriceWalkOptions;
+  private readonly restoreCatchUpSteps: number;
   private rev = 0;
+  /** Number of the newest change made or applied (`PaperChange.number`). */
+  private changeNo = 0;
+  /** The request id of the trade that made change `changeNo`; undefined when that change is not a trade of this process. */
+  private newestTrade: string | undefined;
+  /** The step bound of the next sync: set by a restore, so the first call walks the whole downtime. */
+  private catchUpSteps: number | undefined;
   /**
    * Sum of `marginUsd` over open positions, kept as positions come and go: margin is fixed at the
    * open price, so it never needs the quotes, and a fresh O(n) sum per order made a burst of
@@ -201,8 +232,8 @@ export class PaperAccount {
   private readonly dealsOfPosition = new Map<number, number[]>();
   /** Highest ticket in the history (the last key). */
   private newestDeal = 0;
-  /** Deals of automatic closes not yet handed to `takeAutomaticCloses`. */
-  private readonly unclaimedCloses: Deal[] = [];
+  /** Changes of automatic closes not yet handed to `takeAutomaticCloses`. */
+  private readonly unclaimedCloses: PaperChange[] = [];
   /** Latest time seen: the time of a shock applied without one. */
   private lastSeen: number | undefined;
 
@@ -226,6 +257,16 @@ export class PaperAccount {
       throw new RangeError(`paper deal history cap must be positive, got ${this.maxDeals}`);
     this.seed = options.seed;
     this.walkOptions = { ...DEFAULT_WALK_OPTIONS, ...options.walk };
+    this.restoreCatchUpSteps =
+      options.maxRestoreCatchUpSteps ??
+      Math.max(
+        this.walkOptions.maxCatchUpSteps,
+        Math.ceil(DEFAULT_RESTORE_CATCH_UP_MS / this.walkOptions.stepMs),
+      );
+    if (!Number.isInteger(this.restoreCatchUpSteps) || this.restoreCatchUpSteps < 1)
+      throw new RangeError(
+        `paper restore catch-up must be a positive whole number of steps, got ${this.restoreCatchUpSteps}`,
+      );
     for (const [symbol, spec] of resolveInstruments(options.symbols)) {
       this.walks.set(symbol, new PriceWalk(spec, options.seed, this.walkOptions));
     }
@@ -234,12 +275,17 @@ export class PaperAccount {
   /**
    * Rebuilds an account from `snapshot()`. Symbols of open positions stay quoted even when
    * PAPER_SYMBOLS no longer lists them, so they can still be valued and closed; walks continue
-   * from their saved state, new symbols start fresh from `options.seed`.
+   * from their saved state, new symbols start fresh from `options.seed`. The first call that
+   * moves the clock walks the whole time since the saved state (up to `maxRestoreCatchUpSteps`),
+   * so the restored account quotes what the live one did if the live process called at least
+   * every `walk.maxCatchUpSteps` steps (the runtime's equity checks read it far more often).
    */
   static restore(snapshot: PaperAccountSnapshot, options: PaperAccountOptions): PaperAccount {
     const state = parsePaperAccountSnapshot(snapshot);
     const symbols = [...new Set([...options.symbols, ...state.positions.map((p) => p.symbol)])];
     const account = new PaperAccount({ ...options, symbols });
+    account.changeNo = state.lastChange;
+    account.catchUpSteps = account.restoreCatchUpSteps;
     account.balance = state.balance;
     account.nextOrder = state.nextOrder;
     account.nextDeal = state.nextDeal;
@@ -261,6 +307,11 @@ export class PaperAccount {
   /** Grows by one on every change of state worth saving (a fill, a close, a newly stored outcome, a shock, an automatic close). */
   get revision(): number {
     return this.rev;
+  }
+
+  /** Number of the newest change made or applied (`PaperChange.number`); 0 before any. */
+  get lastChange(): number {
+    return this.changeNo;
   }
 
   symbols(): string[] {
@@ -349,43 +400,40 @@ export class PaperAccount {
   }
 
   /**
-   * The deals of the automatic closes (stop loss, take profit, stop-out) since the last call,
-   * oldest first; each is handed out once. Pass each to `changeForClose` to persist it.
+   * The changes of the automatic closes (stop loss, take profit, stop-out) since the last call,
+   * oldest first, each numbered and as it stood right after its close (`deals` holds the closing
+   * deal); each is handed out once.
    */
-  takeAutomaticCloses(): Deal[] {
+  takeAutomaticCloses(): PaperChange[] {
     return this.unclaimedCloses.splice(0, this.unclaimedCloses.length);
   }
 
-  /** The change the trade with `requestId` made, for a journal; undefined when the id is not stored. */
+  /**
+   * The change the trade with `requestId` made, for a journal. Take it right after the trade, in
+   * the same tick: it is given only while that trade is the account's newest change (otherwise
+   * undefined: an id never stored, or other changes since), so it always describes the account
+   * as it stood right after the trade. A repeat of a stored id makes no change; its change is
+   * given again only when nothing changed since (same number).
+   */
   changeFor(requestId: string): PaperChange | undefined {
+    if (requestId !== this.newestTrade) return undefined;
     const request = this.requests.get(requestId);
     if (request === undefined) return undefined;
-    const ticket = request.result.position;
     const deal = request.result.deal > 0 ? this.history.get(request.result.deal) : undefined;
-    return {
-      ...this.totalsAndPosition(ticket),
-      request: { ...request, result: { ...request.result } },
-      deals: deal === undefined ? [] : [{ ...deal }],
-    };
+    return this.changeNow(request.result.position, { ...request, result: { ...request.result } }, deal);
   }
 
   /**
-   * The change an automatic close made (a deal from `takeAutomaticCloses`), with the account's
-   * totals as they are now: recorded again after a failed save, it carries the latest totals, as
-   * `changeFor` does.
-   */
-  changeForClose(deal: Deal): PaperChange {
-    return { ...this.totalsAndPosition(deal.position), request: null, deals: [{ ...deal }] };
-  }
-
-  /**
-   * Redo a journaled change on a restored account (replay order = trade order). A change
-   * recorded again later (a retry after a failed save) carries the totals of that later moment,
-   * so the last change applied always leaves the latest totals. Deals are added by ticket, once.
-   * Throws when the change holds a position on a symbol the account does not quote: restore
-   * with that symbol listed.
+   * Redo a journaled change on a restored account: the next change, numbered `lastChange + 1`
+   * (one without a number, from an old journal, is taken as the next). Afterwards the account is
+   * the live one as it stood right after that change. Deals are added by ticket, once. Throws
+   * when the change is not the next one, or holds a position on a symbol the account does not
+   * quote (restore with that symbol listed).
    */
   applyChange(change: PaperChange): void {
+    const number = change.number ?? this.changeNo + 1;
+    if (number !== this.changeNo + 1)
+      throw new Error(`paper change ${number} is not the next change (${this.changeNo + 1})`);
     if (change.position !== null && !this.walks.has(change.position.symbol)) {
       const what = change.request === null ? 'automatic close' : change.request.requestId;
       throw new Error(
@@ -414,12 +462,16 @@ export class PaperAccount {
       const request = { ...change.request, result: { ...change.request.result } };
       setNewest(this.requests, change.request.requestId, request, this.maxRequests);
     }
+    this.changeNo = number;
+    this.newestTrade = undefined;
+    this.catchUpSteps = this.restoreCatchUpSteps;
     this.rev++;
   }
 
   snapshot(): PaperAccountSnapshot {
     return {
       version: 1,
+      lastChange: this.changeNo,
       balance: this.balance,
       nextOrder: this.nextOrder,
       nextDeal: this.nextDeal,
@@ -430,15 +482,19 @@ export class PaperAccount {
     };
   }
 
-  private totalsAndPosition(ticket: number): Omit<PaperChange, 'request' | 'deals'> {
+  /** The newest change (number `changeNo`) as the account stands now: call right after making it. */
+  private changeNow(ticket: number, request: StoredTradeResult | null, deal: Deal | undefined): PaperChange {
     const position = ticket > 0 ? this.openPositions.get(ticket) : undefined;
     return {
+      number: this.changeNo,
+      request,
       balance: this.balance,
       nextOrder: this.nextOrder,
       nextDeal: this.nextDeal,
       ticket,
       position: position === undefined ? null : { ...position },
       walks: this.walkStates(),
+      deals: deal === undefined ? [] : [{ ...deal }],
     };
   }
 
@@ -466,6 +522,8 @@ export class PaperAccount {
     if (seen) return { ...seen.result };
     const result = { ...execute(), request_id: requestId };
     setNewest(this.requests, requestId, { requestId, at: now, result }, this.maxRequests);
+    this.changeNo++;
+    this.newestTrade = requestId;
     this.rev++;
     return { ...result };
   }
@@ -591,7 +649,10 @@ export class PaperAccount {
     at: number,
   ): void {
     const deal = this.closeVolume(position, position.volume, price, reason, at);
-    this.unclaimedCloses.push({ ...deal });
+    this.changeNo++;
+    this.newestTrade = undefined;
+    // Taken now: a replay that ends at this change must find the account as it is at this moment.
+    this.unclaimedCloses.push(this.changeNow(position.ticket, null, deal));
     this.rev++;
   }
 
@@ -603,16 +664,18 @@ export class PaperAccount {
   private sync(now: number): void {
     if (!Number.isFinite(now)) throw new RangeError(`paper account time must be finite, got ${now}`);
     if (this.lastSeen === undefined || now > this.lastSeen) this.lastSeen = now;
+    const limit = this.catchUpSteps ?? this.walkOptions.maxCatchUpSteps;
+    this.catchUpSteps = undefined;
     if (this.openPositions.size === 0) {
       for (const walk of this.walks.values()) {
-        if (walk.advanceTo(now).stepped > 0) this.quoteRev++;
+        if (walk.advanceTo(now, limit).stepped > 0) this.quoteRev++;
       }
       return;
     }
     const gaps: { symbol: string; walk: PriceWalk; steps: number }[] = [];
     let longest = 0;
     for (const [symbol, walk] of this.walks) {
-      const { stepped } = walk.beginAdvance(now);
+      const { stepped } = walk.beginAdvance(now, limit);
       if (stepped === 0) continue;
       gaps.push({ symbol, walk, steps: stepped });
       longest = Math.max(longest, stepped);
@@ -909,6 +972,7 @@ export function parsePaperAccountSnapshot(value: unknown): PaperAccountSnapshot 
     );
     return {
       version: 1,
+      lastChange: root.lastChange === undefined ? 0 : wholeNumber(root.lastChange, 'lastChange'),
       balance: finite(root.balance, 'balance'),
       nextOrder: integer(root.nextOrder, 'nextOrder'),
       nextDeal: integer(root.nextDeal, 'nextDeal'),
@@ -930,7 +994,10 @@ export function parsePaperChange(value: unknown): PaperChange {
       throw new Error(`position.ticket ${position.ticket} is not the change's ticket ${ticket}`);
     // An automatic close (stop loss, take profit, stop-out) has no request.
     const request = root.request === null ? null : parseStoredResult(root.request, 'request');
+    const number = root.number === undefined ? undefined : wholeNumber(root.number, 'number');
+    if (number === 0) throw new Error('number must be positive');
     return {
+      ...(number === undefined ? {} : { number }),
       request,
       balance: finite(root.balance, 'balance'),
       nextOrder: integer(root.nextOrder, 'nextOrder'),
@@ -1058,6 +1125,12 @@ function positive(value: unknown, name: string): number {
 function integer(value: unknown, name: string): number {
   const n = finite(value, name);
   if (!Number.isInteger(n)) throw new Error(`${name} must be an integer`);
+  return n;
+}
+
+function wholeNumber(value: unknown, name: string): number {
+  const n = integer(value, name);
+  if (n < 0) throw new Error(`${name} must not be negative`);
   return n;
 }
 

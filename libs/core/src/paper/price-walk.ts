@@ -70,9 +70,12 @@ export class PriceWalk {
     }
   }
 
-  /** Walks up to `now` (epoch ms). Time going backwards leaves the price where it is. */
-  advanceTo(now: number): AdvanceOutcome {
-    const outcome = this.beginAdvance(now);
+  /**
+   * Walks up to `now` (epoch ms). Time going backwards leaves the price where it is. `maxSteps`
+   * replaces `maxCatchUpSteps` for this call (a restarted account catching up its downtime).
+   */
+  advanceTo(now: number, maxSteps = this.options.maxCatchUpSteps): AdvanceOutcome {
+    const outcome = this.beginAdvance(now, maxSteps);
     for (let i = 0; i < outcome.stepped; i++) this.stepOnce();
     return outcome;
   }
@@ -81,9 +84,10 @@ export class PriceWalk {
    * Starts walking to `now` one step at a time, for a caller that looks at the price after every
    * step: returns the steps `advanceTo(now)` would walk, which the caller then takes with
    * `stepOnce`. The skipped part of a long gap is jumped first, so the state between two steps
-   * (mid, rng, lastStep) is the one a later `advanceTo` continues exactly from.
+   * (mid, rng, lastStep) is the one a later `advanceTo` continues exactly from. `maxSteps` as for
+   * `advanceTo`.
    */
-  beginAdvance(now: number): AdvanceOutcome {
+  beginAdvance(now: number, maxSteps = this.options.maxCatchUpSteps): AdvanceOutcome {
     if (!Number.isFinite(now)) throw new RangeError(`walk time must be finite, got ${now}`);
     const step = Math.floor(now / this.options.stepMs);
     if (this.lastStep === null) {
@@ -92,7 +96,8 @@ export class PriceWalk {
     }
     const due = step - this.lastStep;
     if (due <= 0) return { stepped: 0, skipped: 0 };
-    const stepped = Math.min(due, this.options.maxCatchUpSteps);
+    if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new RangeError(`bad step bound ${maxSteps}`);
+    const stepped = Math.min(due, maxSteps);
     this.lastStep = step - stepped;
     return { stepped, skipped: due - stepped };
   }

@@ -1,12 +1,14 @@
 import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManualClock, PaperAccount, Retcode, type PaperChange } from '@app/core';
+import { ManualClock, PaperAccount, Retcode, type PaperAccountSnapshot, type PaperChange } from '@app/core';
 import {
   FilePaperAccountStore,
   loadPaperAccountSnapshotFile,
   PAPER_JOURNAL_FILE,
   PAPER_SNAPSHOT_FILE,
+  planPaperReplay,
+  type PaperJournalRecord,
 } from './file-paper-account-store';
 import { PaperBrokerGateway, type PaperAccountPersistence } from './paper-broker-gateway';
 
@@ -66,7 +68,15 @@ describe('FilePaperAccountStore', () => {
     // Dropped without close(): the process died. What is on disk is the startup snapshot and the journal.
 
     const second = await start(clock);
-    expect(second.store.opened).toEqual({ snapshotSeq: 0, replayed: 6, skipped: 0, tornTail: false });
+    expect(second.store.opened).toEqual({
+      snapshotSeq: 0,
+      replayed: 6,
+      skipped: 0,
+      dropped: 0,
+      missingChange: undefined,
+      lastChange: 6,
+      tornTail: false,
+    });
     // Walks included: the journal carries them, so the restarted account quotes the same prices.
     const restored = second.account.snapshot();
     expect(restored).toEqual(first.account.snapshot());
@@ -119,7 +129,15 @@ describe('FilePaperAccountStore', () => {
     });
 
     const second = await start(clock);
-    expect(second.store.opened).toEqual({ snapshotSeq: 2, replayed: 0, skipped: 0, tornTail: false });
+    expect(second.store.opened).toEqual({
+      snapshotSeq: 2,
+      replayed: 0,
+      skipped: 0,
+      dropped: 0,
+      missingChange: undefined,
+      lastChange: 2,
+      tornTail: false,
+    });
     expect(second.account.positions(clock.now())).toHaveLength(2);
     // Numbering goes on after the snapshot's seq, so a later replay does not skip new records.
     await second.gateway.openPosition({ request_id: 'o-4', symbol: 'EURUSD', type: 'buy', volume: 0.1 });
@@ -154,7 +172,15 @@ describe('FilePaperAccountStore', () => {
     );
 
     const second = await start(clock);
-    expect(second.store.opened).toEqual({ snapshotSeq: 0, replayed: 2, skipped: 0, tornTail: true });
+    expect(second.store.opened).toEqual({
+      snapshotSeq: 0,
+      replayed: 2,
+      skipped: 0,
+      dropped: 0,
+      missingChange: undefined,
+      lastChange: 2,
+      tornTail: true,
+    });
     expect(second.account.positions(clock.now()).map((p) => p.ticket)).toEqual([100_001, 100_002]);
     expect(
       await second.gateway.openPosition({ request_id: 'o-3', symbol: 'XAUUSD', type: 'buy', volume: 0.1 }),
@@ -331,6 +357,89 @@ describe('FilePaperAccountStore', () => {
     expect(second.account.deals(100_001, clock.now())).toEqual([]);
   });
 
+  it('replays a snapshot and a journal written before change numbers in file order, an old re-record included', async () => {
+    const clock = new ManualClock(T0);
+    const state = join(dir, 'state');
+    const first = await start(clock);
+    await first.gateway.openPosition({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.5 });
+    clock.advance(5_000);
+    await first.gateway.openPosition({ request_id: 'o-2', symbol: 'USDJPY', type: 'buy', volume: 0.5 });
+    clock.advance(5_000);
+    await first.gateway.closePosition({ request_id: 'c-2', ticket: 100_002, volume: 0.2 });
+    const snapshot = JSON.parse(await readFile(join(state, PAPER_SNAPSHOT_FILE), 'utf8')) as {
+      journal_seq: number;
+      snapshot: Record<string, unknown>;
+    };
+    const { lastChange, ...oldSnapshot } = snapshot.snapshot;
+    expect(lastChange).toBe(0);
+    await writeFile(join(state, PAPER_SNAPSHOT_FILE), JSON.stringify({ ...snapshot, snapshot: oldSnapshot }));
+    const records = (await journalLines(state)).map((line) => JSON.parse(line) as PaperJournalRecord);
+    const old = records.map(({ seq, change: { number, ...change } }) => {
+      expect(number).toBe(seq);
+      return { seq, change };
+    });
+    // The old gateway recorded a change again after a failed record with the totals of the moment
+    // of the retry, appended after later changes: here o-1 again, with the totals after c-2.
+    const last = old[2].change;
+    old.push({
+      seq: 4,
+      change: {
+        ...old[0].change,
+        balance: last.balance,
+        nextOrder: last.nextOrder,
+        nextDeal: last.nextDeal,
+        walks: last.walks,
+      },
+    });
+    await writeFile(join(state, PAPER_JOURNAL_FILE), old.map((r) => `${JSON.stringify(r)}\n`).join(''));
+
+    const second = await start(clock);
+    expect(second.store.opened).toMatchObject({
+      snapshotSeq: 0,
+      replayed: 4,
+      skipped: 0,
+      dropped: 0,
+      lastChange: 4,
+    });
+    // Numbered 1..4 in file order, as the old replay applied them: the same account (the re-record
+    // made o-1 the newest stored id, as it did before).
+    const books = (snapshot: PaperAccountSnapshot) => ({
+      ...snapshot,
+      lastChange: 0,
+      requests: [...snapshot.requests].sort((a, b) => a.requestId.localeCompare(b.requestId)),
+    });
+    expect(books(second.account.snapshot())).toEqual(books(first.account.snapshot()));
+    expect(await second.gateway.positions()).toEqual(await first.gateway.positions());
+  });
+
+  it('keeps the records it dropped beyond a gap out of any later replay (journal_seq covers them)', async () => {
+    const clock = new ManualClock(T0);
+    const state = join(dir, 'state');
+    let failing = false;
+    const first = await start(clock, OPTIONS, (store) => ({
+      record: (change: PaperChange) =>
+        failing && change.request?.requestId === 'o-2'
+          ? Promise.reject(new Error('EIO'))
+          : store.record(change),
+      close: () => store.close(),
+    }));
+    await first.gateway.openPosition({ request_id: 'o-1', symbol: 'EURUSD', type: 'buy', volume: 0.1 });
+    failing = true;
+    await first.gateway.openPosition({ request_id: 'o-2', symbol: 'EURUSD', type: 'buy', volume: 0.1 });
+    expect(
+      await first.gateway.openPosition({ request_id: 'o-3', symbol: 'EURUSD', type: 'buy', volume: 0.1 }),
+    ).toMatchObject({ ok: false, error: { kind: 'unknown_outcome' } });
+    const journal = await readFile(join(state, PAPER_JOURNAL_FILE), 'utf8'); // changes 1 and 3
+    const second = await start(clock);
+    expect(second.store.opened).toMatchObject({ replayed: 1, dropped: 1, missingChange: 2, lastChange: 1 });
+    expect((await loadPaperAccountSnapshotFile(join(state, PAPER_SNAPSHOT_FILE)))?.journal_seq).toBe(2);
+    // A crash between the snapshot and the journal's truncation: the dropped record stays skipped.
+    await writeFile(join(state, PAPER_JOURNAL_FILE), journal);
+    const third = await start(clock);
+    expect(third.store.opened).toMatchObject({ replayed: 0, skipped: 2, dropped: 0, lastChange: 1 });
+    expect(third.account.snapshot()).toEqual(second.account.snapshot());
+  });
+
   it('throws an error naming the snapshot file when it is not JSON or not a snapshot', async () => {
     const path = join(dir, PAPER_SNAPSHOT_FILE);
     await writeFile(path, '{"version":1,"bal');
@@ -346,5 +455,65 @@ describe('FilePaperAccountStore', () => {
       /paper-account\.json is corrupt: journal_seq must be a whole number/,
     );
     expect(await loadPaperAccountSnapshotFile(join(dir, 'missing.json'))).toBeUndefined();
+  });
+});
+
+describe('planPaperReplay', () => {
+  /** A record whose change is reduced to what the plan looks at: its number and a marker. */
+  const rec = (seq: number, number: number | undefined, marker = `${number}`): PaperJournalRecord => ({
+    seq,
+    change: {
+      ...(number === undefined ? {} : { number }),
+      request: null,
+      balance: 0,
+      nextOrder: 0,
+      nextDeal: 0,
+      ticket: 0,
+      position: null,
+      walks: {},
+      deals: [],
+      marker,
+    } as PaperChange,
+  });
+  const markers = (changes: PaperChange[]) =>
+    changes.map((c) => `${c.number}:${(c as PaperChange & { marker: string }).marker}`);
+
+  it('applies by change number from the snapshot on, the last record of each number, up to the first missing one', () => {
+    const plan = planPaperReplay(
+      [rec(1, 6), rec(2, 8), rec(3, 7, 'first try'), rec(4, 7, 'retry'), rec(5, 10), rec(6, 11)],
+      0,
+      5,
+      'j',
+    );
+    expect(markers(plan.changes)).toEqual(['6:6', '7:retry', '8:8']);
+    expect(plan).toMatchObject({ skipped: 1, dropped: 2, missingChange: 9, lastSeq: 6 });
+  });
+
+  it('skips what the snapshot holds, by record seq and by change number', () => {
+    const plan = planPaperReplay([rec(1, 1), rec(2, 2), rec(3, 3), rec(4, 4)], 2, 3, 'j');
+    expect(markers(plan.changes)).toEqual(['4:4']);
+    expect(plan).toMatchObject({ skipped: 3, dropped: 0, missingChange: undefined, lastSeq: 4 });
+  });
+
+  it('numbers a record without a number (an old journal) after the record before it', () => {
+    const plan = planPaperReplay(
+      [rec(1, undefined, 'a'), rec(2, undefined, 'b'), rec(3, undefined, 'a again')],
+      0,
+      0,
+      'j',
+    );
+    expect(markers(plan.changes)).toEqual(['1:a', '2:b', '3:a again']);
+    expect(planPaperReplay([rec(5, undefined, 'x')], 4, 9, 'j').changes.map((c) => c.number)).toEqual([10]);
+  });
+
+  it('stops at once when the change after the snapshot is missing, and throws on seqs that do not grow', () => {
+    expect(planPaperReplay([rec(1, 2), rec(2, 3)], 0, 0, 'j')).toMatchObject({
+      changes: [],
+      dropped: 2,
+      missingChange: 1,
+    });
+    expect(() => planPaperReplay([rec(2, 1), rec(2, 2)], 0, 0, 'j')).toThrow(
+      'paper account journal j is corrupt: seq 2 follows 2',
+    );
   });
 });

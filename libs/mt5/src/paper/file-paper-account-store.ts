@@ -21,7 +21,11 @@ export interface PaperAccountSnapshotFile {
   snapshot: PaperAccountSnapshot;
 }
 
-/** One line of `paper-account.journal.jsonl`. */
+/**
+ * One line of `paper-account.journal.jsonl`: `seq` numbers the lines (the store's own count, to
+ * skip lines a snapshot already holds); `change.number` is the account's change number, which
+ * orders the replay.
+ */
 export interface PaperJournalRecord {
   seq: number;
   change: PaperChange;
@@ -31,12 +35,35 @@ export interface PaperJournalRecord {
 export interface PaperStoreOpened {
   /** The snapshot's `journal_seq`, or undefined when there was no snapshot (first start). */
   snapshotSeq: number | undefined;
-  /** Journal records applied on top of the snapshot. */
+  /** Changes applied on top of the snapshot (one per change number). */
   replayed: number;
-  /** Journal records already in the snapshot (a crash between its write and the journal's truncation). */
+  /**
+   * Journal records not needed: already in the snapshot (a crash between its write and the
+   * journal's truncation), or an earlier record of a change recorded again.
+   */
   skipped: number;
+  /**
+   * Changes found in the journal beyond a missing one, not applied: their trades were answered
+   * `unknown_outcome` and are retried by request id (see PaperBrokerGateway). 0 after a clean stop.
+   */
+  dropped: number;
+  /** The first change number missing from the journal, when `dropped` > 0. */
+  missingChange: number | undefined;
+  /** The change number the account was restored to. */
+  lastChange: number;
   /** The journal's last line was cut short by a crash mid-write and was dropped (never acknowledged). */
   tornTail: boolean;
+}
+
+/** Which journal records a restart applies: see `planPaperReplay`. */
+export interface PaperReplayPlan {
+  /** The changes to apply, in number order (numbered, old records included), from the snapshot's next one. */
+  changes: PaperChange[];
+  skipped: number;
+  dropped: number;
+  missingChange: number | undefined;
+  /** The highest record `seq` seen (the snapshot's `journal_seq` without any): new records go above it. */
+  lastSeq: number;
 }
 
 /**
@@ -45,6 +72,12 @@ export interface PaperStoreOpened {
  * account. `open` loads the snapshot, replays the journal records after it, and compacts (a new
  * snapshot, then an empty journal); `close` compacts again. Between the two steps of a compaction
  * a crash is harmless: records at or below the snapshot's `journal_seq` are skipped on replay.
+ *
+ * The replay applies the account's changes by change number, from the one after the snapshot's
+ * `lastChange`, and stops at the first number missing: every change carries absolute totals, so
+ * one applied without an earlier one would mix two moments (a stop loss's loss booked with its
+ * position still open). What it finds beyond the gap is dropped (`PaperStoreOpened.dropped`): the
+ * gateway answered those trades `unknown_outcome`, and their retries execute them again.
  */
 export class FilePaperAccountStore implements PaperAccountPersistence {
   readonly snapshotPath: string;
@@ -77,35 +110,32 @@ export class FilePaperAccountStore implements PaperAccountPersistence {
     }
     const snapshotSeq = saved?.journal_seq ?? 0;
     const records = replay.records.map((value, i) => parseRecord(value, this.journalPath, i));
-    const pending = records.filter((r) => r.seq > snapshotSeq);
+    const lastChange = saved?.snapshot.lastChange ?? 0;
+    const plan = planPaperReplay(records, snapshotSeq, lastChange, this.journalPath);
     // Symbols of journaled positions stay quoted even when PAPER_SYMBOLS dropped them, as for the snapshot's.
     const symbols = [
       ...new Set([
         ...options.symbols,
-        ...pending.flatMap((r) => (r.change.position ? [r.change.position.symbol] : [])),
+        ...plan.changes.flatMap((change) => (change.position ? [change.position.symbol] : [])),
       ]),
     ];
     const account =
       saved === undefined
         ? new PaperAccount({ ...options, symbols })
         : PaperAccount.restore(saved.snapshot, { ...options, symbols });
-    let seq = snapshotSeq;
-    for (const entry of pending) {
-      if (entry.seq <= seq)
-        throw new Error(
-          `paper account journal ${this.journalPath} is corrupt: seq ${entry.seq} follows ${seq}`,
-        );
+    for (const change of plan.changes) {
       try {
-        account.applyChange(entry.change);
+        account.applyChange(change);
       } catch (error) {
         throw new Error(
-          `paper account journal ${this.journalPath}: record ${entry.seq} cannot be applied: ${messageOf(error)}`,
+          `paper account journal ${this.journalPath}: change ${change.number} cannot be applied: ${messageOf(error)}`,
           { cause: error },
         );
       }
-      seq = entry.seq;
     }
-    this.seq = seq;
+    // Above every record seen, the dropped ones included: the compaction's journal_seq covers them,
+    // so a crash before the journal is emptied cannot bring them back.
+    this.seq = plan.lastSeq;
     this.account = account;
     await this.compact();
     const journal = new AppendOnlyJournal<PaperJournalRecord>(this.journalPath);
@@ -113,8 +143,11 @@ export class FilePaperAccountStore implements PaperAccountPersistence {
     this.journal = journal;
     this.found = {
       snapshotSeq: saved?.journal_seq,
-      replayed: pending.length,
-      skipped: records.length - pending.length,
+      replayed: plan.changes.length,
+      skipped: plan.skipped,
+      dropped: plan.dropped,
+      missingChange: plan.missingChange,
+      lastChange: account.lastChange,
       tornTail: replay.tornTail,
     };
     return account;
@@ -125,7 +158,7 @@ export class FilePaperAccountStore implements PaperAccountPersistence {
     return this.found;
   }
 
-  /** Appends the change; resolves once it is on disk. Call in change order. */
+  /** Appends the change; resolves once it is on disk. Any order: the replay orders by change number. */
   record(change: PaperChange): Promise<void> {
     if (this.journal === undefined)
       return Promise.reject(new Error(`paper account store ${this.dir} is not open`));
@@ -172,6 +205,52 @@ export async function loadPaperAccountSnapshotFile(
   } catch (error) {
     throw new Error(`paper account state ${path} is corrupt: ${messageOf(error)}`, { cause: error });
   }
+}
+
+/**
+ * Which records a restart applies on a snapshot holding `journalSeq` (records) and `lastChange`
+ * (changes): records above `journalSeq`, by change number from `lastChange + 1`, the last record
+ * written for each number, up to the first number missing. A record without a number (a journal
+ * from before change numbers) follows the record before it. Throws (naming `path`) when record
+ * seqs do not grow.
+ */
+export function planPaperReplay(
+  records: readonly PaperJournalRecord[],
+  journalSeq: number,
+  lastChange: number,
+  path: string,
+): PaperReplayPlan {
+  const latest = new Map<number, PaperChange>();
+  let skipped = 0;
+  let seq = journalSeq;
+  let previous = lastChange;
+  for (const record of records) {
+    if (record.seq <= journalSeq) {
+      skipped += 1;
+      continue;
+    }
+    if (record.seq <= seq)
+      throw new Error(`paper account journal ${path} is corrupt: seq ${record.seq} follows ${seq}`);
+    seq = record.seq;
+    const number = record.change.number ?? previous + 1;
+    previous = number;
+    if (number <= lastChange || latest.has(number)) skipped += 1;
+    if (number > lastChange) latest.set(number, { ...record.change, number });
+  }
+  const changes: PaperChange[] = [];
+  for (let n = lastChange + 1; ; n++) {
+    const change = latest.get(n);
+    if (change === undefined) break;
+    changes.push(change);
+  }
+  const dropped = latest.size - changes.length;
+  return {
+    changes,
+    skipped,
+    dropped,
+    missingChange: dropped > 0 ? lastChange + changes.length + 1 : undefined,
+    lastSeq: seq,
+  };
 }
 
 function parseRecord(value: unknown, path: string, index: number): PaperJournalRecord {

@@ -149,8 +149,14 @@ describe('PaperBrokerGateway', () => {
       await gateway.openPosition({ request_id: 'o-2', symbol: 'USDJPY', type: 'buy', volume: 0.1 }),
     ).toMatchObject({ ok: true });
     expect(persistence.saved.map((c) => c.request?.requestId).sort()).toEqual(['o-1', 'o-2']);
-    // Both records carry the totals after o-2, so replaying them in any order ends at the same state.
-    expect(persistence.saved.map((c) => c.nextOrder)).toEqual([100_003, 100_003]);
+    // The retry is the same change as the failed record (number and totals of its moment); the
+    // replay orders by number, so the order the records land in does not matter.
+    expect(persistence.calls.map((c) => c.number)).toEqual([1, 1, 2]);
+    expect(persistence.calls[1]).toEqual(persistence.calls[0]);
+    expect(persistence.saved.map((c) => [c.number, c.nextOrder])).toEqual([
+      [1, 100_002],
+      [2, 100_003],
+    ]);
     await gateway.openPosition({ request_id: 'o-3', symbol: 'USDJPY', type: 'buy', volume: 0.1 });
     expect(persistence.saved.map((c) => c.request?.requestId)).toHaveLength(3);
   });
@@ -286,6 +292,7 @@ describe('PaperBrokerGateway', () => {
     it('answers a trade unknown_outcome while an earlier close is unsaved, and ok once its retry saved both', async () => {
       const persistence = new FakePersistence();
       const { gateway, account } = setup(persistence);
+      const start = account.snapshot();
       const { ticket } = await buyThenCrossItsStop(gateway, account);
       persistence.failNext = 2; // the read's record of the close, then its retry with the trade
       expect((await gateway.positions()).ok).toBe(true);
@@ -305,11 +312,13 @@ describe('PaperBrokerGateway', () => {
       const saved = persistence.saved.map((c) => c.request?.requestId ?? `close ${c.ticket}`);
       expect(saved.filter((what) => what === `close ${ticket}`)).toHaveLength(1);
       expect(saved).toContain('o-2');
-      // The last records carry the totals as they stand now, so a replay ends at them.
-      expect(persistence.saved.at(-1)).toMatchObject({
-        balance: account.snapshot().balance,
-        nextDeal: 500_004,
-      });
+      // Saved out of order (o-2 before the close), each as of its own moment: replayed by number,
+      // they give the live account.
+      expect(persistence.saved.map((c) => c.number)).toEqual([1, 3, 2]);
+      const replayed = PaperAccount.restore(start, OPTIONS);
+      for (const change of [...persistence.saved].sort((a, b) => a.number! - b.number!))
+        replayed.applyChange(change);
+      expect({ ...replayed.snapshot(), walks: {} }).toEqual({ ...account.snapshot(), walks: {} });
       expect(account.positions(T0)).toHaveLength(1);
     });
 

@@ -18,9 +18,11 @@ import {
 
 /**
  * Where the paper account's changes go, so a restart cannot lose a fill or an automatic close.
- * `record` is called in the same tick as the call that made the change, so records arrive in
- * change order, and several may be in flight at once (an implementation may write them
- * together); it resolves once the change is durable.
+ * Every change carries its number (`PaperChange.number`); a restart applies them in number order
+ * up to the first number it does not find, so records may complete in any order. `record` is
+ * called in the same tick as the call that made the change, several may be in flight at once (an
+ * implementation may write them together), and a change whose record failed is recorded again,
+ * unchanged; it resolves once the change is durable.
  */
 export interface PaperAccountPersistence {
   record(change: PaperChange): Promise<void>;
@@ -28,43 +30,64 @@ export interface PaperAccountPersistence {
   close(): Promise<void>;
 }
 
-/** A change waiting to be (re-)recorded: a trade by its request id, or an automatic close by its deal. */
-type Unsaved = { kind: 'trade'; requestId: string } | { kind: 'close'; deal: Deal };
+/** A change not yet known durable: its record in flight, or (`attempt` undefined) failed and waiting for the next call. */
+interface Unsaved {
+  readonly change: PaperChange;
+  attempt: Promise<Error | undefined> | undefined;
+}
 
 /**
  * The embedded simulated account behind the broker port (`MT5_GATEWAY=paper`). Thin: the
  * account (libs/core) does the trading; this adapter adds the clock, async results and saving.
  *
- * Saving: after any call that changed the account (a fill, a close, a newly stored final
- * outcome), the trade's change is recorded before the result is returned. If recording fails,
- * the trade has still happened in memory, so the answer is `unknown_outcome` / `persist_failed`,
- * not a fill and not a final failure: the caller retries with the same request id, the account
- * answers from its idempotency store without trading again, and that retry records the change
- * again (as it stands then); only once a record succeeds does the caller see the stored result.
+ * Saving: the account numbers its changes (a trade that stored an outcome, an automatic close)
+ * and hands each over as it stood right after it; each call records the changes it made before it
+ * answers, all issued at once (concurrent calls share the persistence's writes). A change whose
+ * record failed is kept and recorded again, the same change (number and content), with every
+ * later call until a record of it succeeds. A restart applies the changes in number order and
+ * stops at the first one missing, so it finds the account exactly as it was right after one
+ * change, never a mix of two moments.
  *
- * A change records totals (balance, counters) that include every earlier trade, so it is only
- * complete on disk if the earlier changes are too. Hence every call re-records the changes whose
- * record failed, and a trade whose own record succeeded while an earlier one failed is answered
- * `unknown_outcome` as well: its retry re-records the earlier change.
+ * Answers: a trade answers its result only once every change numbered up to its own is durable:
+ * its own record and every earlier one (an earlier record still in flight is awaited, not
+ * re-issued). Otherwise it answers `unknown_outcome` / `persist_failed`: the trade has happened in
+ * memory, the caller retries with the same request id, the account answers from its idempotency
+ * store without trading again, and the retry's call records again what is still unsaved; only
+ * once the changes up to the trade's are durable does the caller see the stored result.
+ *
+ * Hence the invariant that makes a restart safe: when a restart's replay stops before change n
+ * (its record is not on disk), every trade numbered n or later was answered `unknown_outcome`, or
+ * not at all (the process died first). Its caller retries it by request id, and the restored
+ * account, which does not know that id, executes it again, once. Nothing the caller was told
+ * happened is lost. Automatic closes beyond the gap were told to no one; the restored account's
+ * first call walks from the last applied change over the downtime (see `PaperAccount.restore`)
+ * and crosses the same stops of the positions it holds again.
+ *
+ * An unsaved change is held whole until a record of it succeeds: a long disk outage costs memory
+ * (and re-records) in proportion to the changes made meanwhile.
  *
  * Automatic closes (stop loss, take profit, stop-out) happen inside whatever call moved the
  * clock, reads included, so every call also records the closes the account queued, before it
  * answers, in the same scheme. A read whose close could not be saved still answers (what it
  * read is true in memory); the close stays unsaved and is recorded again with every later call
  * until a record of it succeeds, and until then trades answer `unknown_outcome` as above. On
- * `close`, the persistence's compaction writes the whole account, unsaved closes included.
+ * `close`, the persistence's compaction writes the whole account, unsaved changes included.
  */
 export class PaperBrokerGateway implements BrokerGateway {
-  /** Records issued so far; numbers them, to tell earlier failures from later ones. */
-  private issued = 0;
-  /** Changes whose last record failed, by key, with that record's number. */
-  private readonly unsaved = new Map<string, { n: number; what: Unsaved }>();
+  /** Every change numbered up to this one is durable (those made before this gateway count as such: the store's open compacts them). */
+  private durable: number;
+  /** Changes numbered above `durable` not yet known durable, in number order. */
+  private readonly unsaved = new Map<number, Unsaved>();
+  /** Changes already durable but numbered above `durable + 1` (an earlier one is not): number to request id ('' for a close). */
+  private readonly savedAhead = new Map<number, string>();
 
   constructor(
     private readonly paper: PaperAccount,
     private readonly clock: Clock,
     private readonly persistence?: PaperAccountPersistence,
-  ) {}
+  ) {
+    this.durable = paper.lastChange;
+  }
 
   async health(): Promise<BrokerResult<BrokerHealth>> {
     return this.read(() => ({ connected: true }));
@@ -108,24 +131,23 @@ export class PaperBrokerGateway implements BrokerGateway {
   private async read<T>(execute: () => T): Promise<BrokerResult<T>> {
     const value = execute();
     const pending = this.pendingRecords();
-    if (pending.size > 0 && this.persistence !== undefined) await this.recordAll(this.persistence, pending);
+    if (pending.length > 0 && this.persistence !== undefined) await this.recordAll(this.persistence, pending);
     return ok(value);
   }
 
   private async trade(execute: () => TradeResult): Promise<BrokerResult<TradeResult>> {
-    const before = this.paper.revision;
+    const before = this.paper.lastChange;
     const result = execute();
     const pending = this.pendingRecords();
     if (this.persistence === undefined) return ok(result);
-    // A trade changed the account; the revision also moves for closes, so a repeat may record
-    // its (unchanged) change again, which is harmless.
-    if (this.paper.revision !== before && result.request_id !== '')
-      pending.set(`trade:${result.request_id}`, { kind: 'trade', requestId: result.request_id });
-    if (pending.size === 0) return ok(result);
-    const first = this.issued + 1;
-    const failures = await this.recordAll(this.persistence, pending);
-    const earlier = [...this.unsaved.values()].some((u) => u.n < first);
-    if (failures.length === 0 && !earlier) return ok(result);
+    // The trade's own change, taken in the same tick; none for a repeat (a stored answer) or a request without id.
+    const own = result.request_id === '' ? undefined : this.paper.changeFor(result.request_id);
+    const made = own?.number !== undefined && own.number > before ? own : undefined;
+    if (made !== undefined) pending.push(made);
+    // What the answer stands on: the trade's change, or a repeat's earlier one while it is not yet durable.
+    const upTo = made?.number ?? this.unsavedTrade(result.request_id);
+    const failures = pending.length > 0 ? await this.recordAll(this.persistence, pending) : [];
+    if (upTo === undefined || (await this.durableThrough(upTo))) return ok(result);
     const reason =
       failures.length > 0
         ? failures.map((e) => e.message).join('; ')
@@ -139,61 +161,94 @@ export class PaperBrokerGateway implements BrokerGateway {
   }
 
   /**
-   * What this call must record: the changes whose record failed, then the automatic closes the
-   * call made (they come before any trade of the call: the account checks stops as it syncs).
-   * Without persistence the closes are taken and dropped, so the queue does not grow.
+   * What this call must record, in number order: the changes whose record failed, then the
+   * automatic closes the call made (they come before any trade of the call: the account checks
+   * stops as it syncs). Without persistence the closes are taken and dropped, so the queue does
+   * not grow.
    */
-  private pendingRecords(): Map<string, Unsaved> {
-    const pending = new Map([...this.unsaved].map(([key, u]) => [key, u.what]));
-    for (const deal of this.paper.takeAutomaticCloses())
-      pending.set(`close:${deal.ticket}`, { kind: 'close', deal });
-    return pending;
+  private pendingRecords(): PaperChange[] {
+    const closes = this.paper.takeAutomaticCloses();
+    if (this.persistence === undefined) return [];
+    const retries: PaperChange[] = [];
+    for (const u of this.unsaved.values()) if (u.attempt === undefined) retries.push(u.change);
+    return retries.length === 0 ? closes : [...retries, ...closes];
+  }
+
+  /** The number of the trade `requestId` while its change is not yet durable as part of the prefix; undefined once it is. */
+  private unsavedTrade(requestId: string): number | undefined {
+    if (requestId === '' || this.unsaved.size + this.savedAhead.size === 0) return undefined;
+    for (const [n, u] of this.unsaved) if (u.change.request?.requestId === requestId) return n;
+    for (const [n, id] of this.savedAhead) if (id === requestId) return n;
+    return undefined;
+  }
+
+  /**
+   * True once every change numbered up to `n` is durable: waits for the earlier records still in
+   * flight (issued by earlier calls; nothing is re-issued or serialised here), false as soon as
+   * one of them is found failed.
+   */
+  private async durableThrough(n: number): Promise<boolean> {
+    while (this.durable < n) {
+      const next = this.unsaved.get(this.durable + 1);
+      if (next?.attempt === undefined) return false;
+      await next.attempt;
+    }
+    return true;
   }
 
   /**
    * Issues every record before the first await: the records leave in change order and are not
    * chained, so concurrent calls share the persistence's writes. Resolves with the errors.
    */
-  private async recordAll(
-    persistence: PaperAccountPersistence,
-    pending: Map<string, Unsaved>,
-  ): Promise<Error[]> {
-    const outcomes = await Promise.all(
-      [...pending].map(([key, what]) => this.record(persistence, key, what)),
-    );
+  private async recordAll(persistence: PaperAccountPersistence, pending: PaperChange[]): Promise<Error[]> {
+    const outcomes = await Promise.all(pending.map((change) => this.record(persistence, change)));
     return outcomes.filter((e) => e !== undefined);
   }
 
-  /** Records the change as it stands now; resolves with the error instead of rejecting. */
-  private record(
-    persistence: PaperAccountPersistence,
-    key: string,
-    what: Unsaved,
-  ): Promise<Error | undefined> {
-    const change =
-      what.kind === 'trade' ? this.paper.changeFor(what.requestId) : this.paper.changeForClose(what.deal);
-    if (change === undefined) {
-      // The account has forgotten the id (expired or beyond the cap): nothing of it is left to save.
-      this.unsaved.delete(key);
-      return Promise.resolve(undefined);
+  /** Records the change (again, unchanged, after a failure); resolves with the error instead of rejecting. */
+  private record(persistence: PaperAccountPersistence, change: PaperChange): Promise<Error | undefined> {
+    const n = change.number;
+    if (n === undefined) return Promise.resolve(new Error('paper change without a number'));
+    let entry = this.unsaved.get(n);
+    if (entry === undefined) {
+      entry = { change, attempt: undefined };
+      this.unsaved.set(n, entry);
     }
-    const n = ++this.issued;
+    const unsaved = entry;
     let written: Promise<void>;
     try {
       written = persistence.record(change);
     } catch (error) {
-      written = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      written = Promise.reject(toError(error));
     }
-    return written.then(
+    const attempt = written.then(
       () => {
-        // A later failed record of the same change keeps it unsaved.
-        if ((this.unsaved.get(key)?.n ?? Number.POSITIVE_INFINITY) < n) this.unsaved.delete(key);
+        this.saved(n);
         return undefined;
       },
       (error: unknown) => {
-        this.unsaved.set(key, { n: Math.max(n, this.unsaved.get(key)?.n ?? 0), what });
-        return error instanceof Error ? error : new Error(String(error));
+        unsaved.attempt = undefined;
+        return toError(error);
       },
     );
+    unsaved.attempt = attempt;
+    return attempt;
   }
+
+  /** Change `n` is durable: moves `durable` on over it and any durable changes right after it. */
+  private saved(n: number): void {
+    const entry = this.unsaved.get(n);
+    this.unsaved.delete(n);
+    if (entry === undefined || n <= this.durable) return;
+    if (n !== this.durable + 1) {
+      this.savedAhead.set(n, entry.change.request?.requestId ?? '');
+      return;
+    }
+    this.durable = n;
+    while (this.savedAhead.delete(this.durable + 1)) this.durable += 1;
+  }
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
