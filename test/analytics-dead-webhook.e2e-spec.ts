@@ -8,6 +8,7 @@ import {
 } from './fakes/fake-webhook-receiver';
 import { postSignal, signalBody } from './support/signed-request';
 import { startTestApp, type TestApp } from './support/test-app';
+import { waitUntil } from './support/wait-until';
 
 /** Milliseconds from POST to trade_executed for `n` signals sent one after another (after one warm-up). */
 async function timeTrades(t: TestApp, n: number): Promise<number[]> {
@@ -50,8 +51,18 @@ describe('dead analytics webhooks', () => {
     expect(median(withDead)).toBeLessThan(median(baseline) * 2 + 15);
     expect(withDead[withDead.length - 1]).toBeLessThan(1_000);
 
-    await new Promise((r) => setTimeout(r, 700)); // first retry of the refused one after <= 500 ms backoff
-    const text = await (await fetch(`${t.baseUrl}/metrics`)).text();
+    // The first retry of the refused one (after <= 500 ms backoff) has been made and has failed too:
+    // its second failed attempt is counted. Meanwhile the hanging one has had the same time.
+    const app = t;
+    const text = await waitUntil(
+      async () => {
+        const scraped = await (await fetch(`${app.baseUrl}/metrics`)).text();
+        return metric(scraped, 'trading_webhook_attempt_failures_total{webhook="0"}') >= 2
+          ? scraped
+          : undefined;
+      },
+      { what: 'the first retry of the refused webhook to fail', timeoutMs: 5_000, intervalMs: 50 },
+    );
     expect(metric(text, 'trading_webhook_attempt_failures_total{webhook="0"}')).toBeGreaterThanOrEqual(1);
     expect(metric(text, 'trading_webhook_events_total{webhook="0",outcome="delivered"}')).toBe(0);
     expect(metric(text, 'trading_webhook_events_total{webhook="1",outcome="delivered"}')).toBe(0);

@@ -46,7 +46,6 @@ describe('analytics of a signal end to end', () => {
     // created_at 250 ms before the POST: the latency runs from creation to fill.
     expect(executed.payload.latency_ms).toBeGreaterThanOrEqual(250);
     expect(executed.payload.latency_ms).toBeLessThanOrEqual(250 + processing);
-    expect(executed.payload.latency_ms).toBeLessThan(400);
 
     // The live stream: same three, same order, flattened with an ISO time.
     await stream.waitFor((m) => m.some((x) => x.event === 'trade_executed' && x.data.signal_id === id));

@@ -4,6 +4,7 @@ import { EventStreamHub } from '@app/analytics';
 import { EventBus } from '@app/common';
 import { connectEventStream } from './fakes/event-stream-client';
 import { startTestApp, type TestApp } from './support/test-app';
+import { waitUntil } from './support/wait-until';
 
 const MAX_BUFFERED = 64 * 1024;
 const FRAME_PAYLOAD = 'x'.repeat(8 * 1024);
@@ -38,17 +39,20 @@ describe('event stream with a client that never reads', () => {
     const slow = await connectNonReader(t);
     const slowClosed = new Promise<void>((resolve) => slow.once('close', () => resolve()));
     slow.on('error', () => undefined); // the server resets it
-    while (hub.stats().clients < 2) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(() => hub.stats().clients >= 2, { what: 'both stream clients to be connected' });
 
-    // Publish 8 KiB events in batches smaller than the bound, letting the sockets flush in between,
-    // until the kernel buffers of the non-reader are full and the server starts to queue for it.
+    // Publish 8 KiB events in batches smaller than the bound, letting the sockets flush in between
+    // (the reading client has every event of a batch before the next one goes out), until the
+    // kernel buffers of the non-reader are full and the server starts to queue for it.
     // (A single synchronous burst bigger than the bound would drop a reading client too: by design.)
     const bus = t.app.get(EventBus);
+    const readerHas = (n: number) => (m: { event: string }[]) =>
+      m.filter((x) => x.event === 'signal_rejected').length >= n;
     let sent = 0;
     while (hub.stats().dropped === 0 && sent < 8_000) {
       for (let i = 0; i < 6; i += 1)
         bus.publish('signal_rejected', { signal_id: `big-${sent++}`, reason: FRAME_PAYLOAD });
-      await new Promise((r) => setTimeout(r, 2));
+      await reader.waitFor(readerHas(sent));
     }
     expect(hub.stats().dropped).toBe(1);
     slow.resume(); // the server closed it: reading what the kernel still holds leads to the end
@@ -78,7 +82,7 @@ describe('event stream with a client that never reads', () => {
   it('sends keep-alive comments while idle', async () => {
     t.app.get(EventStreamHub).configure({ keepAliveMs: 50 });
     const reader = await connectEventStream(`${t.baseUrl}/api/v1/events/stream`, t.secrets.adminToken);
-    await new Promise((r) => setTimeout(r, 300));
+    await reader.waitForComments(3);
     expect(reader.comments).toBeGreaterThanOrEqual(3);
     reader.close();
   });

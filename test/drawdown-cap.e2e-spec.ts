@@ -1,9 +1,11 @@
 import { sampleValue } from './support/prometheus-sample';
 import { AlertDispatcher, type Alert } from '@app/alerts';
 import { Lifecycle } from '@app/common';
+import { DrawdownGuard } from '@app/core';
 import { startFakeMt5Bridge, type FakeMt5Bridge } from './fakes/fake-mt5-bridge';
 import { postSignal, signalBody } from './support/signed-request';
 import { startTestApp, type TestApp } from './support/test-app';
+import { waitUntil } from './support/wait-until';
 
 const SECRET = 'inbox-secret-for-drawdown-tests';
 
@@ -81,7 +83,7 @@ describe('drawdown cap', () => {
     const ordersBefore = bridge.requestsTo('POST', '/v1/orders').length;
     const refused = await postSignal(t.baseUrl, SECRET, signalBody());
     expect(refused.status).toBe(423);
-    await new Promise((r) => setTimeout(r, 300));
+    await t.waitForLoopTicks(2); // a signal taken despite the 423 would have been sent by now
     expect(bridge.requestsTo('POST', '/v1/orders')).toHaveLength(ordersBefore);
   });
 
@@ -92,7 +94,9 @@ describe('drawdown cap', () => {
     bridge.setEquity(5_000);
     await t.waitForEvent('equity_sample', (e) => e.payload.equity === 5_000);
     bridge.setEquity(10_000);
-    await new Promise((r) => setTimeout(r, 800));
+    // Four more checks read the good equity: a guard that counted the bad read towards the three
+    // confirming reads, or confirmed with a stale value, would have triggered by then.
+    await t.waitForMoreEvents('equity_sample', 4, (e) => e.payload.equity === 10_000);
     expect(t.eventsOf('drawdown_cap_triggered')).toHaveLength(0);
     expect(bridge.positions()).toHaveLength(1);
   });
@@ -132,8 +136,10 @@ describe('drawdown cap', () => {
     const capAlert = alerts.find((a) => a.kind === 'drawdown_cap');
     expect(capAlert?.text).toContain('failed to close');
     // The guard keeps going until the broker lists nothing.
-    const until = Date.now() + 15_000;
-    while (bridge.positions().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    await waitUntil(() => bridge.positions().length === 0, {
+      what: 'the bridge to list no position',
+      timeoutMs: 15_000,
+    });
     expect(bridge.positions()).toHaveLength(0);
   });
 
@@ -148,8 +154,10 @@ describe('drawdown cap', () => {
     const reported = await t.waitForEvent('drawdown_cap_triggered');
     expect(reported.payload).toMatchObject({ cap: 'manual', positions_closed: 1, positions_failed: 0 });
     expect((await t.admin('GET', '/api/v1/analytics')).body.drawdown.cap_triggers).toBe(0);
-    const until = Date.now() + 5000;
-    while (bridge.positions().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => bridge.positions().length === 0, {
+      what: 'the bridge to list no position',
+      timeoutMs: 5_000,
+    });
     expect(bridge.positions()).toHaveLength(0);
     expect((await postSignal(t.baseUrl, SECRET, signalBody())).status).toBe(423);
     // A close-all that closed everything at the first pass has nothing more to tell.
@@ -172,10 +180,16 @@ describe('drawdown cap', () => {
     await t.waitForEvent('equity_sample');
     expect((await t.admin('POST', '/api/v1/halt', { reason: 'late fill test' })).status).toBe(200);
     await t.waitForEvent('halted');
-    await new Promise((r) => setTimeout(r, 300)); // the halt's close-all has finished: nothing was open
+    // The halt's close-all has finished (nothing was open): its first pass is reported, and
+    // nothing is closing any more.
+    await t.waitForEvent('drawdown_cap_triggered');
+    const guard = t.app.get(DrawdownGuard);
+    await waitUntil(() => !guard.snapshot().closingInProgress, { what: "the halt's close-all to finish" });
     bridge.addPosition({ symbol: 'EURUSD', type: 'buy', volume: 0.1 }); // the late fill
-    const until = Date.now() + 5000;
-    while (bridge.positions().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => bridge.positions().length === 0, {
+      what: 'the bridge to list no position',
+      timeoutMs: 5_000,
+    });
     expect(bridge.positions()).toHaveLength(0);
     expect((await t.admin('GET', '/api/v1/status')).body.state).toBe('halted');
   });

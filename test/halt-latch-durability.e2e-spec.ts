@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { startFakeMt5Bridge, type FakeMt5Bridge } from './fakes/fake-mt5-bridge';
 import { postSignal, signalBody } from './support/signed-request';
 import { ServiceProcess } from './support/service-process';
+import { waitUntil } from './support/wait-until';
 
 const SECRET = 'inbox-secret-for-latch-tests';
 
@@ -41,13 +42,7 @@ describe('halt latch durability', () => {
     });
     return { status: answer.status, body: (await answer.json()) as Record<string, any> };
   };
-  const waitFor = async (what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000) => {
-    const until = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const isHeartbeat = (l: { type?: string }) => l.type === 'heartbeat';
 
   it('kill -9 right after a trigger, restart with another cap: still halted, positions still closed, nothing opened until resume', async () => {
     for (const symbol of ['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD', 'EURJPY'])
@@ -79,9 +74,12 @@ describe('halt latch durability', () => {
       state: 'halted',
       cap_percent: 50,
     });
-    await waitFor('positions closed after restart', () => bridge.positions().length === 0);
+    await waitUntil(() => bridge.positions().length === 0, { what: 'positions closed after restart' });
+    const heartbeats = second.lines.filter(isHeartbeat).length;
     expect((await postSignal(second.baseUrl, SECRET, signalBody())).status).toBe(423);
-    await new Promise((r) => setTimeout(r, 300));
+    // Two more heartbeats, each proving a completed loop tick: a signal taken despite the 423
+    // would have been sent by then.
+    await second.waitForLineCount(isHeartbeat, heartbeats + 2);
     expect(bridge.requestsTo('POST', '/v1/orders')).toHaveLength(ordersBefore);
 
     // Only a person clears it; afterwards trading works again from the new baseline.
@@ -91,7 +89,9 @@ describe('halt latch durability', () => {
     });
     expect(resumed).toMatchObject({ status: 200, body: { state: 'running', baseline_equity: 10_000 } });
     expect((await postSignal(second.baseUrl, SECRET, signalBody())).status).toBe(202);
-    await waitFor('the new order', () => bridge.requestsTo('POST', '/v1/orders').length === ordersBefore + 1);
+    await waitUntil(() => bridge.requestsTo('POST', '/v1/orders').length === ordersBefore + 1, {
+      what: 'the new order',
+    });
     const audit = await readFile(join(first.stateDir, 'audit.jsonl'), 'utf8');
     expect(audit).toContain('"action":"halt"');
     expect(audit).toContain('"action":"resume"');

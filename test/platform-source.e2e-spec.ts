@@ -3,6 +3,7 @@ import { PlatformSignalSource } from '@app/signals/platform/platform-signal-sour
 import { startFakeMt5Bridge, type FakeMt5Bridge } from './fakes/fake-mt5-bridge';
 import { platformSignal, startFakePlatform, type FakePlatform } from './fakes/fake-platform';
 import { startTestApp, type TestApp } from './support/test-app';
+import { waitUntil } from './support/wait-until';
 
 /**
  * SIGNAL_SOURCES=platform end to end: the real app polls a fake approvals platform (signed, as
@@ -45,8 +46,10 @@ describe('approvals platform signal source', () => {
     await t.waitForEvent('trade_executed', (e) => e.payload.signal_id === b.id);
     // Let the platform repeat both on several more polls. Waiting on the source's own count, not
     // on the fake's: the fake records a poll before the source has read its answer.
-    const until = Date.now() + 10_000;
-    while (source().stats.duplicates < 6 && Date.now() < until) await sleep(100);
+    await waitUntil(() => source().stats.duplicates >= 6, {
+      what: 'the source to skip 6 repeated signals',
+      timeoutMs: 10_000,
+    });
 
     for (const s of [a, b])
       expect(t.eventsOf('trade_executed').filter((e) => e.payload.signal_id === s.id)).toHaveLength(1);
@@ -84,7 +87,7 @@ describe('approvals platform signal source', () => {
     await t.waitForEvent('trade_executed', (e) => e.payload.signal_id === good.id);
     await t.waitForEvent('trade_executed', (e) => e.payload.signal_id === extraField.id);
     const polls = platform.polls.length;
-    while (platform.polls.length < polls + 2) await sleep(100);
+    await waitUntil(() => platform.polls.length >= polls + 2, { what: '2 more polls' });
     expect(bridge.fills).toBe(2);
     for (const bad of [badVolume, noApproval])
       expect(t.events.some((e) => 'signal_id' in e.payload && e.payload.signal_id === bad.id)).toBe(false);
@@ -95,32 +98,37 @@ describe('approvals platform signal source', () => {
 
   it('platform failures back off exponentially, are counted, never crash; polling recovers and fills', async () => {
     await start();
-    while (platform.polls.length < 2) await sleep(50);
+    await waitUntil(() => platform.polls.length >= 2, { what: '2 polls' });
     // Four failing polls: 503, a garbage envelope, a dropped connection, then connection refused.
     platform.failNext({ kind: 'http', status: 503 }, 1);
     platform.failNext({ kind: 'garbage' }, 1);
     platform.failNext({ kind: 'reset' }, 1);
     const failuresFrom = platform.polls.length;
-    while (platform.polls.length < failuresFrom + 3) await sleep(50);
+    await waitUntil(() => platform.polls.length >= failuresFrom + 3, { what: 'the 3 failing polls' });
     await platform.setDown(true);
     // The fourth poll comes about 4 s after the third: connection refused.
-    const until = Date.now() + 8_000;
-    while (source().stats.consecutiveFailures < 4 && Date.now() < until) await sleep(100);
+    await waitUntil(() => source().stats.consecutiveFailures >= 4, {
+      what: 'a fourth failed poll in a row',
+      timeoutMs: 8_000,
+    });
     expect(source().stats.consecutiveFailures).toBe(4);
     expect(source().stats.lastError).toEqual(expect.stringContaining('ECONNREFUSED'));
     expect((await fetch(`${t.baseUrl}/health/live`)).status).toBe(200);
 
-    // Gaps between the failing polls grow: about 1 s, 2 s (+-20 % jitter).
+    // Gaps between the failing polls follow the doubling step with equal jitter: half to all of
+    // 1 s after the first failure, half to all of 2 s after the second (plus a little scheduling slack).
     const at = platform.polls.slice(failuresFrom).map((r) => r.at);
     const gap1 = at[1] - at[0];
     const gap2 = at[2] - at[1];
-    expect(gap1).toBeGreaterThanOrEqual(700);
-    expect(gap2).toBeGreaterThan(gap1 * 1.3);
+    expect(gap1).toBeGreaterThanOrEqual(480);
+    expect(gap1).toBeLessThanOrEqual(1_250);
+    expect(gap2).toBeGreaterThanOrEqual(980);
+    expect(gap2).toBeLessThanOrEqual(2_250);
 
     const s = platformSignal();
     platform.signals = [s];
     await platform.setDown(false);
-    // Next poll within the backoff (at most 8 s * 1.2 after four failures).
+    // Next poll within the backoff (at most 8 s after four failures).
     await t.waitForEvent('trade_executed', (e) => e.payload.signal_id === s.id, 15_000);
     expect(source().stats.consecutiveFailures).toBe(0);
     expect(source().stats.pollFailures).toBeGreaterThanOrEqual(4);
@@ -130,7 +138,7 @@ describe('approvals platform signal source', () => {
   it('signs with the configured secret: a wrong secret is refused by the platform (401), counted, and nothing trades', async () => {
     platform.signals = [platformSignal()];
     await start({ PLATFORM_API_SECRET: 'not-the-platform-secret' });
-    while (platform.polls.length < 2) await sleep(50);
+    await waitUntil(() => platform.polls.length >= 2, { what: '2 polls' });
     expect(platform.polls.every((r) => !r.signatureOk && r.status === 401)).toBe(true);
     expect(source().stats.lastError).toEqual(expect.stringContaining('HTTP 401'));
     expect(source().stats.accepted).toBe(0);
@@ -138,7 +146,3 @@ describe('approvals platform signal source', () => {
     expect(bridge.fills).toBe(0);
   });
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { freePort, ServiceProcess } from './support/service-process';
+import { waitUntil } from './support/wait-until';
 
 /**
  * The repository's Prometheus config and alert rules, evaluated by a real Prometheus (Debian's
@@ -63,19 +64,19 @@ function configForTest(target: string, rulesPath: string): string {
   return stringify(config);
 }
 
-async function until<T>(
+/** `probe` until it answers something; a probe that throws (Prometheus not up yet) answers nothing. */
+function until<T>(
   what: string,
   probe: () => Promise<T | undefined>,
   timeoutMs: number,
   diagnostics: () => string,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what} not seen within ${timeoutMs} ms\n${diagnostics()}`);
+  return waitUntil(() => probe().catch(() => undefined), {
+    what,
+    timeoutMs,
+    intervalMs: 250,
+    detail: () => `\n${diagnostics()}`,
+  });
 }
 
 describe('Prometheus rule file (promtool)', () => {
@@ -110,6 +111,16 @@ describeWithPrometheus('a real Prometheus scraping the service with the reposito
     return (
       (await response.json()) as { data: { alerts: { labels: { alertname: string }; state: string }[] } }
     ).data.alerts;
+  };
+  /** When Prometheus last evaluated the TradingHeartbeatStale rule (RFC 3339, from /api/v1/rules). */
+  const staleRuleEvaluatedAt = async (): Promise<string> => {
+    const response = await fetch(`${api}/api/v1/rules`);
+    const body = (await response.json()) as {
+      data: { groups: { rules: { name: string; lastEvaluation: string }[] }[] };
+    };
+    const rule = body.data.groups.flatMap((g) => g.rules).find((r) => r.name === 'TradingHeartbeatStale');
+    if (rule === undefined) throw new Error('TradingHeartbeatStale is not among the loaded rules');
+    return rule.lastEvaluation;
   };
   const firing = async (name: string) =>
     (await alerts()).some((a) => a.labels.alertname === name && a.state === 'firing') ? true : undefined;
@@ -171,12 +182,13 @@ describeWithPrometheus('a real Prometheus scraping the service with the reposito
 
   afterAll(async () => {
     if (prometheus !== undefined && prometheus.exitCode === null) {
-      const exited = new Promise((resolve) => prometheus!.once('exit', resolve));
-      prometheus.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
-      clearTimeout(timer);
-      if (prometheus.exitCode === null && prometheus.signalCode === null) prometheus.kill('SIGKILL');
+      const child = prometheus;
+      const exited = () => child.exitCode !== null || child.signalCode !== null;
+      child.kill('SIGTERM');
+      await waitUntil(exited, { what: 'Prometheus to exit on SIGTERM', timeoutMs: 5_000 }).catch(
+        () => undefined,
+      );
+      if (!exited()) child.kill('SIGKILL');
     }
     await service?.stop();
     if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
@@ -207,7 +219,20 @@ describeWithPrometheus('a real Prometheus scraping the service with the reposito
       5_000,
       diagnostics,
     );
-    await new Promise((r) => setTimeout(r, 2_000));
+    // Stays resolved: Prometheus evaluates the rule twice more (the 2 s the evaluation interval
+    // of 1 s allows, scrapes between them), and a stale heartbeat would make it pending at once.
+    const evaluations = new Set<string>();
+    const firstSeen = await staleRuleEvaluatedAt();
+    await until(
+      'two more evaluations of TradingHeartbeatStale',
+      async () => {
+        const at = await staleRuleEvaluatedAt();
+        if (at !== firstSeen) evaluations.add(at);
+        return evaluations.size >= 2 ? true : undefined;
+      },
+      10_000,
+      diagnostics,
+    );
     expect(await staleAlerts()).toEqual([]);
   });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { openRequestId, type TradeSignal } from '@app/core';
 import { startFakeMt5Bridge, type FakeMt5Bridge } from './fakes/fake-mt5-bridge';
 import { startTestApp, type TestApp } from './support/test-app';
+import { waitUntil } from './support/wait-until';
 
 /**
  * Signals an earlier run accepted but never recorded as ended are taken up after a restart
@@ -108,9 +109,10 @@ describe('restart recovery of unfinished signals', () => {
     );
     // Halted: nothing opened, and the leftover position is closed.
     expect(bridge.requestsTo('POST', '/v1/orders')).toEqual([]);
-    const deadline = Date.now() + 5_000;
-    while (bridge.positions().length > 0 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => bridge.positions().length === 0, {
+      what: 'the leftover position to be closed',
+      timeoutMs: 5_000,
+    });
     expect(bridge.positions()).toEqual([]);
   });
 });

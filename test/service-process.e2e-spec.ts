@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { postSignal, signalBody } from './support/signed-request';
 import { ServiceProcess } from './support/service-process';
+import { waitUntil } from './support/wait-until';
 
 /** The compiled service as a process: config refusal, the log contract, graceful stop, kill -9. */
 describe('the service process', () => {
@@ -176,9 +177,11 @@ describe('the service process', () => {
         .map((r) => r.id);
       return new Set([...logged, ...ledger]).size;
     };
-    const until = Date.now() + 20_000;
-    while ((await ended()) < bodies.length && Date.now() < until)
-      await new Promise((r) => setTimeout(r, 200));
+    await waitUntil(async () => (await ended()) >= bodies.length, {
+      what: `all ${bodies.length} signals to end`,
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    });
     expect(await ended()).toBe(bodies.length);
     const executed = [...first.lines, ...second.lines]
       .filter((l) => l.type === 'trade_executed')

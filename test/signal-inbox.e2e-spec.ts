@@ -1,9 +1,11 @@
 import { AlertDispatcher, type Alert } from '@app/alerts';
+import { DrawdownGuard } from '@app/core';
 import { readlinkSync } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { postSignal, signalBody, signedHeaders } from './support/signed-request';
 import { startTestApp, type TestApp } from './support/test-app';
+import { waitUntil } from './support/wait-until';
 
 /** Every inbox rule of docs/service.md against the real app on the paper account: only valid signals reach the broker. */
 describe('signal inbox', () => {
@@ -15,6 +17,14 @@ describe('signal inbox', () => {
 
   const positions = async () =>
     ((await t.admin('GET', '/api/v1/positions')).body.positions as { comment: string }[]).length;
+  /**
+   * The loop has taken whatever was accepted until now and recorded how it ended: a signal
+   * wrongly accepted (or executed twice) would show as an event or a position by then.
+   */
+  const loopHadItsChance = async () => {
+    await t.waitForLoopTicks(2);
+    await t.waitForRecordedOutcomes();
+  };
 
   it('accepts a signed signal, executes it once, and answers a repeat as duplicate', async () => {
     const body = signalBody({ id: 'inbox-ok-1' });
@@ -23,7 +33,7 @@ describe('signal inbox', () => {
     await t.waitForEvent('trade_executed', (e) => e.payload.signal_id === 'inbox-ok-1');
     const again = await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, body);
     expect(again).toEqual({ status: 200, body: { id: 'inbox-ok-1', status: 'duplicate' } });
-    await new Promise((r) => setTimeout(r, 300));
+    await loopHadItsChance();
     expect(t.eventsOf('trade_executed').filter((e) => e.payload.signal_id === 'inbox-ok-1')).toHaveLength(1);
   });
 
@@ -45,7 +55,7 @@ describe('signal inbox', () => {
     expect((await send(tampered, text.replace('0.1', '0.2'))).status).toBe(401); // body changed after signing
     expect((await send({ ...tampered, 'x-timestamp': 'yesterday' })).status).toBe(401);
 
-    await new Promise((r) => setTimeout(r, 300));
+    await loopHadItsChance();
     expect(await positions()).toBe(before);
   });
 
@@ -99,7 +109,8 @@ describe('signal inbox', () => {
 
   it('answers 423 while halted, records the signal as rejected, and a resend is a duplicate', async () => {
     const before = await positions();
-    expect((await t.admin('POST', '/api/v1/halt', { reason: 'inbox test' })).status).toBe(200);
+    const halt = await t.admin('POST', '/api/v1/halt', { reason: 'inbox test' });
+    expect(halt.status).toBe(200);
     const body = signalBody({ id: 'while-halted-1' });
     const halted = await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, body);
     expect(halted).toEqual({
@@ -107,7 +118,11 @@ describe('signal inbox', () => {
       body: { id: 'while-halted-1', status: 'rejected', reason: 'halted' },
     });
     expect((await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, body)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 300));
+    // The halt's close-all has made its first pass (reported) and finished, and the loop had its chance.
+    await t.waitForEvent('drawdown_cap_triggered', (e) => e.payload.halt_id === halt.body?.halt?.id);
+    const guard = t.app.get(DrawdownGuard);
+    await waitUntil(() => !guard.snapshot().closingInProgress, { what: "the halt's close-all to finish" });
+    await loopHadItsChance();
     expect(await positions()).toBe(0); // the halt closed everything and nothing new opened
     expect(before).toBeGreaterThanOrEqual(0);
     expect(
@@ -163,7 +178,7 @@ describe('signal inbox', () => {
       });
       expect((await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, second)).status).toBe(503);
       expect(failuresLeft).toBe(0);
-      await new Promise((r) => setTimeout(r, 300));
+      await loopHadItsChance();
       expect(await positions()).toBe(before);
       // Rolled back: the file holds nothing of the refused claims.
       expect(await readFile(ledgerPath, 'utf8')).toBe(ledgerBefore);

@@ -1,3 +1,4 @@
+import { AlertDispatcher } from '@app/alerts';
 import { startFakeMt5Bridge, type FakeMt5Bridge } from './fakes/fake-mt5-bridge';
 import { startFakeTelegram, type FakeTelegram } from './fakes/fake-telegram';
 import { postSignal, signalBody } from './support/signed-request';
@@ -5,6 +6,13 @@ import { startTestApp, type TestApp } from './support/test-app';
 
 const SECRET = 'inbox-secret-for-telegram-tests';
 const firstLine = (text: string) => text.split('\n')[0];
+
+/** Until every alert handed over so far has been sent (or given up); fails if that takes over `timeoutMs`. */
+async function drained(t: TestApp, timeoutMs = 10_000): Promise<void> {
+  const started = Date.now();
+  await t.app.get(AlertDispatcher).drain(timeoutMs);
+  if (Date.now() - started >= timeoutMs) throw new Error(`alerts not drained within ${timeoutMs} ms`);
+}
 
 /** Alerts reach Telegram through telegraf (pointed at a fake Bot API), without ever holding up trading. */
 describe('telegram alerts', () => {
@@ -66,7 +74,8 @@ describe('telegram alerts', () => {
     const sends = telegram.callsTo('sendMessage');
     expect(sends.filter((c) => c.status === 429)).toHaveLength(2);
     expect(sends[1].receivedAt - sends[0].receivedAt).toBeGreaterThanOrEqual(1950);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The sender has nothing left to send or retry: a duplicate would have gone out by then.
+    await drained(t);
     const texts = telegram.messages.map((m) => firstLine(m.text));
     expect(texts.filter((x) => x.startsWith('Trading halted (manual)'))).toHaveLength(1);
     expect(texts.filter((x) => x.startsWith('Trading resumed by alice'))).toHaveLength(1);

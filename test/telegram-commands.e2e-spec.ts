@@ -1,6 +1,7 @@
 import { startFakeTelegram, type FakeTelegram } from './fakes/fake-telegram';
 import { postSignal, signalBody } from './support/signed-request';
 import { startTestApp, type TestApp } from './support/test-app';
+import { waitUntil } from './support/wait-until';
 
 const SECRET = 'inbox-secret-for-telegram-commands';
 const ALLOWED = 111;
@@ -19,13 +20,13 @@ describe('telegram bot commands', () => {
       ...env,
     });
   };
-  /** Until the bot has taken every injected update off the fake and handled it. */
+  /**
+   * Until the bot has taken every injected update off the fake and handled it: telegraf asks for
+   * updates past them only once its handlers for them returned, replies and button answers sent.
+   */
   const handled = async () => {
-    const until = Date.now() + 10_000;
-    while (!telegram.updatesConsumed && Date.now() < until)
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    await telegram.waitForUpdatesConsumed(10_000);
     expect(telegram.updatesConsumed).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 200)); // replies are sent after the handler's awaits
   };
 
   beforeEach(async () => {
@@ -107,9 +108,12 @@ describe('telegram bot commands', () => {
     telegram.failNextCalls('deleteWebhook', { kind: '500' }, 1);
     telegram.failNextCalls('getUpdates', { kind: '429', retryAfter: 1 }, 1);
     await start();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitUntil(() => telegram.callsTo('getMe').length > 0, { what: 'the first getMe (429)' });
     telegram.setDown(true); // and then connections reset
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await waitUntil(() => telegram.resetsWhileDown > 0, {
+      what: 'the bot to call the Bot API while it is down',
+      timeoutMs: 5_000,
+    });
     telegram.setDown(false);
     telegram.sendText(ALLOWED, '/status');
     await telegram.waitForMessage((m) => m.text.startsWith('State: running'), 15_000);

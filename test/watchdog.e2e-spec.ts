@@ -1,5 +1,6 @@
 import { startFakeTelegram, type FakeTelegram } from './fakes/fake-telegram';
 import { ServiceProcess } from './support/service-process';
+import { waitUntil } from './support/wait-until';
 
 const ADMIN_TOKEN = 'watchdog-test-admin-token-0123456789';
 
@@ -75,9 +76,11 @@ describe('heartbeat watchdog', () => {
     expect((await fetch(`${service!.baseUrl}/health/live`)).status).toBe(503);
 
     await telegram.waitForMessage((m) => m.text.startsWith('Heartbeat recovered:'), 10_000);
-    const until = Date.now() + 5000;
-    while ((await fetch(`${service!.baseUrl}/health/live`)).status !== 200 && Date.now() < until)
-      await new Promise((r) => setTimeout(r, 100));
+    await waitUntil(async () => (await fetch(`${service!.baseUrl}/health/live`)).status === 200, {
+      what: '/health/live to answer 200 again',
+      timeoutMs: 5_000,
+      intervalMs: 100,
+    });
     expect((await fetch(`${service!.baseUrl}/health/live`)).status).toBe(200);
     await service!.waitForLine((l) => l.type === 'heartbeat_recovered');
   }, 40_000);

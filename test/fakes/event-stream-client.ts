@@ -1,4 +1,5 @@
 import { get, type ClientRequest } from 'node:http';
+import { waitForMatch } from '../support/wait-for-match';
 
 export interface StreamMessage {
   event: string;
@@ -12,7 +13,10 @@ export interface EventStreamClient {
   /** Comment lines (keep-alives) seen. */
   comments: number;
   closed: boolean;
+  /** Resolves once `predicate` holds for the messages so far, checked on every message that comes. */
   waitFor(predicate: (m: StreamMessage[]) => boolean, timeoutMs?: number): Promise<void>;
+  /** Resolves once `count` comment lines (keep-alives) have come. */
+  waitForComments(count: number, timeoutMs?: number): Promise<void>;
   close(): void;
 }
 
@@ -25,6 +29,7 @@ export function connectEventStream(url: string, token: string): Promise<EventStr
       { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } },
       (res) => {
         let buffer = '';
+        const waiters = new Set<() => void>();
         const client: EventStreamClient = {
           status: res.statusCode ?? 0,
           contentType: res.headers['content-type'],
@@ -32,14 +37,21 @@ export function connectEventStream(url: string, token: string): Promise<EventStr
           comments: 0,
           closed: false,
           waitFor: async (predicate, timeoutMs = 5_000) => {
-            const until = Date.now() + timeoutMs;
-            while (!predicate(client.messages)) {
-              if (Date.now() > until)
-                throw new Error(
-                  `event stream: condition not met in ${timeoutMs} ms; got ${client.messages.map((m) => m.event).join(', ')}`,
-                );
-              await new Promise((r) => setTimeout(r, 20));
-            }
+            await waitForMatch(
+              () => (predicate(client.messages) ? true : undefined),
+              waiters,
+              timeoutMs,
+              () =>
+                `event stream: condition not met in ${timeoutMs} ms; got ${client.messages.map((m) => m.event).join(', ')}`,
+            );
+          },
+          waitForComments: async (count, timeoutMs = 5_000) => {
+            await waitForMatch(
+              () => (client.comments >= count ? true : undefined),
+              waiters,
+              timeoutMs,
+              () => `event stream: ${client.comments} of ${count} comment lines in ${timeoutMs} ms`,
+            );
           },
           close: () => request?.destroy(),
         };
@@ -59,6 +71,7 @@ export function connectEventStream(url: string, token: string): Promise<EventStr
             if (data.length > 0)
               client.messages.push({ event, data: JSON.parse(data.join('\n')) as Record<string, unknown> });
           }
+          for (const waiter of waiters) waiter();
         });
         res.on('close', () => (client.closed = true));
         resolve(client);

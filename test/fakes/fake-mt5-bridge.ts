@@ -294,6 +294,14 @@ export class FakeMt5Bridge {
     return result === undefined ? undefined : { ...result };
   }
 
+  /**
+   * Answers a `delay` fault still holds back. 0: every late answer has gone out (or found its
+   * connection closed), so whatever it could do to the service has happened.
+   */
+  get delayedAnswersPending(): number {
+    return this.timers.size;
+  }
+
   requestsTo(method: string, path: string | RegExp): BridgeRequestRecord[] {
     return this.requests.filter(
       (r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path)),

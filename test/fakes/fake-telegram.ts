@@ -44,12 +44,19 @@ export interface FakeTelegram {
   failNextCalls(method: string, fault: TelegramFault, times: number): void;
   /** Down: every connection is reset before an answer. */
   setDown(down: boolean): void;
+  /** Requests reset because the fake was down (each one a call the bot made and saw fail). */
+  readonly resetsWhileDown: number;
   /** A text message (a command when it starts with `/`) from user `fromId`. */
   sendText(fromId: number, text: string): number;
   /** A press of an inline button with `data` on message `messageId`. */
   pressButton(fromId: number, data: string, messageId?: number): string;
-  /** True once every injected update has been handed to the bot by getUpdates. */
+  /**
+   * True once the bot has asked getUpdates for an offset past every injected update. telegraf
+   * asks for the next updates only after its handlers for the previous ones returned, so by then
+   * every reply or button answer of those handlers has reached the fake.
+   */
   readonly updatesConsumed: boolean;
+  waitForUpdatesConsumed(timeoutMs?: number): Promise<void>;
   waitForMessage(predicate: (m: SentMessage) => boolean, timeoutMs?: number): Promise<SentMessage>;
   close(): Promise<void>;
 }
@@ -74,6 +81,7 @@ export async function startFakeTelegram(
   const waiters = new Set<() => void>();
   let faults: { method: string; fault: TelegramFault; times: number }[] = [];
   let down = false;
+  let resetsWhileDown = 0;
   let nextUpdateId = 1;
   let nextMessageId = 1;
   let highestOffsetSeen = 0;
@@ -128,6 +136,7 @@ export async function startFakeTelegram(
       case 'getUpdates': {
         const offset = typeof body.offset === 'number' ? body.offset : 0;
         highestOffsetSeen = Math.max(highestOffsetSeen, offset);
+        for (const waiter of waiters) waiter();
         const ready = pendingFor(offset);
         const holdSeconds = typeof body.timeout === 'number' ? body.timeout : 0;
         if (ready.length > 0 || holdSeconds === 0) {
@@ -187,7 +196,9 @@ export async function startFakeTelegram(
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (down) {
+      resetsWhileDown++;
       req.socket.destroy();
+      for (const waiter of waiters) waiter();
       return;
     }
     let raw = '';
@@ -217,6 +228,7 @@ export async function startFakeTelegram(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  const updatesConsumed = () => updates.every((u) => u.update_id < highestOffsetSeen);
   const inject = (update: Record<string, unknown>) => {
     const id = nextUpdateId++;
     updates.push({ update_id: id, ...update });
@@ -275,8 +287,20 @@ export async function startFakeTelegram(
       });
       return id;
     },
+    get resetsWhileDown() {
+      return resetsWhileDown;
+    },
     get updatesConsumed() {
-      return updates.every((u) => u.update_id < highestOffsetSeen);
+      return updatesConsumed();
+    },
+    waitForUpdatesConsumed: async (timeoutMs = 10_000) => {
+      await waitForMatch(
+        () => (updatesConsumed() ? true : undefined),
+        waiters,
+        timeoutMs,
+        () =>
+          `the bot did not take every update within ${timeoutMs} ms (updates up to ${nextUpdateId - 1}, highest offset asked ${highestOffsetSeen})`,
+      );
     },
     waitForMessage: (predicate, timeoutMs = 10_000) =>
       waitForMatch(

@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { waitForMatch } from '../support/wait-for-match';
 
 export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
@@ -26,6 +27,7 @@ export async function startFakeWebhookReceiver(
 ): Promise<FakeWebhookReceiver> {
   let current = mode;
   const received: ReceivedWebhook[] = [];
+  const waiters = new Set<() => void>();
   const state = { requests: 0 };
   const server: Server = createServer((req, res) => {
     state.requests += 1;
@@ -40,6 +42,7 @@ export async function startFakeWebhookReceiver(
       }
       received.push({ headers: req.headers, body, json: JSON.parse(body) as Record<string, unknown> });
       res.writeHead(204).end();
+      for (const waiter of waiters) waiter();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -52,14 +55,13 @@ export async function startFakeWebhookReceiver(
     },
     setMode: (m) => (current = m),
     waitFor: async (predicate, timeoutMs = 5_000) => {
-      const until = Date.now() + timeoutMs;
-      while (!predicate(received)) {
-        if (Date.now() > until)
-          throw new Error(
-            `webhook receiver: condition not met in ${timeoutMs} ms; got ${received.map((r) => r.json.type).join(', ')}`,
-          );
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitForMatch(
+        () => (predicate(received) ? true : undefined),
+        waiters,
+        timeoutMs,
+        () =>
+          `webhook receiver: condition not met in ${timeoutMs} ms; got ${received.map((r) => r.json.type).join(', ')}`,
+      );
     },
     close: async () => {
       server.closeAllConnections();

@@ -372,9 +372,14 @@ export async function runApiFuzz(options: { runs: number; seed: number }): Promi
           )
           .map((e) => (e.payload as { signal_id: string }).signal_id),
       );
-    const until = Date.now() + 30_000;
-    while (Date.now() < until && [...accepted].some((id) => !ended().has(id)))
-      await new Promise((r) => setTimeout(r, 100));
+    // Not met in time is a finding, reported below, not a failed wait.
+    await t
+      .waitForState(
+        () => ([...accepted].every((id) => ended().has(id)) ? true : undefined),
+        'every accepted signal to end',
+        30_000,
+      )
+      .catch(() => undefined);
     for (const id of accepted)
       if (!ended().has(id)) report.problems.push(`accepted signal ${id} never ended`);
     const allowed = new Set([...accepted].map((id) => openRequestId(id)));

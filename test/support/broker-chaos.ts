@@ -84,9 +84,14 @@ export async function runBrokerChaos(options: {
           (e.type === 'trade_executed' || e.type === 'trade_failed' || e.type === 'signal_rejected') &&
           e.payload.signal_id === id,
       );
-    const until = Date.now() + (options.settleTimeoutMs ?? 60_000);
-    while (Date.now() < until && accepted.some((id) => endsOf(id).length === 0))
-      await new Promise((r) => setTimeout(r, 100));
+    // Not met in time is a finding (a signal that never ended, reported below), not a failed wait.
+    await t
+      .waitForState(
+        () => (accepted.every((id) => endsOf(id).length > 0) ? true : undefined),
+        'every accepted signal to end',
+        options.settleTimeoutMs ?? 60_000,
+      )
+      .catch(() => undefined);
     bridge.setChaos(undefined);
 
     const fillsByComment = new Map<string, number>();

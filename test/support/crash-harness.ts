@@ -5,6 +5,7 @@ import { MAX_COMMENT_LENGTH, openRequestId, seededRandom } from '@app/core';
 import { startFakeMt5Bridge, type ChaosOptions, type FakeMt5Bridge } from '../fakes/fake-mt5-bridge';
 import { signedHeaders } from './signed-request';
 import { ServiceProcess, type LogLine } from './service-process';
+import { waitUntil } from './wait-until';
 
 /**
  * Crash safety harness: runs the compiled service as a real process (against a fake MT5 bridge
@@ -87,6 +88,7 @@ const KEPT_TYPES = new Set([
   'startup_failed',
 ]);
 
+/** The scenario's own timing only (when to kill, how fast to send, how long a halt round may take); conditions are waited for with waitUntil. */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runCrashHarness(options: CrashHarnessOptions): Promise<CrashReport> {
@@ -216,16 +218,23 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
         );
     }
     if (status.body?.state !== 'halted') return;
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const resumed = await admin(service, 'POST', '/api/v1/resume', {
-        reviewed_by: 'harness',
-        note: `run ${run}`,
-      });
-      if (resumed.status === 200) {
-        expectHalted = false;
-        return;
-      }
-      await sleep(100); // equity unreadable for a moment (chaos): try again
+    // Refused while equity is unreadable for a moment (chaos): asked again until it is taken.
+    const resumed = await waitUntil(
+      async () =>
+        (
+          await admin(service, 'POST', '/api/v1/resume', {
+            reviewed_by: 'harness',
+            note: `run ${run}`,
+          })
+        ).status === 200,
+      { what: `run ${run}: a resume`, timeoutMs: 5_000, intervalMs: 100 },
+    ).then(
+      () => true,
+      () => false,
+    );
+    if (resumed) {
+      expectHalted = false;
+      return;
     }
     report.problems.push(`run ${run}: could not resume`);
   };
@@ -331,12 +340,14 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
           ended.add(String(l.signal_id));
       return ended;
     };
-    const until = Date.now() + o.settleTimeoutMs;
-    while (Date.now() < until) {
-      const ended = ends();
-      if (held().every((s) => ended.has(s.id))) break;
-      await sleep(100);
-    }
+    // Not met in time is a finding (judged below), not a failed wait.
+    await waitUntil(
+      () => {
+        const ended = ends();
+        return held().every((s) => ended.has(s.id));
+      },
+      { what: 'every held signal to end', timeoutMs: o.settleTimeoutMs, intervalMs: 100 },
+    ).catch(() => undefined);
     final.kill('SIGTERM');
     await final.exited();
     collect(final, o.rounds);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { waitForMatch } from './wait-for-match';
+import { waitUntil } from './wait-until';
 
 const REPO_ROOT = join(__dirname, '../..');
 const ENTRY = join(REPO_ROOT, 'dist/apps/trading-bot/apps/trading-bot/src/main.js');
@@ -138,17 +139,40 @@ export class ServiceProcess {
     );
   }
 
+  /** Resolves once `count` log lines so far match `predicate` ("N more": count the matching ones first). */
+  waitForLineCount(
+    predicate: (line: LogLine) => boolean,
+    count: number,
+    timeoutMs = 15_000,
+  ): Promise<LogLine[]> {
+    return waitForMatch(
+      () => {
+        const matching = this.lines.filter(predicate);
+        return matching.length >= count ? matching : undefined;
+      },
+      this.waiters,
+      timeoutMs,
+      () =>
+        `not ${count} matching log lines within ${timeoutMs} ms (${this.lines.filter(predicate).length}); last lines:\n${this.rawStdout.slice(-15).join('\n')}`,
+    );
+  }
+
   async waitUntilReady(timeoutMs = 15_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
-      try {
-        if ((await fetch(`${this.baseUrl}/health/ready`)).status === 200) return;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`service not ready within ${timeoutMs} ms:\n${this.rawStdout.slice(-20).join('\n')}`);
+    await waitUntil(
+      async () => {
+        try {
+          return (await fetch(`${this.baseUrl}/health/ready`)).status === 200;
+        } catch {
+          return false; // not listening yet
+        }
+      },
+      {
+        what: 'the service to be ready',
+        timeoutMs,
+        intervalMs: 100,
+        detail: () => `last lines:\n${this.rawStdout.slice(-20).join('\n')}`,
+      },
+    );
   }
 
   kill(signal: NodeJS.Signals): void {

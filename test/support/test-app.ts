@@ -2,12 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import type { TradingEvent, TradingEventType } from '@app/core';
+import { AccountRuntime, TradingLoop, type TradingEvent, type TradingEventType } from '@app/core';
 import { EventBus } from '@app/common';
 import { loadConfig, type AppConfig } from '@app/config';
 import { createApp } from '../../apps/trading-bot/src/bootstrap/create-app';
 import type { BootSecrets } from '../../apps/trading-bot/src/bootstrap/boot-secrets';
 import { waitForMatch } from './wait-for-match';
+import { waitUntil } from './wait-until';
 
 export interface TestApp {
   app: INestApplication;
@@ -22,6 +23,38 @@ export interface TestApp {
     predicate?: (e: Extract<TradingEvent, { type: K }>) => boolean,
     timeoutMs?: number,
   ): Promise<Extract<TradingEvent, { type: K }>>;
+  /**
+   * Resolves once `count` events of `type` (those `predicate` accepts) have been published since
+   * the start, with them. "N more" is `eventsOf(type).length + N`, or `waitForMoreEvents`.
+   */
+  waitForEventCount<K extends TradingEventType>(
+    type: K,
+    count: number,
+    predicate?: (e: Extract<TradingEvent, { type: K }>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Extract<TradingEvent, { type: K }>[]>;
+  /** Resolves once `n` more events of `type` (those `predicate` accepts) than so far have been published. */
+  waitForMoreEvents<K extends TradingEventType>(
+    type: K,
+    n: number,
+    predicate?: (e: Extract<TradingEvent, { type: K }>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Extract<TradingEvent, { type: K }>[]>;
+  /** Resolves with what `find` returns once it returns something, checked now and on every published event. */
+  waitForState<T>(find: () => T | undefined, what: string, timeoutMs?: number): Promise<T>;
+  /** Ticks of the trading loop completed so far. */
+  loopTicks(): number;
+  /**
+   * Resolves once the trading loop has completed `n` more ticks. A tick runs every LOOP_TICK_MS
+   * and at once when a signal is accepted, so of 2 more ticks one at least started after now.
+   */
+  waitForLoopTicks(n: number, timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves once the executor has recorded (on disk, published) every outcome it has in hand,
+   * those of settlements behind the loop too. After `waitForLoopTicks`: whatever the signals those
+   * ticks took led to is visible. (A settlement behind the loop waiting for a dead bridge holds it.)
+   */
+  waitForRecordedOutcomes(timeoutMs?: number): Promise<void>;
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   close(options?: { keepState?: boolean }): Promise<void>;
 }
@@ -56,6 +89,23 @@ export async function startTestApp(env: Record<string, string> = {}, stateDir?: 
 
   const eventsOf = <K extends TradingEventType>(type: K) =>
     events.filter((e): e is Extract<TradingEvent, { type: K }> => e.type === type);
+  const waitForEventCount = <K extends TradingEventType>(
+    type: K,
+    count: number,
+    predicate: (e: Extract<TradingEvent, { type: K }>) => boolean = () => true,
+    timeoutMs = 10_000,
+  ) =>
+    waitForMatch(
+      () => {
+        const matching = eventsOf(type).filter(predicate);
+        return matching.length >= count ? matching : undefined;
+      },
+      waiters,
+      timeoutMs,
+      () =>
+        `not ${count} ${type} events within ${timeoutMs} ms (${eventsOf(type).filter(predicate).length} matching)`,
+    );
+  const loopTicks = () => app.get(TradingLoop).progress.ticksCompleted;
   return {
     app,
     baseUrl,
@@ -71,6 +121,31 @@ export async function startTestApp(env: Record<string, string> = {}, stateDir?: 
         timeoutMs,
         () => `no ${type} event within ${timeoutMs} ms; saw ${events.map((e) => e.type).join(', ')}`,
       ),
+    waitForEventCount,
+    waitForMoreEvents: (type, n, predicate = () => true, timeoutMs) =>
+      waitForEventCount(type, eventsOf(type).filter(predicate).length + n, predicate, timeoutMs),
+    waitForState: (find, what, timeoutMs = 10_000) =>
+      waitForMatch(find, waiters, timeoutMs, () => `${what}: not within ${timeoutMs} ms`),
+    loopTicks,
+    waitForLoopTicks: async (n, timeoutMs = 10_000) => {
+      const target = loopTicks() + n;
+      await waitUntil(() => loopTicks() >= target, {
+        what: `${n} more ticks of the trading loop`,
+        timeoutMs,
+        detail: () => `${loopTicks() - target + n} completed`,
+      });
+    },
+    waitForRecordedOutcomes: async (timeoutMs = 10_000) => {
+      let recorded = false;
+      void app
+        .get(AccountRuntime)
+        .executor.flushOutcomes()
+        .then(() => (recorded = true));
+      await waitUntil(() => recorded, {
+        what: 'the executor to record the outcomes it had in hand',
+        timeoutMs,
+      });
+    },
     admin: async (method, path, body) => {
       const response = await fetch(`${baseUrl}${path}`, {
         method,

@@ -21,7 +21,7 @@ export const PLATFORM_PENDING_PATH = '/api/v1/approvals/pending';
  * latency and one small request a second.
  */
 export const PLATFORM_POLL_INTERVAL_MS = 1_000;
-/** After n consecutive failures the next poll waits min(interval * 2^(n-1), this), +-20 % jitter. */
+/** After n consecutive failures the next poll waits between half and all of min(interval * 2^(n-1), this) (equal jitter). */
 export const PLATFORM_MAX_BACKOFF_MS = 30_000;
 /** Per poll request. */
 export const PLATFORM_POLL_TIMEOUT_MS = 5_000;
