@@ -7,6 +7,7 @@ import {
   type Deal,
   type DealReason,
   type Position,
+  type SymbolInfo,
   type TradeResult,
 } from '@app/core';
 import { SIGNED_REQUEST_HEADER, SIGNED_REQUEST_MAX_SKEW_MS, verifyRequestSignature } from '@app/core';
@@ -124,6 +125,8 @@ interface Answer {
 class BadRequest extends Error {}
 
 const CONTRACT_SIZE = 100_000;
+/** Symbols the bridge knows without `setSymbol` or `setPrice`. */
+const DEFAULT_SYMBOLS: ReadonlySet<string> = new Set(['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD']);
 const MAX_BODY_BYTES = 64 * 1024;
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
@@ -148,6 +151,8 @@ export class FakeMt5Bridge {
   private readonly now: () => number;
   private defaultPrice: number;
   private readonly prices = new Map<string, number>();
+  /** Specs set by `setSymbol`, over the defaults of `symbolInfo`. */
+  private readonly symbolSpecs = new Map<string, Partial<SymbolInfo>>();
   private equityOverride: number | undefined;
   private connected = true;
   private down = false;
@@ -242,6 +247,35 @@ export class FakeMt5Bridge {
   setPrice(price: number, symbol?: string): void {
     if (symbol === undefined) this.defaultPrice = price;
     else this.prices.set(symbol, price);
+  }
+
+  /**
+   * What GET /v1/symbols/{symbol} answers for `symbol` from now on: these fields over the
+   * defaults (an FX-like pair: 100,000 a lot, 5 digits, so a tick is worth 1 per lot; 0.01 to
+   * 100 lots in steps of 0.01). Also makes the symbol known.
+   */
+  setSymbol(symbol: string, spec: Partial<Omit<SymbolInfo, 'symbol'>> = {}): void {
+    this.symbolSpecs.set(symbol, { ...this.symbolSpecs.get(symbol), ...spec });
+  }
+
+  /** The symbol's spec and quote, or undefined when the bridge does not know it (a 404). */
+  symbolInfo(symbol: string): SymbolInfo | undefined {
+    const spec = this.symbolSpecs.get(symbol);
+    if (spec === undefined && !this.prices.has(symbol) && !DEFAULT_SYMBOLS.has(symbol)) return undefined;
+    const price = this.priceOf(symbol);
+    return {
+      symbol,
+      digits: 5,
+      contract_size: CONTRACT_SIZE,
+      tick_size: 0.00001,
+      tick_value: 1,
+      volume_min: 0.01,
+      volume_max: 100,
+      volume_step: 0.01,
+      bid: price,
+      ask: price,
+      ...spec,
+    };
   }
 
   positions(): Position[] {
@@ -438,6 +472,13 @@ export class FakeMt5Bridge {
       if (method === 'GET' && path === '/v1/account') return { status: 200, body: this.account() };
       if (method === 'GET' && path === '/v1/positions')
         return { status: 200, body: { positions: this.positions() } };
+      const symbol = /^\/v1\/symbols\/([^/]+)$/.exec(path);
+      if (method === 'GET' && symbol !== null) {
+        const info = this.symbolInfo(decodeURIComponent(symbol[1] ?? ''));
+        return info === undefined
+          ? { status: 404, body: { error: 'unknown_symbol', message: `no symbol ${symbol[1]}` } }
+          : { status: 200, body: info };
+      }
       if (method === 'GET' && path === '/v1/deals') {
         const position = Number(query.get('position'));
         if (!Number.isSafeInteger(position) || position <= 0)

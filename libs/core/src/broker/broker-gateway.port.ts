@@ -4,6 +4,7 @@ import type {
   BrokerHealth,
   ClosePositionRequest,
   Deal,
+  SymbolInfo,
   OpenOrderRequest,
   Position,
   TradeResult,
@@ -27,6 +28,8 @@ export interface BrokerGateway {
    * position the service did not close itself ended (stop loss, take profit, stop-out, by hand).
    */
   deals(position: number): Promise<BrokerResult<Deal[]>>;
+  /** One instrument's specification and quote (MT5 `symbol_info`); a final `unknown_symbol` error when it has none. */
+  symbol(name: string): Promise<BrokerResult<SymbolInfo>>;
   openPosition(request: OpenOrderRequest): Promise<BrokerResult<TradeResult>>;
   closePosition(request: ClosePositionRequest): Promise<BrokerResult<TradeResult>>;
 }

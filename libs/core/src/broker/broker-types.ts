@@ -66,6 +66,26 @@ export interface BrokerHealth {
 }
 
 /**
+ * What the broker says of one instrument (MT5 `symbol_info`): enough to size an order, i.e. to
+ * turn a risk in money into lots (contract size, tick size and value) and to round a volume to
+ * what the symbol accepts (step, min, max).
+ */
+export interface SymbolInfo {
+  symbol: string;
+  digits: number;
+  contract_size: number;
+  /** Smallest price change. */
+  tick_size: number;
+  /** What one tick is worth for one lot, in the account currency. */
+  tick_value: number;
+  volume_min: number;
+  volume_max: number;
+  volume_step: number;
+  bid: number;
+  ask: number;
+}
+
+/**
  * Why a deal happened, as MT5 records it (`DEAL_REASON_*`): `client`, `mobile` and `web` are a
  * person in a terminal, `expert` a program (this service among them), `sl`/`tp` a stop level,
  * `so` a margin stop-out.

@@ -7,6 +7,7 @@ import type {
   Deal,
   OpenOrderRequest,
   Position,
+  SymbolInfo,
   TradeResult,
 } from '../broker/broker-types';
 import { Retcode } from '../broker/retcodes';
@@ -37,6 +38,9 @@ class ScriptedGateway implements BrokerGateway {
     return Promise.resolve(fail('final', 'not_scripted', 'account is not part of this script'));
   }
 
+  symbol(): Promise<BrokerResult<SymbolInfo>> {
+    return Promise.resolve(fail('final', 'unknown_symbol', 'symbol is not part of this script'));
+  }
   deals(): Promise<BrokerResult<Deal[]>> {
     return Promise.resolve(ok([]));
   }

@@ -7,6 +7,7 @@ import {
   type OpenOrderRequest,
   type OrderSide,
   type Position,
+  type SymbolInfo,
   type TradeResult,
 } from '../broker/broker-types';
 import { Retcode } from '../broker/retcodes';
@@ -323,6 +324,33 @@ export class PaperAccount {
     this.sync(now);
     const quote = this.walks.get(symbol)?.quote();
     return quote === undefined ? undefined : { ...quote };
+  }
+
+  /**
+   * What MT5's `symbol_info` would say of a quoted symbol (what order sizing needs), or undefined
+   * when the account does not quote it. One tick is 10^-digits; its value for one lot is converted
+   * to the account currency at the current mid, as a USD account's terminal reports it.
+   */
+  symbolInfo(symbol: string, now: number): SymbolInfo | undefined {
+    this.sync(now);
+    const walk = this.walks.get(symbol);
+    if (walk === undefined) return undefined;
+    const spec = walk.spec;
+    const { bid, ask } = walk.quote();
+    const tickSize = roundTo(10 ** -spec.digits, spec.digits);
+    const tickValue = profitToUsd(spec, spec.contractSize * tickSize, (bid + ask) / 2);
+    return {
+      symbol,
+      digits: spec.digits,
+      contract_size: spec.contractSize,
+      tick_size: tickSize,
+      tick_value: roundTo(tickValue, 8),
+      volume_min: spec.volumeMin,
+      volume_max: spec.volumeMax,
+      volume_step: spec.volumeStep,
+      bid,
+      ask,
+    };
   }
 
   account(now: number): AccountInfo {

@@ -38,6 +38,7 @@ function broker(over: Partial<BrokerGateway>): BrokerGateway {
     account: never,
     positions: never,
     deals: never,
+    symbol: never,
     openPosition: never,
     closePosition: never,
     ...over,

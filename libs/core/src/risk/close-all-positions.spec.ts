@@ -1,6 +1,6 @@
 import { fail, ok, type BrokerResult } from '../broker/broker-error';
 import type { BrokerGateway } from '../broker/broker-gateway.port';
-import type { ClosePositionRequest, Deal, Position, TradeResult } from '../broker/broker-types';
+import type { ClosePositionRequest, Deal, Position, SymbolInfo, TradeResult } from '../broker/broker-types';
 import { Retcode } from '../broker/retcodes';
 import { silentLogger } from '../logging/core-logger.port';
 import { ManualClock } from '../time/clock';
@@ -29,6 +29,9 @@ class ScriptedBroker implements BrokerGateway {
       margin_free: 1,
       server_time: '',
     });
+  }
+  async symbol(): Promise<BrokerResult<SymbolInfo>> {
+    return fail('final', 'unknown_symbol', 'not part of this script');
   }
   async deals(): Promise<BrokerResult<Deal[]>> {
     return ok([]);
@@ -241,6 +244,9 @@ describe('CloseAllPositions: closes that fill in part, and positions already gon
         margin_free: 1,
         server_time: '',
       });
+    }
+    async symbol(): Promise<BrokerResult<SymbolInfo>> {
+      return fail('final', 'unknown_symbol', 'not part of this script');
     }
     async deals(): Promise<BrokerResult<Deal[]>> {
       return ok([]);

@@ -34,6 +34,7 @@ function brokerOf(broker: VirtualBroker, ports: ProcessPorts): BrokerGateway {
     account: gate('broker.account', () => broker.account()),
     positions: gate('broker.positions', () => broker.positions()),
     deals: gate('broker.deals', () => broker.deals()),
+    symbol: gate('broker.symbol', (name: string) => broker.symbol(name)),
     openPosition: gate('broker.open', (r) => broker.openPosition(r)),
     closePosition: gate('broker.close', (r) => broker.closePosition(r)),
   };

@@ -7,11 +7,26 @@ import type {
   Deal,
   OpenOrderRequest,
   Position,
+  SymbolInfo,
   TradeResult,
 } from '../broker/broker-types';
 import { Retcode } from '../broker/retcodes';
 import type { Scheduler } from '../time/scheduler';
 import { positionFixture } from './position-fixture';
+
+/** A five-digit FX pair: 100,000 units a lot, so one 0.00001 tick is worth 1 USD per lot. */
+const EURUSD: SymbolInfo = {
+  symbol: 'EURUSD',
+  digits: 5,
+  contract_size: 100_000,
+  tick_size: 0.00001,
+  tick_value: 1,
+  volume_min: 0.01,
+  volume_max: 100,
+  volume_step: 0.01,
+  bid: 1.085,
+  ask: 1.0851,
+};
 
 /** How one call of the broker behaves once: answer after `ms`, or not at all, or with an error. */
 export type Fault =
@@ -20,7 +35,7 @@ export type Fault =
   | { kind: 'transient'; code?: string }
   | { kind: 'unknown_outcome'; executeFirst: boolean };
 
-type Call = 'account' | 'positions' | 'deals' | 'open' | 'close';
+type Call = 'account' | 'positions' | 'deals' | 'symbol' | 'open' | 'close';
 
 /**
  * A broker for virtual-time tests: an account the test drives (equity, positions), idempotent by
@@ -31,6 +46,8 @@ export class VirtualBroker implements BrokerGateway {
   equity = 10_000;
   readonly open = new Map<number, Position>();
   readonly requests: { call: Call; id?: string; ticket?: number }[] = [];
+  /** What `symbol()` answers; a symbol not here is a final `unknown_symbol`. */
+  readonly symbols = new Map<string, SymbolInfo>([['EURUSD', EURUSD]]);
   private readonly stored = new Map<string, TradeResult>();
   private readonly faults: { call: Call; fault: Fault }[] = [];
   private nextTicket = 1;
@@ -93,6 +110,13 @@ export class VirtualBroker implements BrokerGateway {
 
   deals(): Promise<BrokerResult<Deal[]>> {
     return this.answer('deals', undefined, () => ok([]));
+  }
+
+  symbol(name: string): Promise<BrokerResult<SymbolInfo>> {
+    return this.answer('symbol', undefined, () => {
+      const info = this.symbols.get(name);
+      return info === undefined ? fail('final', 'unknown_symbol', `no symbol ${name}`) : ok({ ...info });
+    });
   }
 
   openPosition(request: OpenOrderRequest): Promise<BrokerResult<TradeResult>> {

@@ -67,4 +67,19 @@ export const dealSchema = z.object({
 
 export const dealsSchema = z.object({ deals: z.array(dealSchema) });
 
+const positiveFinite = finite.pipe(z.number().positive());
+
+export const symbolInfoSchema = z.object({
+  symbol: z.string().min(1),
+  digits: nonNegativeInt,
+  contract_size: positiveFinite,
+  tick_size: positiveFinite,
+  tick_value: positiveFinite,
+  volume_min: positiveFinite,
+  volume_max: positiveFinite,
+  volume_step: positiveFinite,
+  bid: finite.pipe(z.number().nonnegative()),
+  ask: finite.pipe(z.number().nonnegative()),
+});
+
 export const errorBodySchema = z.object({ error: z.string(), message: z.string().optional() });

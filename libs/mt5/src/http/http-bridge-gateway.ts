@@ -21,6 +21,7 @@ import {
   type Deal,
   type OpenOrderRequest,
   type Position,
+  type SymbolInfo,
   type TradeResult,
 } from '@app/core';
 import { SIGNED_REQUEST_HEADER, signRequest } from '@app/core';
@@ -30,6 +31,7 @@ import {
   errorBodySchema,
   healthSchema,
   positionsSchema,
+  symbolInfoSchema,
   tradeResultSchema,
 } from './bridge-schemas';
 import { describeIssues, snippet } from '@app/common';
@@ -75,6 +77,9 @@ const RETRYABLE_TRANSPORT_CODES = new Set([
   'ENETUNREACH',
   'ERR_NETWORK',
 ]);
+
+/** What an MT5 symbol name looks like (letters, digits and the few marks brokers use). */
+const SYMBOL_PATTERN = /^[A-Za-z0-9._#+-]{1,32}$/;
 
 /** Visible ASCII only: the id travels in a header and in the order comment. */
 const REQUEST_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
@@ -209,6 +214,28 @@ export class HttpBridgeGateway implements BrokerGateway {
       }),
     );
     return listed.ok ? ok(listed.value.deals) : listed;
+  }
+
+  async symbol(name: string): Promise<BrokerResult<SymbolInfo>> {
+    if (!SYMBOL_PATTERN.test(name))
+      return fail('final', 'invalid_request', `symbol: not a symbol name: ${JSON.stringify(name)}`, 0);
+    const info = await this.guarded(false, () =>
+      this.send<SymbolInfo>({
+        method: 'GET',
+        path: `/v1/symbols/${encodeURIComponent(name)}`,
+        schema: symbolInfoSchema,
+        check: (answer) =>
+          answer.symbol !== name
+            ? `symbol ${JSON.stringify(answer.symbol)} answered for ${JSON.stringify(name)}`
+            : answer.volume_min > answer.volume_max
+              ? `volume_min ${answer.volume_min} above volume_max ${answer.volume_max}`
+              : undefined,
+      }),
+    );
+    // The bridge says 404 for a symbol its terminal does not know (docs/mt5-bridge.md).
+    if (!info.ok && info.error.code === 'http_404')
+      return fail('final', 'unknown_symbol', info.error.message, info.error.attempts);
+    return info;
   }
 
   async openPosition(request: OpenOrderRequest): Promise<BrokerResult<TradeResult>> {

@@ -13,6 +13,7 @@ import {
   type PaperAccount,
   type PaperChange,
   type Position,
+  type SymbolInfo,
   type TradeResult,
 } from '@app/core';
 
@@ -103,6 +104,14 @@ export class PaperBrokerGateway implements BrokerGateway {
 
   async deals(position: number): Promise<BrokerResult<Deal[]>> {
     return this.read(() => this.paper.deals(position, this.clock.now()));
+  }
+
+  async symbol(name: string): Promise<BrokerResult<SymbolInfo>> {
+    const read = await this.read(() => this.paper.symbolInfo(name, this.clock.now()));
+    if (!read.ok) return read;
+    return read.value === undefined
+      ? fail('final', 'unknown_symbol', `paper account does not quote ${JSON.stringify(name)}`, 0)
+      : ok(read.value);
   }
 
   async openPosition(request: OpenOrderRequest): Promise<BrokerResult<TradeResult>> {

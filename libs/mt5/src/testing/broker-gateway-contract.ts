@@ -61,6 +61,24 @@ export function describeBrokerGatewayContract(
       expect(typeof expectOk(await gateway.health()).connected).toBe('boolean');
     });
 
+    it('describes EURUSD: a contract size, a tick worth money, a volume range and a live quote', async () => {
+      const info = expectOk(await gateway.symbol('EURUSD'));
+      expect(info.symbol).toBe('EURUSD');
+      expect(info.contract_size).toBeGreaterThan(0);
+      expect(info.tick_size).toBeGreaterThan(0);
+      expect(info.tick_value).toBeGreaterThan(0);
+      expect(info.volume_min).toBeGreaterThan(0);
+      expect(info.volume_step).toBeGreaterThan(0);
+      expect(info.volume_max).toBeGreaterThanOrEqual(info.volume_min);
+      expect(info.ask).toBeGreaterThanOrEqual(info.bid);
+      expect(info.bid).toBeGreaterThan(0);
+    });
+
+    it('answers a symbol it does not know with a final unknown_symbol', async () => {
+      const answer = await gateway.symbol('NOSUCH');
+      expect(answer).toMatchObject({ ok: false, error: { kind: 'final', code: 'unknown_symbol' } });
+    });
+
     it('opens EURUSD 0.1 with DONE and a ticket', async () => {
       const result = expectOk(await gateway.openPosition(order()));
       expect(result.retcode).toBe(Retcode.DONE);
