@@ -2,13 +2,13 @@ import type { Alert } from '../alerts/alert';
 import { fail, ok, type BrokerResult } from '../broker/broker-error';
 import type { BrokerGateway } from '../broker/broker-gateway.port';
 import type { ClosePositionRequest, Deal, Position, TradeResult } from '../broker/broker-types';
-import { Retcode } from '../broker/retcodes';
 import type { TradingEvent, TradingEventMap, TradingEventType } from '../events/trading-events';
 import { silentLogger } from '../logging/core-logger.port';
 import { CloseAllPositions } from '../risk/close-all-positions';
 import { ManualClock } from '../time/clock';
 import { ClosedPositionReporter } from './closed-position-reporter';
 import { positionFixture } from '../testing/position-fixture';
+import { positionGoneResult } from '../testing/trade-result-fixture';
 
 const MAGIC = 19019;
 const position = (ticket: number): Position =>
@@ -151,16 +151,7 @@ describe('ClosedPositionReporter', () => {
       // The broker's margin stop-out closes it just before the halt's close arrives.
       closePosition: async (request: ClosePositionRequest): Promise<BrokerResult<TradeResult>> => {
         open = [];
-        return ok({
-          request_id: request.request_id,
-          retcode: Retcode.POSITION_CLOSED,
-          order: 0,
-          deal: 0,
-          position: request.ticket,
-          volume: 0,
-          price: 0,
-          comment: "Position doesn't exist",
-        });
+        return ok(positionGoneResult(request.request_id, request.ticket, "Position doesn't exist"));
       },
     });
     const closer = new CloseAllPositions(gateway, new ManualClock(), silentLogger, {

@@ -4,18 +4,13 @@ import type { ClosePositionRequest, Deal, Position, SymbolInfo, TradeResult } fr
 import { Retcode } from '../broker/retcodes';
 import { silentLogger } from '../logging/core-logger.port';
 import { ManualClock } from '../time/clock';
+import { positionGoneResult } from '../testing/trade-result-fixture';
 import { CloseAllPositions, type CloseAllReport } from './close-all-positions';
 
 type Script = ('done' | 'reject' | 'timeout' | 'requote')[];
 
-/** A broker whose closes follow a per-ticket script, recording every request id it was sent. */
-class ScriptedBroker implements BrokerGateway {
-  readonly requests: ClosePositionRequest[] = [];
-  listFailuresLeft = 0;
-  constructor(
-    private open: Position[],
-    private readonly scripts: Map<number, Script>,
-  ) {}
+/** The calls a close-all never makes, or only to check the broker is there. */
+abstract class CloseOnlyBroker implements BrokerGateway {
   async health() {
     return ok({ connected: true });
   }
@@ -36,15 +31,29 @@ class ScriptedBroker implements BrokerGateway {
   async deals(): Promise<BrokerResult<Deal[]>> {
     return ok([]);
   }
+  async openPosition(): Promise<BrokerResult<TradeResult>> {
+    throw new Error('the close-all must never open');
+  }
+  abstract positions(): Promise<BrokerResult<Position[]>>;
+  abstract closePosition(request: ClosePositionRequest): Promise<BrokerResult<TradeResult>>;
+}
+
+/** A broker whose closes follow a per-ticket script, recording every request id it was sent. */
+class ScriptedBroker extends CloseOnlyBroker {
+  readonly requests: ClosePositionRequest[] = [];
+  listFailuresLeft = 0;
+  constructor(
+    private open: Position[],
+    private readonly scripts: Map<number, Script>,
+  ) {
+    super();
+  }
   async positions(): Promise<BrokerResult<Position[]>> {
     if (this.listFailuresLeft > 0) {
       this.listFailuresLeft--;
       return fail('transient', 'http_503', 'bridge busy');
     }
     return ok([...this.open]);
-  }
-  async openPosition(): Promise<BrokerResult<TradeResult>> {
-    throw new Error('the close-all must never open');
   }
   async closePosition(request: ClosePositionRequest): Promise<BrokerResult<TradeResult>> {
     this.requests.push(request);
@@ -227,52 +236,21 @@ describe('CloseAllPositions: cancelling a run', () => {
 
 describe('CloseAllPositions: closes that fill in part, and positions already gone', () => {
   /** A bridge that fills half of every new close request and stores that answer under its id. */
-  class PartialFills implements BrokerGateway {
+  class PartialFills extends CloseOnlyBroker {
     readonly posts: string[] = [];
     private readonly stored = new Map<string, TradeResult>();
-    constructor(private readonly open: Position[]) {}
-    async health() {
-      return ok({ connected: true });
-    }
-    async account() {
-      return ok({
-        login: 1,
-        currency: 'USD',
-        balance: 1,
-        equity: 1,
-        margin: 0,
-        margin_free: 1,
-        server_time: '',
-      });
-    }
-    async symbol(): Promise<BrokerResult<SymbolInfo>> {
-      return fail('final', 'unknown_symbol', 'not part of this script');
-    }
-    async deals(): Promise<BrokerResult<Deal[]>> {
-      return ok([]);
+    constructor(private readonly open: Position[]) {
+      super();
     }
     async positions(): Promise<BrokerResult<Position[]>> {
       return ok(this.open.filter((p) => p.volume > 0).map((p) => ({ ...p })));
-    }
-    async openPosition(): Promise<BrokerResult<TradeResult>> {
-      throw new Error('not in this test');
     }
     async closePosition(request: ClosePositionRequest): Promise<BrokerResult<TradeResult>> {
       this.posts.push(request.request_id);
       const seen = this.stored.get(request.request_id);
       if (seen !== undefined) return ok({ ...seen });
       const p = this.open.find((x) => x.ticket === request.ticket);
-      if (p === undefined || p.volume <= 0)
-        return ok({
-          request_id: request.request_id,
-          retcode: Retcode.POSITION_CLOSED,
-          order: 0,
-          deal: 0,
-          position: request.ticket,
-          volume: 0,
-          price: 0,
-          comment: '',
-        });
+      if (p === undefined || p.volume <= 0) return ok(positionGoneResult(request.request_id, request.ticket));
       const filled = p.volume <= 0.01 ? p.volume : Math.round((p.volume / 2) * 100) / 100;
       p.volume = Math.round((p.volume - filled) * 100) / 100;
       const result: TradeResult = {

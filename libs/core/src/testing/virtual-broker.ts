@@ -13,6 +13,7 @@ import type {
 import { Retcode } from '../broker/retcodes';
 import type { Scheduler } from '../time/scheduler';
 import { positionFixture } from './position-fixture';
+import { positionGoneResult } from './trade-result-fixture';
 
 /** A five-digit FX pair: 100,000 units a lot, so one 0.00001 tick is worth 1 USD per lot. */
 const EURUSD: SymbolInfo = {
@@ -179,17 +180,7 @@ export class VirtualBroker implements BrokerGateway {
 
   private closeNow(request: ClosePositionRequest): TradeResult {
     const position = this.open.get(request.ticket);
-    if (position === undefined)
-      return {
-        request_id: request.request_id,
-        retcode: Retcode.POSITION_CLOSED,
-        order: 0,
-        deal: 0,
-        position: request.ticket,
-        volume: 0,
-        price: 0,
-        comment: '',
-      };
+    if (position === undefined) return positionGoneResult(request.request_id, request.ticket);
     this.open.delete(request.ticket);
     return {
       request_id: request.request_id,
