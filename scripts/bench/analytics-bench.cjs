@@ -35,8 +35,10 @@ const lib = (name, file) => require(join(dist, 'libs', name, 'src', file));
 const { EventBus } = lib('common', 'events/event-bus');
 const { APP_CONFIG, CLOCK } = lib('config', 'config.tokens');
 const { SystemClock } = lib('core', 'time/clock');
+const { SCHEDULER } = lib('core', 'time/scheduler');
+const { SystemScheduler } = lib('common', 'time/system-scheduler');
 const { SIGNALS_HMAC_SECRET } = lib('signals', 'signals.tokens');
-const { DrawdownGuard } = lib('drawdown', 'drawdown-guard');
+const { DrawdownGuard } = lib('core', 'risk/drawdown-guard');
 const { AnalyticsService } = lib('analytics', 'analytics/analytics.service');
 const { TradingMetrics } = lib('analytics', 'metrics/trading-metrics');
 const { AnalyticsMetrics } = lib('analytics', 'metrics/analytics-metrics');
@@ -71,7 +73,12 @@ function moduleOf(providers) {
       EventEmitterModule.forRoot({ wildcard: false, maxListeners: 50 }),
       LoggerModule.forRoot({ pinoHttp: { level: 'silent' } }),
     ],
-    providers: [EventBus, { provide: CLOCK, useValue: new SystemClock() }, ...providers],
+    providers: [
+      EventBus,
+      { provide: CLOCK, useValue: new SystemClock() },
+      { provide: SCHEDULER, useValue: new SystemScheduler() },
+      ...providers,
+    ],
   })(BenchModule);
   return BenchModule;
 }
@@ -222,10 +229,10 @@ async function main() {
   const analytics = ctx.on.get(AnalyticsService).report();
   const metricsText = await ctx.on.get(TradingMetrics).render();
   const delivered =
-    /trading_webhook_events_total\{webhook="0",outcome="delivered"\} (\d+)/.exec(metricsText.body)?.[1] ??
+    /trading_webhook_events_total\{webhook="0",outcome="delivered"[^}]*\} (\d+)/.exec(metricsText.body)?.[1] ??
     '?';
   const dropped =
-    /trading_webhook_events_total\{webhook="0",outcome="dropped"\} (\d+)/.exec(metricsText.body)?.[1] ?? '?';
+    /trading_webhook_events_total\{webhook="0",outcome="dropped"[^}]*\} (\d+)/.exec(metricsText.body)?.[1] ?? '?';
 
   const rows = [
     '| measurement | analytics off | analytics on | on / off |',
@@ -238,7 +245,7 @@ async function main() {
   ];
   process.stdout.write(`${rows.join('\n')}\n`);
   process.stdout.write(
-    `\n(analytics saw ${analytics.latency_ms.signal_to_execution.count} trades; webhook delivered ${delivered}, dropped ${dropped} (queue ${1000}); stream client read ${stream.chunks()} chunks)\n`,
+    `\n(analytics saw ${analytics.latency_ms.signal_to_execution.count} trades; webhook delivered ${delivered}, dropped ${dropped} (queue ${1000}); stream client read ${stream.chunks()} chunks, dropped ${ctx.on.get(EventStreamHub).stats().dropped} time(s) for not reading fast enough)\n`,
   );
   stream.close();
   sink.close();
