@@ -7,7 +7,9 @@ Implements the bridge protocol of ``docs/mt5-bridge.openapi.yaml`` (``docs/mt5-b
   final outcomes only;
 - ``classify_retcode``: MQL5 ``TRADE_RETCODE_*`` to what a client does with it;
 - ``open_request`` / ``close_request``: protocol body to the ``order_send`` request dict;
-- ``Bridge``: routing and the six calls, given the ``MetaTrader5`` module (or a stand-in).
+- ``check_path_prefix`` / ``wsgi_target``: the optional path prefix, and the request target as
+  signed (the path as sent on the wire);
+- ``Bridge``: routing and the seven calls, given the ``MetaTrader5`` module (or a stand-in).
 
 This module imports neither Flask nor MetaTrader5, so it runs (and is unit-tested) anywhere with
 the Python 3 standard library. ``mt5_bridge.py`` is the thin Flask wrapper for the Windows machine.
@@ -25,6 +27,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from urllib.parse import quote, unquote
 
 # ---------------------------------------------------------------------------------------------
 # Signing
@@ -403,11 +406,61 @@ def iso_utc(epoch_seconds: float) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Request targets: path prefix, the target as signed, the symbol segment
+# ---------------------------------------------------------------------------------------------
+
+_PATH_PREFIX = re.compile(r"/[A-Za-z0-9._-]{1,64}")
+
+
+def check_path_prefix(prefix: str) -> str:
+    """The bridge's path prefix: empty, or ``/`` and 1-64 of ``[A-Za-z0-9._-]`` (one segment, no
+    trailing slash, not ``.`` or ``..``). Raises ValueError otherwise."""
+    if prefix == "":
+        return prefix
+    if not _PATH_PREFIX.fullmatch(prefix) or prefix in ("/.", "/.."):
+        raise ValueError(f"path prefix {prefix!r}: must be empty or / followed by 1-64 of [A-Za-z0-9._-], e.g. /t2")
+    return prefix
+
+
+def wsgi_target(environ: Mapping[str, Any]) -> str:
+    """The request target (path and query) as it came on the wire: what the client signed.
+
+    Werkzeug's server keeps it in ``RAW_URI``. Waitress (and wsgiref) give only the percent-decoded
+    ``PATH_INFO``; it is encoded again the way the service encodes a path segment
+    (``encodeURIComponent``: letters, digits and ``-._~!*'()`` as they are, ``#`` as ``%23``, ``+``
+    as ``%2B``). The query string is passed on undecoded by every WSGI server.
+    """
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if isinstance(raw, str) and raw.startswith("/"):
+        return raw
+    path = str(environ.get("SCRIPT_NAME") or "") + str(environ.get("PATH_INFO") or "")
+    try:
+        raw_path = path.encode("latin-1")  # PEP 3333: the bytes of the path, one character each
+    except UnicodeEncodeError:
+        raw_path = path.encode("utf-8")
+    query = str(environ.get("QUERY_STRING") or "")
+    return quote(raw_path, safe="/!*'()") + ("?" + query if query else "")
+
+
+def symbol_segment(segment: str) -> str:
+    """The ``{symbol}`` of ``/v1/symbols/{symbol}``, percent-decoded: 1-32 of ``[A-Za-z0-9._#+-]``,
+    else BadRequest (400)."""
+    try:
+        name = unquote(segment, errors="strict")
+    except UnicodeDecodeError:
+        name = ""
+    if not _SYMBOL.fullmatch(name):
+        raise BadRequest("symbol must be 1-32 of [A-Za-z0-9._#+-] (# and + percent-encoded)")
+    return name
+
+
+# ---------------------------------------------------------------------------------------------
 # The bridge
 # ---------------------------------------------------------------------------------------------
 
 Answer = Tuple[int, Dict[str, Any]]
 _CLOSE_PATH = re.compile(r"/v1/positions/([0-9]{1,19})/close")
+_SYMBOL_PATH = re.compile(r"/v1/symbols/([^/]+)")
 
 
 def _error(status: int, code: str, message: str) -> Answer:
@@ -420,6 +473,9 @@ class Bridge:
     ``handle`` takes the raw request and returns (status, JSON body). Calls into the terminal are
     serialised by one lock: the MetaTrader5 package is one IPC connection and not meant for
     concurrent use, and serialising also makes "claim, order_send, complete" atomic per bridge.
+
+    With a ``path_prefix`` (``/t2``) the calls are served under it (``/t2/v1/orders``), the
+    signature is checked over that full path, and any path outside it is 404.
     """
 
     def __init__(
@@ -430,9 +486,11 @@ class Bridge:
         secret: str,
         now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         history_lookback_s: int = 48 * 3600,
+        path_prefix: str = "",
     ) -> None:
         if len(secret) < 16:
             raise ValueError("the bridge secret must be at least 16 characters")
+        self.path_prefix = check_path_prefix(path_prefix)
         self.mt5 = mt5
         self.store = store
         self.key_id = key_id
@@ -443,10 +501,17 @@ class Bridge:
 
     def handle(self, method: str, path_with_query: str, headers: Mapping[str, str], body: bytes) -> Answer:
         method = method.upper()
+        path = path_with_query.split("?", 1)[0]
+        if self.path_prefix:
+            # Checked before the signature, so a proxy that strips or rewrites the prefix shows up
+            # as this 404 rather than as a bad signature.
+            if not path.startswith(self.path_prefix + "/"):
+                return _error(404, "not_found", f"{method} {path}: outside the path prefix {self.path_prefix}")
+            path = path[len(self.path_prefix) :]
+        # Signed over the full target as received, prefix and query included.
         ok, reason = verify_signature(self.key_id, self.secret, headers, method, path_with_query, body, self.now_ms())
         if not ok:
             return _error(401, "unauthorized", reason)
-        path = path_with_query.split("?", 1)[0]
         try:
             if method == "GET" and path == "/v1/health":
                 return self._health()
@@ -456,6 +521,9 @@ class Bridge:
                 return self._positions()
             if method == "GET" and path == "/v1/deals":
                 return self._deals(position_query(path_with_query))
+            symbol = _SYMBOL_PATH.fullmatch(path)
+            if method == "GET" and symbol is not None:
+                return self._symbol(symbol_segment(symbol.group(1)))
             if method == "POST" and path == "/v1/orders":
                 payload = _json_object(body)
                 request_id = check_request_id(payload, headers.get(HEADER_IDEMPOTENCY_KEY))
@@ -524,6 +592,37 @@ class Bridge:
             return self._mt5_unavailable("history_deals_get")
         views = [deal_view(self.mt5, d) for d in deals]
         return 200, {"deals": sorted((v for v in views if v is not None), key=lambda v: (v["time"], v["ticket"]))}
+
+    def _symbol(self, name: str) -> Answer:
+        terminal = tick = None
+        with self._lock:
+            # Into Market Watch first (as for an order), so the terminal keeps its prices current.
+            self.mt5.symbol_select(name, True)
+            info = self.mt5.symbol_info(name)
+            if info is None:
+                # Nothing from symbol_info: an unknown symbol, unless the terminal itself is gone.
+                terminal = self.mt5.terminal_info()
+            elif not (float(info.bid) > 0 and float(info.ask) > 0):
+                tick = self.mt5.symbol_info_tick(name)  # no quote in symbol_info yet: the last tick
+        if info is None:
+            if terminal is None:
+                return self._mt5_unavailable("symbol_info")
+            return _error(404, "unknown_symbol", f"the terminal does not know {name}")
+        bid, ask = float(info.bid), float(info.ask)
+        if tick is not None:
+            bid, ask = float(tick.bid), float(tick.ask)
+        return 200, {
+            "symbol": str(getattr(info, "name", "") or name),
+            "digits": int(info.digits),
+            "contract_size": float(info.trade_contract_size),
+            "tick_size": float(info.trade_tick_size),
+            "tick_value": float(info.trade_tick_value),
+            "volume_min": float(info.volume_min),
+            "volume_max": float(info.volume_max),
+            "volume_step": float(info.volume_step),
+            "bid": bid,
+            "ask": ask,
+        }
 
     def _mt5_unavailable(self, call: str) -> Answer:
         code, message = self._last_error()

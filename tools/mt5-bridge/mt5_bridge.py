@@ -20,7 +20,7 @@ import threading
 import MetaTrader5 as mt5  # only on Windows, next to the terminal
 from flask import Flask, Response, request
 
-from bridge_core import Bridge, IdempotencyStore
+from bridge_core import Bridge, IdempotencyStore, check_path_prefix, wsgi_target
 
 LOG = logging.getLogger("mt5-bridge")
 MAX_BODY_BYTES = 64 * 1024
@@ -54,8 +54,9 @@ def create_app(bridge: Bridge) -> Flask:
     @app.route("/", defaults={"path": ""}, methods=["GET", "POST"])
     @app.route("/<path:path>", methods=["GET", "POST"])
     def any_call(path: str) -> Response:  # noqa: ARG001 - the raw target is used instead
-        # The signature covers the target exactly as sent: path plus the raw query string.
-        target = request.path + (("?" + request.query_string.decode("latin-1")) if request.query_string else "")
+        # The signature covers the target as sent on the wire (path, percent-encoding and raw query),
+        # not Flask's decoded request.path.
+        target = wsgi_target(request.environ)
         body = request.get_data(cache=False) if request.method == "POST" else b""
         status, answer = bridge.handle(request.method, target, request.headers, body)
         if status >= 400:
@@ -81,13 +82,17 @@ def purge_forever(store: IdempotencyStore, every_s: float = 3600) -> None:
 
 def main() -> None:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        prefix = check_path_prefix(os.environ.get("MT5_BRIDGE_PATH_PREFIX", ""))
+    except ValueError as error:
+        sys.exit(f"MT5_BRIDGE_PATH_PREFIX: {error}")
     connect_terminal()
     store = IdempotencyStore(os.environ.get("MT5_BRIDGE_DB", "mt5-bridge.sqlite3"))
     purge_forever(store)
-    bridge = Bridge(mt5, store, key_id=env("MT5_BRIDGE_KEY_ID"), secret=env("MT5_BRIDGE_SECRET"))
+    bridge = Bridge(mt5, store, key_id=env("MT5_BRIDGE_KEY_ID"), secret=env("MT5_BRIDGE_SECRET"), path_prefix=prefix)
     host = os.environ.get("MT5_BRIDGE_HOST", "127.0.0.1")
     port = int(os.environ.get("MT5_BRIDGE_PORT", "8080"))
-    LOG.info("MT5 bridge on http://%s:%d", host, port)
+    LOG.info("MT5 bridge on http://%s:%d%s", host, port, prefix)
     app = create_app(bridge)
     try:
         from waitress import serve  # a production WSGI server when installed

@@ -18,6 +18,11 @@ SECRET = "a-test-secret-of-32-characters!!"
 NOW_MS = 1_764_064_800_000
 
 
+def symbol_record(name: str, **fields: Any) -> SimpleNamespace:
+    """What ``symbol_info`` returns: the fields the bridge reads, named as in the package."""
+    return SimpleNamespace(name=name, **fields)
+
+
 class FakeMt5(types.ModuleType):
     """A stand-in for the MetaTrader5 package: its constants and the calls the bridge makes.
 
@@ -42,19 +47,27 @@ class FakeMt5(types.ModuleType):
     def __init__(self) -> None:
         super().__init__("MetaTrader5")
         self.connected = True
+        self.ipc = True  # False: the terminal is gone (terminal_info and symbol_info answer None)
         self.account: Optional[SimpleNamespace] = SimpleNamespace(login=123, currency="USD", balance=10_000.0, equity=9_950.0, margin=120.0, margin_free=9_830.0)
         self.open: Dict[int, SimpleNamespace] = {}
         self.deals: List[SimpleNamespace] = []
         self.sent: List[Dict[str, Any]] = []
         self.next_results: List[Any] = []
-        self.symbols = {"EURUSD": SimpleNamespace(filling_mode=2), "XAUUSD": SimpleNamespace(filling_mode=1)}
-        self.ticks = {"EURUSD": SimpleNamespace(bid=1.0900, ask=1.0902), "XAUUSD": SimpleNamespace(bid=2000.0, ask=2000.5)}
+        # symbol_info: EURUSD quotes in it; XAUUSD has no quote there yet (0), only a tick;
+        # EURUSD# is a broker's suffixed name (the # travels percent-encoded).
+        self.symbols = {
+            "EURUSD": symbol_record("EURUSD", filling_mode=2, digits=5, trade_contract_size=100_000.0, trade_tick_size=0.00001, trade_tick_value=1.0, volume_min=0.01, volume_max=100.0, volume_step=0.01, bid=1.0900, ask=1.0902),
+            "XAUUSD": symbol_record("XAUUSD", filling_mode=1, digits=2, trade_contract_size=100.0, trade_tick_size=0.01, trade_tick_value=1.0, volume_min=0.01, volume_max=50.0, volume_step=0.01, bid=0.0, ask=0.0),
+            "EURUSD#": symbol_record("EURUSD#", filling_mode=2, digits=5, trade_contract_size=100_000.0, trade_tick_size=0.00001, trade_tick_value=1.0, volume_min=0.1, volume_max=10.0, volume_step=0.1, bid=1.0901, ask=1.0904),
+        }
+        self.ticks = {"EURUSD": SimpleNamespace(bid=1.0900, ask=1.0902), "XAUUSD": SimpleNamespace(bid=2000.0, ask=2000.5), "EURUSD#": SimpleNamespace(bid=1.0901, ask=1.0904)}
+        self.selected: List[str] = []
         self._ticket = 7
         self._deal = 12
 
     # -- reads --
     def terminal_info(self):
-        return SimpleNamespace(connected=self.connected, trade_allowed=True)
+        return SimpleNamespace(connected=self.connected, trade_allowed=True) if self.ipc else None
 
     def account_info(self):
         return self.account
@@ -88,10 +101,11 @@ class FakeMt5(types.ModuleType):
         )
 
     def symbol_select(self, symbol, enable):
+        self.selected.append(symbol)
         return symbol in self.symbols
 
     def symbol_info(self, symbol):
-        return self.symbols.get(symbol)
+        return self.symbols.get(symbol) if self.ipc else None
 
     def symbol_info_tick(self, symbol):
         return self.ticks.get(symbol)

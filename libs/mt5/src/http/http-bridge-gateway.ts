@@ -232,9 +232,6 @@ export class HttpBridgeGateway implements BrokerGateway {
               : undefined,
       }),
     );
-    // The bridge says 404 for a symbol its terminal does not know (docs/mt5-bridge.md).
-    if (!info.ok && info.error.code === 'http_404')
-      return fail('final', 'unknown_symbol', info.error.message, info.error.attempts);
     return info;
   }
 
@@ -448,6 +445,9 @@ export class HttpBridgeGateway implements BrokerGateway {
         };
       if (status === 401)
         return { result: fail('final', 'unauthorized', detail, attempts), transportFailure: false };
+      // A symbol the terminal does not know; any other 404 (a wrong path prefix, say) stays http_404.
+      if (status === 404 && errorBodyOf(response.data)?.error === 'unknown_symbol')
+        return { result: fail('final', 'unknown_symbol', detail, attempts), transportFailure: false };
       return { result: fail('final', `http_${status}`, detail, attempts), transportFailure: false };
     }
     const code = transportCode(error);
@@ -527,17 +527,24 @@ function describeCall<T>(spec: CallSpec<T>): string {
 }
 
 /** ` unauthorized: bad signature` from a `{error,message}` body, else a snippet of whatever came. */
-function errorBodyText(data: unknown): string {
+/** The `{error, message}` body of a refusal, when it is one. */
+function errorBodyOf(data: unknown): { error: string; message?: string } | undefined {
   const text = typeof data === 'string' ? data : '';
-  if (text.length === 0) return '';
+  if (text.length === 0) return undefined;
   try {
     const parsed = errorBodySchema.safeParse(JSON.parse(text));
-    if (parsed.success)
-      return ` ${parsed.data.error}${parsed.data.message === undefined ? '' : `: ${parsed.data.message}`}`;
+    return parsed.success ? parsed.data : undefined;
   } catch {
-    // Not JSON: fall through to the raw snippet, which is the most useful context we have.
+    // Not JSON: the caller shows the raw snippet, which is the most useful context we have.
+    return undefined;
   }
-  return ` ${snippet(text)}`;
+}
+
+function errorBodyText(data: unknown): string {
+  const body = errorBodyOf(data);
+  if (body !== undefined) return ` ${body.error}${body.message === undefined ? '' : `: ${body.message}`}`;
+  const text = typeof data === 'string' ? data : '';
+  return text.length === 0 ? '' : ` ${snippet(text)}`;
 }
 
 function errorText(error: unknown): string {
