@@ -229,10 +229,12 @@ async function main() {
   const analytics = ctx.on.get(AnalyticsService).report();
   const metricsText = await ctx.on.get(TradingMetrics).render();
   const delivered =
-    /trading_webhook_events_total\{webhook="0",outcome="delivered"[^}]*\} (\d+)/.exec(metricsText.body)?.[1] ??
-    '?';
+    /trading_webhook_events_total\{webhook="0",outcome="delivered"[^}]*\} (\d+)/.exec(
+      metricsText.body,
+    )?.[1] ?? '?';
   const dropped =
-    /trading_webhook_events_total\{webhook="0",outcome="dropped"[^}]*\} (\d+)/.exec(metricsText.body)?.[1] ?? '?';
+    /trading_webhook_events_total\{webhook="0",outcome="dropped"[^}]*\} (\d+)/.exec(metricsText.body)?.[1] ??
+    '?';
 
   const rows = [
     '| measurement | analytics off | analytics on | on / off |',
