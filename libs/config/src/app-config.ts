@@ -1,3 +1,5 @@
+import type { AccountConfig } from './account-config';
+
 /** The service's configuration, typed. Built from the environment by `loadConfig` and validated there. */
 
 export type Mt5GatewayKind = 'paper' | 'http';
@@ -73,4 +75,12 @@ export interface AppConfig {
   analytics: {
     webhookUrls: string[];
   };
+
+  /** ACCOUNTS_FILE, when set. */
+  accountsFile: string | undefined;
+  /**
+   * The accounts this process trades, at least one: those of ACCOUNTS_FILE, or the one account
+   * `default` built from the environment (MT5_*, PAPER_BALANCE, the risk and trading variables).
+   */
+  accounts: AccountConfig[];
 }

@@ -1,3 +1,4 @@
+export * from './account-config';
 export * from './app-config';
 export * from './config.tokens';
 export * from './load-config';

@@ -1,3 +1,4 @@
+import { DEFAULT_ACCOUNT_ID, DEFAULT_CHANNEL, type AccountConfig } from './account-config';
 import type { AppConfig } from './app-config';
 import { readAlertConfig } from './alert-config';
 import { readBrokerConfig } from './broker-config';
@@ -18,17 +19,48 @@ export type ConfigResult =
 export function loadConfig(env: Env): ConfigResult {
   const r = new EnvReader(env);
   const broker = readBrokerConfig(r);
-  const config: AppConfig = {
+  const base: Omit<AppConfig, 'accounts' | 'accountsFile'> = {
     ...readServiceConfig(r),
     risk: readRiskConfig(r),
     ...broker,
     ...readSignalConfig(r, broker.mt5.gateway),
     ...readAlertConfig(r),
   };
+  const config: AppConfig = { ...base, accountsFile: undefined, accounts: [accountFromEnv(base)] };
   requireWhatTheGatewayNeeds(r, config);
   requireWhatTheSourcesNeed(r, config);
   const warnings = telegramPairWarnings(config);
   return r.problems.length > 0 ? { ok: false, problems: r.problems } : { ok: true, config, warnings };
+}
+
+/** The one account of a service without ACCOUNTS_FILE: `default`, from the environment exactly as before accounts existed. */
+export function accountFromEnv(config: Omit<AppConfig, 'accounts' | 'accountsFile'>): AccountConfig {
+  const { mt5, risk, signals, paper } = config;
+  return {
+    id: DEFAULT_ACCOUNT_ID,
+    gateway: mt5.gateway,
+    paper: { balance: paper.balance },
+    bridge:
+      mt5.gateway === 'http'
+        ? { url: mt5.bridgeUrl ?? '', keyId: mt5.bridgeKeyId ?? '', secret: mt5.bridgeSecret ?? '' }
+        : undefined,
+    risk: {
+      drawdownCapPercent: risk.drawdownCapPercent,
+      baselineMode: risk.baselineMode,
+      dailyLossCapPercent: risk.dailyLossCapPercent,
+      dailyResetTimezone: risk.dailyResetTimezone,
+      warnRatio: risk.warnRatio,
+      confirmReads: risk.confirmReads,
+    },
+    maxVolume: signals.maxVolume,
+    maxOrdersPerSecond: signals.maxOrdersPerSecond,
+    approvalMode: signals.approvalMode,
+    mt5: { magic: mt5.magic, timeoutMs: mt5.timeoutMs, maxRetries: mt5.maxRetries },
+    channels: [DEFAULT_CHANNEL],
+    sizing: { mode: 'multiplier', value: 1 },
+    // The single account's alerts go to the operator chat (TELEGRAM_CHAT_ID), as before.
+    telegram: { chatId: undefined, allowedUserIds: [] },
+  };
 }
 
 /** MT5_GATEWAY=http trades a real account: it needs the bridge, refuses demo signals, and signs the inbox. */

@@ -1,0 +1,54 @@
+import type { ApprovalMode, DrawdownBaselineMode, Mt5GatewayKind } from './app-config';
+
+/** The id of the one account of a service without ACCOUNTS_FILE (and of a STATE_DIR written before accounts existed). */
+export const DEFAULT_ACCOUNT_ID = 'default';
+
+/** The channel a signal without `channel` goes to, and the one an account without `channels` listens on. */
+export const DEFAULT_CHANNEL = 'default';
+
+/** Account ids and channel names: 1-64 of [A-Za-z0-9._-]. */
+export const ACCOUNT_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+export const CHANNEL_PATTERN = ACCOUNT_ID_PATTERN;
+
+/**
+ * How an account turns a signal's volume into its own lots (docs/accounts.md, Sizing):
+ * - `multiplier`: the signal's volume times `value` (the default, with 1);
+ * - `fixed`: `value` lots whatever the signal says;
+ * - `risk_percent`: the lots whose loss at the signal's `sl` is `value` % of the account's equity.
+ */
+export type Sizing =
+  | { mode: 'multiplier'; value: number }
+  | { mode: 'fixed'; value: number }
+  | { mode: 'risk_percent'; value: number };
+
+/** One account's configuration: from ACCOUNTS_FILE, or the environment for the single `default` account. */
+export interface AccountConfig {
+  id: string;
+  gateway: Mt5GatewayKind;
+  /** Used when `gateway` is `paper`. */
+  paper: { balance: number };
+  /** Set exactly when `gateway` is `http`. The URL may carry a path prefix (one bridge host, several terminals). */
+  bridge: { url: string; keyId: string; secret: string } | undefined;
+  risk: {
+    drawdownCapPercent: number;
+    baselineMode: DrawdownBaselineMode;
+    dailyLossCapPercent: number | undefined;
+    dailyResetTimezone: string;
+    warnRatio: number;
+    confirmReads: number;
+  };
+  /** The largest volume (lots) this account trades on one signal, after sizing: larger is capped. */
+  maxVolume: number;
+  maxOrdersPerSecond: number;
+  approvalMode: ApprovalMode;
+  mt5: { magic: number; timeoutMs: number; maxRetries: number };
+  /** Channels whose signals this account trades. */
+  channels: string[];
+  sizing: Sizing;
+  telegram: {
+    /** Where this account's alerts go besides the operator chat; undefined: the operator chat only. */
+    chatId: string | undefined;
+    /** Telegram users who may command this account (besides TELEGRAM_ALLOWED_USER_IDS, who may command any). */
+    allowedUserIds: number[];
+  };
+}
