@@ -1,7 +1,6 @@
 import { sampleValue } from './support/prometheus-sample';
 import { AlertDispatcher, type Alert } from '@app/alerts';
 import { Lifecycle } from '@app/common';
-import { DrawdownGuard } from '@app/core';
 import { startFakeMt5Bridge, type FakeMt5Bridge } from './fakes/fake-mt5-bridge';
 import { postSignal, signalBody } from './support/signed-request';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -74,7 +73,7 @@ describe('drawdown cap', () => {
     const metrics = await (await fetch(`${t.baseUrl}/metrics`)).text();
     expect(sampleValue(metrics, 'trading_halted')).toBe(1);
     // LOOP_ID names the loop on every series, as in the log and the alerts.
-    expect(metrics).toMatch(/^trading_halted\{loop_id="test-loop"\} 1$/m);
+    expect(metrics).toMatch(/^trading_halted\{account="default",loop_id="test-loop"\} 1$/m);
     expect(sampleValue(metrics, 'trading_drawdown_cap_triggers_total')).toBe(1);
     expect(sampleValue(metrics, 'trading_drawdown_cap_percent')).toBe(20);
     expect(sampleValue(metrics, 'trading_drawdown_percent')).toBe(25);
@@ -183,7 +182,7 @@ describe('drawdown cap', () => {
     // The halt's close-all has finished (nothing was open): its first pass is reported, and
     // nothing is closing any more.
     await t.waitForEvent('drawdown_cap_triggered');
-    const guard = t.app.get(DrawdownGuard);
+    const guard = t.account().guard;
     await waitUntil(() => !guard.snapshot().closingInProgress, { what: "the halt's close-all to finish" });
     bridge.addPosition({ symbol: 'EURUSD', type: 'buy', volume: 0.1 }); // the late fill
     await waitUntil(() => bridge.positions().length === 0, {

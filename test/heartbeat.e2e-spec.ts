@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import { SignalIntake, TradingLoop, type TradingEvent, type TradeSignal } from '@app/core';
+import { AccountRegistry, SignalFanOut, type TradingEvent, type TradeSignal } from '@app/core';
 import { EventBus } from '@app/common';
 import { loadConfig } from '@app/config';
 import { createApp } from '../apps/trading-bot/src/bootstrap/create-app';
@@ -52,20 +52,21 @@ describe('heartbeat', () => {
   });
 
   it('counts 10 signals of which the broker rejects 2 as signals 10, trades 8, errors 2', async () => {
-    const pipeline = app.get(SignalIntake);
+    const fanOut = app.get(SignalFanOut);
     const now = Date.now();
     for (let i = 0; i < 10; i++) {
-      // 0.015 lots is not a multiple of the volume step: the broker answers INVALID_VOLUME, a final retcode.
+      // The paper account quotes no XXXYYY: the broker answers INVALID, a final retcode. (An
+      // off-step volume no longer reaches it: the account's sizing rounds it down to the step.)
       const signal: TradeSignal = {
         id: `hb-${i}`,
-        instrument: 'EURUSD',
+        instrument: i < 2 ? 'XXXYYY' : 'EURUSD',
         side: 'buy',
-        volume: i < 2 ? 0.015 : 0.01,
+        volume: 0.01,
         createdAtMs: now,
         receivedAtMs: now,
         source: 'test',
       };
-      expect(await pipeline.submit(signal)).toBe('accepted');
+      expect((await fanOut.submit(signal)).kind).toBe('accepted');
     }
     // Let the loop's real I/O (ledger, paper account saves) finish between fake ticks.
     for (
@@ -85,13 +86,13 @@ describe('heartbeat', () => {
     const failures = events.filter(
       (e): e is Extract<TradingEvent, { type: 'trade_failed' }> => e.type === 'trade_failed',
     );
-    expect(failures.map((f) => f.payload.retcode)).toEqual([10014, 10014]);
+    expect(failures.map((f) => f.payload.retcode)).toEqual([10013, 10013]);
   });
 
   it('stops heartbeats while a tick is wedged, and resumes after it completes', async () => {
     await jest.advanceTimersByTimeAsync(10_000);
     expect(heartbeats()).toHaveLength(1);
-    app.get(TradingLoop).stallNextTick(45_000);
+    for (const account of app.get(AccountRegistry).all()) account.loop.stallNextTick(45_000);
     // A tick that completed just before the stall may still earn one heartbeat.
     await jest.advanceTimersByTimeAsync(10_500);
     const beforeWedge = heartbeats().length;

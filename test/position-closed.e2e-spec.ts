@@ -1,5 +1,5 @@
 import { AlertDispatcher, type Alert } from '@app/alerts';
-import { BROKER_GATEWAY } from '@app/mt5';
+import { BROKER_FLEET, type BrokerFleet } from '@app/core';
 import type { PaperBrokerGateway } from '@app/mt5/paper/paper-broker-gateway';
 import { startFakeMt5Bridge, type FakeMt5Bridge } from './fakes/fake-mt5-bridge';
 import { postSignal, signalBody } from './support/signed-request';
@@ -118,7 +118,7 @@ describe('position_closed (paper account)', () => {
     await t.close();
   });
 
-  const paper = () => t.app.get<PaperBrokerGateway>(BROKER_GATEWAY);
+  const paper = () => t.app.get<BrokerFleet>(BROKER_FLEET).gateway('default') as PaperBrokerGateway;
 
   it('a stop loss crossed by the price closes the position at its level, and the event says sl', async () => {
     const body = signalBody({ instrument: 'EURUSD', side: 'buy', volume: 0.1, sl: 1.0, tp: 1.5 });

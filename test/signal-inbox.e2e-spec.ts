@@ -1,5 +1,4 @@
 import { AlertDispatcher, type Alert } from '@app/alerts';
-import { DrawdownGuard } from '@app/core';
 import { readlinkSync } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -120,7 +119,7 @@ describe('signal inbox', () => {
     expect((await postSignal(t.baseUrl, t.secrets.signalsHmacSecret, body)).status).toBe(200);
     // The halt's close-all has made its first pass (reported) and finished, and the loop had its chance.
     await t.waitForEvent('drawdown_cap_triggered', (e) => e.payload.halt_id === halt.body?.halt?.id);
-    const guard = t.app.get(DrawdownGuard);
+    const guard = t.account().guard;
     await waitUntil(() => !guard.snapshot().closingInProgress, { what: "the halt's close-all to finish" });
     await loopHadItsChance();
     expect(await positions()).toBe(0); // the halt closed everything and nothing new opened

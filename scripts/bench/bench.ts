@@ -25,11 +25,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createServer as createNetServer } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { INestApplication } from '@nestjs/common';
-import { openRequestId, SystemClock, type BrokerGateway, type OpenOrderRequest } from '@app/core';
+import { BROKER_FLEET, openRequestId, SystemClock, type BrokerFleet, type OpenOrderRequest } from '@app/core';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { EventBus } from '@app/common';
 import { loadConfig } from '@app/config';
-import { BROKER_GATEWAY } from '@app/mt5';
 import { createHttpBridgeGateway } from '@app/mt5/http/create-http-bridge-gateway';
 import { createApp } from '../../apps/trading-bot/src/bootstrap/create-app';
 import { startFakeMt5Bridge } from '../../test/fakes/fake-mt5-bridge';
@@ -148,7 +147,7 @@ async function startService(
     app.get(EventEmitter2).removeAllListeners();
   }
   if (probe !== undefined) {
-    const gateway = app.get<BrokerGateway>(BROKER_GATEWAY);
+    const gateway = app.get<BrokerFleet>(BROKER_FLEET).gateway('default');
     const open = gateway.openPosition.bind(gateway);
     const idBySignal = new Map<string, string>();
     gateway.openPosition = (request: OpenOrderRequest) => {
@@ -338,7 +337,7 @@ async function benchDrawdown(): Promise<void> {
     SIGNALS_HMAC_SECRET: SECRET,
   });
   if (!directConfig.ok) throw new Error(JSON.stringify(directConfig.problems));
-  const gateway = createHttpBridgeGateway(directConfig.config, new SystemClock());
+  const gateway = createHttpBridgeGateway(directConfig.config.accounts[0], new SystemClock());
   const directStart = performance.now();
   const queue = [...tickets];
   await Promise.all(

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { DrawdownGuard, openRequestId, signInboxRequest } from '@app/core';
+import { openRequestId, signInboxRequest } from '@app/core';
 import { startFakeMt5Bridge } from '../fakes/fake-mt5-bridge';
 import { startTestApp } from './test-app';
 
@@ -348,7 +348,7 @@ export async function runApiFuzz(options: { runs: number; seed: number }): Promi
               return false;
             }
             // A halt from the fuzzer is fine, but a halted app refuses everything: resume now and then.
-            if (report.requests % 50 === 0 && t.app.get(DrawdownGuard).isHalted())
+            if (report.requests % 50 === 0 && t.account().guard.isHalted())
               await t.admin('POST', '/api/v1/resume', { reviewed_by: 'fuzz', note: 'keep fuzzing' });
             return true;
           },

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import { AccountRuntime, TradingLoop, type TradingEvent, type TradingEventType } from '@app/core';
+import { AccountRegistry, type AccountRuntime, type TradingEvent, type TradingEventType } from '@app/core';
 import { EventBus } from '@app/common';
 import { loadConfig, type AppConfig } from '@app/config';
 import { createApp } from '../../apps/trading-bot/src/bootstrap/create-app';
@@ -42,7 +42,9 @@ export interface TestApp {
   ): Promise<Extract<TradingEvent, { type: K }>[]>;
   /** Resolves with what `find` returns once it returns something, checked now and on every published event. */
   waitForState<T>(find: () => T | undefined, what: string, timeoutMs?: number): Promise<T>;
-  /** Ticks of the trading loop completed so far. */
+  /** An account's runtime (`default`: the one account of a service without ACCOUNTS_FILE). */
+  account(id?: string): AccountRuntime;
+  /** Ticks of the trading loops completed so far (every account's). */
   loopTicks(): number;
   /**
    * Resolves once the trading loop has completed `n` more ticks. A tick runs every LOOP_TICK_MS
@@ -105,7 +107,16 @@ export async function startTestApp(env: Record<string, string> = {}, stateDir?: 
       () =>
         `not ${count} ${type} events within ${timeoutMs} ms (${eventsOf(type).filter(predicate).length} matching)`,
     );
-  const loopTicks = () => app.get(TradingLoop).progress.ticksCompleted;
+  const account = (id = 'default'): AccountRuntime => {
+    const runtime = app.get(AccountRegistry).account(id);
+    if (runtime === undefined) throw new Error(`no account ${id}`);
+    return runtime;
+  };
+  const loopTicks = () =>
+    app
+      .get(AccountRegistry)
+      .all()
+      .reduce((sum, r) => sum + r.loop.progress.ticksCompleted, 0);
   return {
     app,
     baseUrl,
@@ -126,6 +137,7 @@ export async function startTestApp(env: Record<string, string> = {}, stateDir?: 
       waitForEventCount(type, eventsOf(type).filter(predicate).length + n, predicate, timeoutMs),
     waitForState: (find, what, timeoutMs = 10_000) =>
       waitForMatch(find, waiters, timeoutMs, () => `${what}: not within ${timeoutMs} ms`),
+    account,
     loopTicks,
     waitForLoopTicks: async (n, timeoutMs = 10_000) => {
       const target = loopTicks() + n;
@@ -137,10 +149,12 @@ export async function startTestApp(env: Record<string, string> = {}, stateDir?: 
     },
     waitForRecordedOutcomes: async (timeoutMs = 10_000) => {
       let recorded = false;
-      void app
-        .get(AccountRuntime)
-        .executor.flushOutcomes()
-        .then(() => (recorded = true));
+      void Promise.all(
+        app
+          .get(AccountRegistry)
+          .all()
+          .map((r) => r.executor.flushOutcomes()),
+      ).then(() => (recorded = true));
       await waitUntil(() => recorded, {
         what: 'the executor to record the outcomes it had in hand',
         timeoutMs,

@@ -5,7 +5,7 @@ import { AlertsModule } from '@app/alerts';
 import { AnalyticsModule } from '@app/analytics';
 import { ADMIN_TOKEN, EventsModule, TimeModule } from '@app/common';
 import { APP_CONFIG, type AppConfig, ConfigModule } from '@app/config';
-import { STATE_LOAD_REPORT } from '@app/core';
+import { STATE_BACKEND } from '@app/core';
 import { ControlModule } from '@app/control';
 import { Mt5Module } from '@app/mt5';
 import { RuntimeLifecycle, RuntimeModule } from '@app/runtime';
@@ -17,7 +17,7 @@ import { GracefulShutdown } from './bootstrap/graceful-shutdown';
 
 /**
  * Secrets from the environment, or read from or generated into STATE_DIR: only once this process
- * owns STATE_DIR (STATE_LOAD_REPORT exists after the lock), so a second process that is refused
+ * owns STATE_DIR (STATE_BACKEND exists after the lock), so a second process that is refused
  * never writes a secret the owner would then disagree with.
  */
 @Global()
@@ -25,7 +25,7 @@ import { GracefulShutdown } from './bootstrap/graceful-shutdown';
   providers: [
     {
       provide: BOOT_SECRETS,
-      inject: [APP_CONFIG, STATE_LOAD_REPORT],
+      inject: [APP_CONFIG, STATE_BACKEND],
       useFactory: (config: AppConfig) => resolveBootSecrets(config),
     },
     { provide: ADMIN_TOKEN, inject: [BOOT_SECRETS], useFactory: (s: BootSecrets) => s.adminToken },

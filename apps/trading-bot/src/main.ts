@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { pino } from 'pino';
 import { SystemScheduler } from '@app/common';
-import { loadConfig } from '@app/config';
+import { loadConfig, type ConfigProblem } from '@app/config';
 import { withDeadline } from '@app/core';
 import { createApp } from './bootstrap/create-app';
 import { GracefulShutdown } from './bootstrap/graceful-shutdown';
@@ -15,9 +15,14 @@ async function main(): Promise<void> {
   const loaded = loadConfig(process.env);
   if (!loaded.ok) {
     for (const problem of loaded.problems) {
+      // Inside ACCOUNTS_FILE a problem also names the account and the key.
+      const where = {
+        ...(problem.account === undefined ? {} : { account_id: problem.account }),
+        ...(problem.key === undefined ? {} : { key: problem.key }),
+      };
       early.fatal(
-        { type: 'config_error', variable: problem.variable, expected: problem.expected },
-        `invalid configuration: ${problem.variable} must be ${problem.expected}`,
+        { type: 'config_error', variable: problem.variable, ...where, expected: problem.expected },
+        `invalid configuration: ${subjectOf(problem)} must be ${problem.expected}`,
       );
     }
     early.flush();
@@ -72,6 +77,13 @@ async function main(): Promise<void> {
     await withDeadline(timers, app.close(), 5000);
     throw error;
   }
+}
+
+/** `ACCOUNTS_FILE account bob-mt5 key drawdown_cap_percent`, or just the variable. */
+function subjectOf(problem: ConfigProblem): string {
+  const account = problem.account === undefined ? '' : ` account ${problem.account}`;
+  const key = problem.key === undefined ? '' : ` key ${problem.key}`;
+  return `${problem.variable}${account}${key}`;
 }
 
 main().catch((error: unknown) => {

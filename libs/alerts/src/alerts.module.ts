@@ -5,10 +5,14 @@ import { ALERT_CHANNELS, type AlertChannel } from './alert';
 import { AlertDispatcher } from './alert-dispatcher';
 import { AlertDrops } from './alert-drops';
 import { LogAlertChannel } from './log/log-alert-channel';
+import { AccountChatsChannel } from './telegram/account-chats-channel';
 import { DEFAULT_TELEGRAM_CHANNEL_OPTIONS, TelegramAlertChannel } from './telegram/telegram-alert-channel';
 import { TelegrafMessageSender } from './telegram/telegram-message-sender';
 
-/** The log channel always; Telegram when both TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are set. */
+/**
+ * The log channel always; with TELEGRAM_BOT_TOKEN, the operator chat (TELEGRAM_CHAT_ID) for every
+ * alert and each account's own chat (`telegram_chat_id`) for the alerts about it (docs/accounts.md).
+ */
 export function alertChannelsFromConfig(
   config: AppConfig,
   clock: Clock,
@@ -17,17 +21,21 @@ export function alertChannelsFromConfig(
 ): AlertChannel[] {
   const channels: AlertChannel[] = [new LogAlertChannel()];
   const { botToken, chatId, apiRoot } = config.telegram;
-  if (botToken !== undefined && chatId !== undefined) {
-    channels.push(
-      new TelegramAlertChannel(
-        { ...DEFAULT_TELEGRAM_CHANNEL_OPTIONS, chatId },
-        new TelegrafMessageSender(botToken, apiRoot),
-        clock,
-        drops,
-        scheduler,
-      ),
+  if (botToken === undefined) return channels;
+  const sender = new TelegrafMessageSender(botToken, apiRoot);
+  const telegram = (chat: string) =>
+    new TelegramAlertChannel(
+      { ...DEFAULT_TELEGRAM_CHANNEL_OPTIONS, chatId: chat },
+      sender,
+      clock,
+      drops,
+      scheduler,
     );
-  }
+  if (chatId !== undefined) channels.push(telegram(chatId));
+  const chatOf = new Map<string, string>();
+  for (const account of config.accounts)
+    if (account.telegram.chatId !== undefined) chatOf.set(account.id, account.telegram.chatId);
+  if (chatOf.size > 0) channels.push(new AccountChatsChannel(chatOf, chatId, telegram));
   return channels;
 }
 

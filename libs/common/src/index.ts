@@ -7,3 +7,4 @@ export * from './lifecycle';
 export * from './time/system-scheduler';
 export * from './time/time.module';
 export * from './http/describe-issues';
+export * from './http/account-routes';

@@ -1,4 +1,8 @@
-import type { ApprovalMode, DrawdownBaselineMode, Mt5GatewayKind } from './app-config';
+import type { Sizing } from '@app/core';
+
+export type Mt5GatewayKind = 'paper' | 'http';
+export type DrawdownBaselineMode = 'start' | 'peak';
+export type ApprovalMode = 'auto' | 'manual';
 
 /** The id of the one account of a service without ACCOUNTS_FILE (and of a STATE_DIR written before accounts existed). */
 export const DEFAULT_ACCOUNT_ID = 'default';
@@ -10,16 +14,8 @@ export const DEFAULT_CHANNEL = 'default';
 export const ACCOUNT_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 export const CHANNEL_PATTERN = ACCOUNT_ID_PATTERN;
 
-/**
- * How an account turns a signal's volume into its own lots (docs/accounts.md, Sizing):
- * - `multiplier`: the signal's volume times `value` (the default, with 1);
- * - `fixed`: `value` lots whatever the signal says;
- * - `risk_percent`: the lots whose loss at the signal's `sl` is `value` % of the account's equity.
- */
-export type Sizing =
-  | { mode: 'multiplier'; value: number }
-  | { mode: 'fixed'; value: number }
-  | { mode: 'risk_percent'; value: number };
+/** An account's sizing rule: lives in the core, where orders are sized (order-sizing.ts). */
+export type { Sizing } from '@app/core';
 
 /** One account's configuration: from ACCOUNTS_FILE, or the environment for the single `default` account. */
 export interface AccountConfig {
@@ -51,4 +47,15 @@ export interface AccountConfig {
     /** Telegram users who may command this account (besides TELEGRAM_ALLOWED_USER_IDS, who may command any). */
     allowedUserIds: number[];
   };
+}
+
+/**
+ * Where one account's files live under STATE_DIR (docs/accounts.md): the account `default` keeps
+ * the directory itself, as a single-account service wrote it (so an upgrade finds its halt), and
+ * every other account has `accounts/<id>/`.
+ */
+export function accountStateDir(stateDir: string, accountId: string): string {
+  return accountId === DEFAULT_ACCOUNT_ID
+    ? stateDir
+    : `${stateDir.replace(/\/+$/, '')}/accounts/${accountId}`;
 }

@@ -1,11 +1,10 @@
-import type { AccountConfig } from './account-config';
+import type { AccountConfig, ApprovalMode, DrawdownBaselineMode, Mt5GatewayKind } from './account-config';
+
+export type { ApprovalMode, DrawdownBaselineMode, Mt5GatewayKind } from './account-config';
 
 /** The service's configuration, typed. Built from the environment by `loadConfig` and validated there. */
 
-export type Mt5GatewayKind = 'paper' | 'http';
 export type SignalSourceKind = 'inbox' | 'demo' | 'platform';
-export type DrawdownBaselineMode = 'start' | 'peak';
-export type ApprovalMode = 'auto' | 'manual';
 
 export interface AppConfig {
   port: number;

@@ -1,9 +1,16 @@
 import { z } from 'zod';
 
-/** One problem with one variable, ready to log: `{ variable, expected }`. */
+/**
+ * One problem with one variable, ready to log: `{ variable, expected }`. A problem inside
+ * ACCOUNTS_FILE also names the account (its id, or `accounts[3]` when the id is the problem)
+ * and the key (`bridge.secret_env`, `defaults.channels`).
+ */
 export interface ConfigProblem {
   variable: string;
+  /** What the value must be, in words; never the value itself (it may be a secret). */
   expected: string;
+  account?: string;
+  key?: string;
 }
 
 export type Env = Record<string, string | undefined>;

@@ -65,6 +65,31 @@ describe('loadConfig: defaults of service.md', () => {
         allowedUserIds: [],
       },
       analytics: { webhookUrls: [] },
+      accountsFile: undefined,
+      // Without ACCOUNTS_FILE: the one account `default`, from the same variables.
+      accounts: [
+        {
+          id: 'default',
+          gateway: 'paper',
+          paper: { balance: 10_000 },
+          bridge: undefined,
+          risk: {
+            drawdownCapPercent: 20,
+            baselineMode: 'start',
+            dailyLossCapPercent: undefined,
+            dailyResetTimezone: 'UTC',
+            warnRatio: 0.8,
+            confirmReads: 2,
+          },
+          maxVolume: 100,
+          maxOrdersPerSecond: 50,
+          approvalMode: 'auto',
+          mt5: { magic: 19019, timeoutMs: 3000, maxRetries: 3 },
+          channels: ['default'],
+          sizing: { mode: 'multiplier', value: 1 },
+          telegram: { chatId: undefined, allowedUserIds: [] },
+        },
+      ],
     });
   });
 

@@ -1,13 +1,17 @@
 import { DEFAULT_ACCOUNT_ID, DEFAULT_CHANNEL, type AccountConfig } from './account-config';
+import { DEFAULT_SIZING } from './account-sizing';
+import { completeAccount, readAccountsFile } from './accounts-file';
 import type { AppConfig } from './app-config';
 import { readAlertConfig } from './alert-config';
 import { readBrokerConfig } from './broker-config';
+import { nodeFiles, type ConfigFiles } from './config-files';
 import { EnvReader, type ConfigProblem, type Env } from './env-reader';
 import { readRiskConfig } from './risk-config';
 import { readServiceConfig } from './service-config';
 import { readSignalConfig } from './signal-config';
 
 export type { ConfigProblem } from './env-reader';
+export type { ConfigFiles } from './config-files';
 
 /** Valid but probably not meant: logged at start, never fatal. */
 export type ConfigWarning = ConfigProblem;
@@ -15,21 +19,35 @@ export type ConfigWarning = ConfigProblem;
 export type ConfigResult =
   { ok: true; config: AppConfig; warnings: ConfigWarning[] } | { ok: false; problems: ConfigProblem[] };
 
-/** Reads every section, then the rules that cross sections; every problem is reported, not just the first. */
-export function loadConfig(env: Env): ConfigResult {
+/**
+ * Reads every section, then the rules that cross sections; every problem is reported, not just
+ * the first. With ACCOUNTS_FILE the accounts come from that file (read through `files`, as are
+ * the secrets it names), the environment giving them defaults; without it, the one account
+ * `default` comes from the environment.
+ */
+export function loadConfig(env: Env, files: ConfigFiles = nodeFiles): ConfigResult {
   const r = new EnvReader(env);
   const broker = readBrokerConfig(r);
+  const service = readServiceConfig(r);
+  const risk = readRiskConfig(r);
+  const accountsFile = r.raw('ACCOUNTS_FILE');
+  const fromFile = accountsFile === undefined ? undefined : readAccountsFile(accountsFile, env, files);
+  r.problems.push(...(fromFile?.problems ?? []));
+  const tradesRealAccount = fromFile?.tradesRealAccount ?? broker.mt5.gateway === 'http';
   const base: Omit<AppConfig, 'accounts' | 'accountsFile'> = {
-    ...readServiceConfig(r),
-    risk: readRiskConfig(r),
+    ...service,
+    risk,
     ...broker,
-    ...readSignalConfig(r, broker.mt5.gateway),
+    ...readSignalConfig(r, tradesRealAccount),
     ...readAlertConfig(r),
   };
-  const config: AppConfig = { ...base, accountsFile: undefined, accounts: [accountFromEnv(base)] };
-  requireWhatTheGatewayNeeds(r, config);
+  const fromEnv = accountFromEnv(base);
+  const accounts = fromFile?.accounts.map((account) => completeAccount(account, fromEnv)) ?? [fromEnv];
+  const config: AppConfig = { ...base, accountsFile, accounts };
+  if (fromFile === undefined) requireTheBridgeVariables(r, config);
+  if (tradesRealAccount) requireWhatRealAccountsNeed(r, config);
   requireWhatTheSourcesNeed(r, config);
-  const warnings = telegramPairWarnings(config);
+  const warnings = [...telegramPairWarnings(config), ...ignoredBridgeWarnings(r, config)];
   return r.problems.length > 0 ? { ok: false, problems: r.problems } : { ok: true, config, warnings };
 }
 
@@ -57,26 +75,32 @@ export function accountFromEnv(config: Omit<AppConfig, 'accounts' | 'accountsFil
     approvalMode: signals.approvalMode,
     mt5: { magic: mt5.magic, timeoutMs: mt5.timeoutMs, maxRetries: mt5.maxRetries },
     channels: [DEFAULT_CHANNEL],
-    sizing: { mode: 'multiplier', value: 1 },
+    sizing: { ...DEFAULT_SIZING },
     // The single account's alerts go to the operator chat (TELEGRAM_CHAT_ID), as before.
     telegram: { chatId: undefined, allowedUserIds: [] },
   };
 }
 
-/** MT5_GATEWAY=http trades a real account: it needs the bridge, refuses demo signals, and signs the inbox. */
-function requireWhatTheGatewayNeeds(r: EnvReader, config: AppConfig): void {
+/** MT5_GATEWAY=http (without ACCOUNTS_FILE) trades through the bridge the MT5_BRIDGE_* variables name. */
+function requireTheBridgeVariables(r: EnvReader, config: AppConfig): void {
   if (config.mt5.gateway !== 'http') return;
-  const { sources, hmacSecret } = config.signals;
   r.require('MT5_BRIDGE_URL', 'an http(s) URL', 'when MT5_GATEWAY=http');
   r.require('MT5_BRIDGE_KEY_ID', 'a key id', 'when MT5_GATEWAY=http');
   r.require('MT5_BRIDGE_SECRET', 'a secret', 'when MT5_GATEWAY=http');
+}
+
+/** An http account is a real one: it refuses demo signals, and the inbox must be signed. */
+function requireWhatRealAccountsNeed(r: EnvReader, config: AppConfig): void {
+  const { sources, hmacSecret } = config.signals;
+  const when =
+    config.accountsFile === undefined ? 'MT5_GATEWAY=http' : 'an account of ACCOUNTS_FILE has gateway http';
   if (sources.includes('demo'))
     r.problems.push({
       variable: 'SIGNAL_SOURCES',
-      expected: 'no `demo` source when MT5_GATEWAY=http (demo signals never trade a real account)',
+      expected: `no \`demo\` source when ${when} (demo signals never trade a real account)`,
     });
   if (hmacSecret === undefined && sources.includes('inbox')) {
-    r.require('SIGNALS_HMAC_SECRET', 'at least 16 characters', 'when MT5_GATEWAY=http and the inbox is on');
+    r.require('SIGNALS_HMAC_SECRET', 'at least 16 characters', `when ${when} and the inbox is on`);
   }
 }
 
@@ -101,6 +125,18 @@ function telegramPairWarnings(config: AppConfig): ConfigWarning[] {
       expected: 'set together with its partner; alerts go only to the log until both are set',
     },
   ];
+}
+
+/** Each http account of ACCOUNTS_FILE names its own bridge: MT5_BRIDGE_* then configure nothing. */
+function ignoredBridgeWarnings(r: EnvReader, config: AppConfig): ConfigWarning[] {
+  if (config.accountsFile === undefined) return [];
+  return ['MT5_BRIDGE_URL', 'MT5_BRIDGE_KEY_ID', 'MT5_BRIDGE_SECRET']
+    .filter((variable) => r.raw(variable) !== undefined)
+    .map((variable) => ({
+      variable,
+      expected:
+        'unset with ACCOUNTS_FILE: it is ignored (each http account has its own `bridge` in the file)',
+    }));
 }
 
 /** Names of variables whose values must never reach a log line. */

@@ -1,7 +1,6 @@
-import { z } from 'zod';
-import { isValidTimeZone } from '@app/core';
 import type { AppConfig } from './app-config';
-import { int, num, type EnvReader } from './env-reader';
+import { ACCOUNT_SETTINGS as S, readSetting } from './account-settings';
+import { int, type EnvReader } from './env-reader';
 
 /** Reads the drawdown guard: EQUITY_CHECK_INTERVAL_MS, DRAWDOWN_* and the daily loss cap (DAILY_*). */
 export function readRiskConfig(r: EnvReader): AppConfig['risk'] {
@@ -12,30 +11,12 @@ export function readRiskConfig(r: EnvReader): AppConfig['risk'] {
       1000,
       'an integer of milliseconds, 10 to 600000',
     ),
-    drawdownCapPercent: r.parse(
-      'DRAWDOWN_CAP_PERCENT',
-      num().refine((v) => v > 0 && v <= 100),
-      20,
-      'a number, 0 < x <= 100',
-    ),
-    baselineMode: r.parse('DRAWDOWN_BASELINE', z.enum(['start', 'peak']), 'start', '`start` or `peak`'),
-    dailyLossCapPercent: r.optional(
-      'DAILY_LOSS_CAP_PERCENT',
-      num().refine((v) => v > 0 && v <= 100),
-      'a number, 0 < x <= 100',
-    ),
-    dailyResetTimezone: r.parse(
-      'DAILY_RESET_TIMEZONE',
-      z.string().refine(isValidTimeZone),
-      'UTC',
-      'an IANA time zone such as UTC or Europe/Prague',
-    ),
-    warnRatio: r.parse(
-      'DRAWDOWN_WARN_RATIO',
-      num().refine((v) => v > 0 && v < 1),
-      0.8,
-      'a number, 0 < x < 1',
-    ),
-    confirmReads: r.parse('DRAWDOWN_CONFIRM_READS', int(1, 100), 2, 'an integer, 1 to 100'),
+    // Per-account settings (ACCOUNTS_FILE may override them): one rule in account-settings.ts.
+    drawdownCapPercent: readSetting(r, S.drawdown_cap_percent),
+    baselineMode: readSetting(r, S.drawdown_baseline),
+    dailyLossCapPercent: readSetting(r, S.daily_loss_cap_percent),
+    dailyResetTimezone: readSetting(r, S.daily_reset_timezone),
+    warnRatio: readSetting(r, S.drawdown_warn_ratio),
+    confirmReads: readSetting(r, S.drawdown_confirm_reads),
   };
 }

@@ -1,15 +1,20 @@
 import { z } from 'zod';
-import type { AppConfig, Mt5GatewayKind, SignalSourceKind } from './app-config';
+import type { AppConfig, SignalSourceKind } from './app-config';
+import { ACCOUNT_SETTINGS as S, readSetting } from './account-settings';
 import { csv, httpUrl, int, num, type EnvReader } from './env-reader';
 
 const SOURCES = ['inbox', 'demo', 'platform'] as const;
 
-/** Reads where signals come from and how they are admitted: SIGNAL_*, limits, PLATFORM_API_*. */
+/**
+ * Reads where signals come from and how they are admitted: SIGNAL_*, limits, PLATFORM_API_*.
+ * `tradesRealAccount` (some account has the http gateway): SIGNAL_SOURCES defaults to the inbox
+ * alone, since demo signals never trade a real account; otherwise to demo and inbox.
+ */
 export function readSignalConfig(
   r: EnvReader,
-  gateway: Mt5GatewayKind,
+  tradesRealAccount: boolean,
 ): Pick<AppConfig, 'signals' | 'platform'> {
-  const defaultSources: SignalSourceKind[] = gateway === 'paper' ? ['demo', 'inbox'] : ['inbox'];
+  const defaultSources: SignalSourceKind[] = tradesRealAccount ? ['inbox'] : ['demo', 'inbox'];
   return {
     signals: {
       sources: r.parse(
@@ -25,14 +30,10 @@ export function readSignalConfig(
         300_000,
         'an integer of milliseconds, 1000 to 86400000',
       ),
-      approvalMode: r.parse('APPROVAL_MODE', z.enum(['auto', 'manual']), 'auto', '`auto` or `manual`'),
-      maxVolume: r.parse(
-        'MAX_VOLUME',
-        num().refine((v) => v > 0 && v <= 10_000),
-        100,
-        'a number of lots, 0 < x <= 10000',
-      ),
-      maxOrdersPerSecond: r.parse('MAX_ORDERS_PER_SECOND', int(1, 100_000), 50, 'an integer, 1 to 100000'),
+      // Per-account settings (ACCOUNTS_FILE may override them): one rule in account-settings.ts.
+      approvalMode: readSetting(r, S.approval_mode),
+      maxVolume: readSetting(r, S.max_volume),
+      maxOrdersPerSecond: readSetting(r, S.max_orders_per_second),
       demoSignalsPerMinute: r.parse(
         'DEMO_SIGNALS_PER_MINUTE',
         num().refine((v) => v > 0 && v <= 60_000),

@@ -12,7 +12,7 @@ import {
 import { z } from 'zod';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { AdminTokenGuard, parseBody } from '@app/common';
-import { SCHEDULER, TradingLoop, type Scheduler } from '@app/core';
+import { AccountRegistry, SCHEDULER, type Scheduler } from '@app/core';
 
 const faultBody = z.strictObject({ ms: z.number().int().min(1).max(120_000) });
 
@@ -35,7 +35,7 @@ export class DebugFaultsEnabled implements CanActivate {
 @UseGuards(DebugFaultsEnabled, AdminTokenGuard)
 export class DebugFaultsController {
   constructor(
-    private readonly loop: TradingLoop,
+    private readonly accounts: AccountRegistry,
     @Inject(SCHEDULER) private readonly scheduler: Scheduler,
   ) {}
 
@@ -57,7 +57,8 @@ export class DebugFaultsController {
   @HttpCode(200)
   stallLoop(@Body() raw: unknown) {
     const { ms } = parseBody(faultBody, raw ?? {});
-    this.loop.stallNextTick(ms);
+    // Every account's next tick: with one account, the loop the heartbeat proves.
+    for (const runtime of this.accounts.all()) runtime.loop.stallNextTick(ms);
     return { stalled_ms: ms };
   }
 }

@@ -1,9 +1,9 @@
 import type { AccountSettings } from '@app/core';
-import type { AppConfig } from '@app/config';
+import type { AccountConfig, AppConfig } from '@app/config';
 
-/** The drawdown guard's settings (docs/risk.md) from the service configuration. */
-export function drawdownSettingsFromConfig(config: AppConfig): AccountSettings['risk'] {
-  const r = config.risk;
+/** One account's drawdown guard settings (docs/risk.md): its caps and baseline, the process's check interval. */
+export function drawdownSettingsFor(config: AppConfig, account: AccountConfig): AccountSettings['risk'] {
+  const r = account.risk;
   return {
     capPercent: r.drawdownCapPercent,
     baselineMode: r.baselineMode,
@@ -11,8 +11,9 @@ export function drawdownSettingsFromConfig(config: AppConfig): AccountSettings['
     dailyResetTimezone: r.dailyResetTimezone,
     warnRatio: r.warnRatio,
     confirmReads: r.confirmReads,
-    equityCheckIntervalMs: r.equityCheckIntervalMs,
+    equityCheckIntervalMs: config.risk.equityCheckIntervalMs,
   };
 }
 
+/** Every account's drawdown settings, by account id (a `Map<string, AccountSettings['risk']>`). */
 export const DRAWDOWN_SETTINGS = Symbol('DRAWDOWN_SETTINGS');

@@ -1,18 +1,19 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { DRAWDOWN_SETTINGS, drawdownSettingsFromConfig } from './drawdown-settings';
+import { DRAWDOWN_SETTINGS, drawdownSettingsFor } from './drawdown-settings';
 
 /**
- * The drawdown guard's part of the wiring: its settings from the configuration. The guard itself
- * (DrawdownGuard, DrawdownPolicy, HaltSequence) is plain TypeScript in libs/core, built per
- * account by createAccountRuntime.
+ * The drawdown guard's part of the wiring: each account's guard settings from the configuration.
+ * The guard itself (DrawdownGuard, DrawdownPolicy, HaltSequence, the halt latch) is plain
+ * TypeScript in libs/core, built per account by createAccountRuntime.
  */
 @Module({
   providers: [
     {
       provide: DRAWDOWN_SETTINGS,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => drawdownSettingsFromConfig(config),
+      useFactory: (config: AppConfig) =>
+        new Map(config.accounts.map((account) => [account.id, drawdownSettingsFor(config, account)])),
     },
   ],
   exports: [DRAWDOWN_SETTINGS],

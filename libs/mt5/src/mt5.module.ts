@@ -1,95 +1,102 @@
 import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { STATE_LOAD_REPORT, type BrokerGateway, type Clock } from '@app/core';
-import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
-import { BROKER_GATEWAY } from './mt5.tokens';
-import { FilePaperAccountStore } from './paper/file-paper-account-store';
-import { PaperBrokerGateway } from './paper/paper-broker-gateway';
+import { BROKER_FLEET, STATE_BACKEND, type BrokerFleet, type BrokerGateway, type Clock } from '@app/core';
+import { APP_CONFIG, CLOCK, accountStateDir, type AccountConfig, type AppConfig } from '@app/config';
+import { openPaperFleet } from './paper/paper-fleet';
 import { createHttpBridgeGateway } from './http/create-http-bridge-gateway';
 
-/**
- * The broker port and the one place that picks its adapter (MT5_GATEWAY): the embedded paper
- * account or the HTTP bridge to a real terminal. Nothing outside this module knows which.
- */
-/** The adapter the factory picked, with what must happen to it at shutdown (nothing for the bridge). */
-interface BrokerAdapter {
-  gateway: BrokerGateway;
-  close(): Promise<void>;
+/** The gateways the module built, with what must happen to them at shutdown. */
+class BrokerAdapters implements BrokerFleet {
+  constructor(
+    private readonly gateways: ReadonlyMap<string, BrokerGateway>,
+    private readonly closers: readonly (() => Promise<void>)[],
+  ) {}
+
+  gateway(accountId: string): BrokerGateway {
+    const gateway = this.gateways.get(accountId);
+    if (gateway === undefined) throw new Error(`no broker for account ${accountId}`);
+    return gateway;
+  }
+
+  /** Every adapter's close runs, even when one fails; the failures are returned. */
+  async close(): Promise<Error[]> {
+    const results = await Promise.allSettled(this.closers.map((close) => close()));
+    return results.flatMap((r) =>
+      r.status === 'rejected' ? [r.reason instanceof Error ? r.reason : new Error(String(r.reason))] : [],
+    );
+  }
 }
 
-const BROKER_ADAPTER = Symbol('BROKER_ADAPTER');
-
+/**
+ * The broker port of every account and the one place that picks each account's adapter (its
+ * `gateway`): the embedded paper account or the HTTP bridge to a real terminal. Nothing outside
+ * this module knows which.
+ */
 @Global()
 @Module({
   providers: [
     {
-      provide: BROKER_ADAPTER,
-      // STATE_LOAD_REPORT exists once this process owns STATE_DIR: the paper account's files are
+      provide: BrokerAdapters,
+      // STATE_BACKEND exists once this process owns STATE_DIR: the paper accounts' files are
       // never opened (let alone compacted) by a process that is about to be refused.
-      inject: [APP_CONFIG, CLOCK, STATE_LOAD_REPORT],
-      useFactory: async (config: AppConfig, clock: Clock): Promise<BrokerAdapter> => {
-        switch (config.mt5.gateway) {
-          case 'paper': {
-            const paper = await createPaperGateway(config, clock, new Logger('paper-account'));
-            // Runs after the graceful stop closed positions: the paper account compacts its journal into the snapshot.
-            return { gateway: paper, close: () => paper.close() };
-          }
-          case 'http': {
-            const bridge = createHttpBridgeGateway(config, clock, new Logger('mt5-bridge'));
-            return { gateway: bridge, close: async () => bridge.close() };
-          }
+      inject: [APP_CONFIG, CLOCK, STATE_BACKEND],
+      useFactory: async (config: AppConfig, clock: Clock): Promise<BrokerAdapters> => {
+        const gateways = new Map<string, BrokerGateway>();
+        const closers: (() => Promise<void>)[] = [];
+        const paperAccounts = config.accounts.filter((account) => account.gateway === 'paper');
+        if (paperAccounts.length > 0) {
+          const paper = await openPaperAccounts(config, paperAccounts, clock);
+          for (const account of paperAccounts) gateways.set(account.id, paper.gateway(account.id));
+          // Runs after the graceful stop closed positions: each paper account compacts its journal into its snapshot.
+          closers.push(() => paper.close());
         }
+        for (const account of config.accounts) {
+          if (account.gateway !== 'http') continue;
+          const bridge = createHttpBridgeGateway(account, clock, new Logger('mt5-bridge'));
+          gateways.set(account.id, bridge);
+          closers.push(async () => bridge.close());
+        }
+        return new BrokerAdapters(gateways, closers);
       },
     },
-    {
-      provide: BROKER_GATEWAY,
-      inject: [BROKER_ADAPTER],
-      useFactory: (adapter: BrokerAdapter) => adapter.gateway,
-    },
+    { provide: BROKER_FLEET, useExisting: BrokerAdapters },
   ],
-  exports: [BROKER_GATEWAY],
+  exports: [BROKER_FLEET],
 })
 export class Mt5Module implements OnApplicationShutdown {
   private readonly logger = new Logger('mt5');
 
-  constructor(@Inject(BROKER_ADAPTER) private readonly adapter: BrokerAdapter) {}
+  constructor(@Inject(BrokerAdapters) private readonly adapters: BrokerAdapters) {}
 
   async onApplicationShutdown(): Promise<void> {
-    try {
-      await this.adapter.close();
-    } catch (error) {
-      // Not rethrown, so the other modules still shut down; the paper journal is intact and replays on the next start.
-      this.logger.error(
-        `could not close the broker adapter on shutdown: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
+    // Not rethrown, so the other modules still shut down; a paper journal is intact and replays on the next start.
+    for (const error of await this.adapters.close())
+      this.logger.error(`could not close a broker adapter on shutdown: ${error.message}`);
   }
 }
 
 /**
- * The paper account lives in STATE_DIR (paper-account.json plus its journal), so it survives
- * restarts, and crashes, like a real demo account.
+ * The process's paper accounts on one shared market (docs/accounts.md), each in its account's
+ * directory (paper-account.json plus its journal), so each survives restarts, and crashes, like a
+ * real demo account.
  */
-async function createPaperGateway(
-  config: AppConfig,
-  clock: Clock,
-  logger: Logger,
-): Promise<PaperBrokerGateway> {
-  const store = new FilePaperAccountStore(config.stateDir);
-  const account = await store.open({
-    balance: config.paper.balance,
-    symbols: config.paper.symbols,
-    seed: config.paper.seed,
-    stopOutLevelPercent: config.paper.stopOutLevelPercent,
-  });
-  const found = store.opened;
-  if (found !== undefined && (found.replayed > 0 || found.tornTail || found.dropped > 0)) {
-    // Only after a crash (a clean stop leaves an empty journal): worth a line for the operator.
-    logger.warn(
-      `paper account recovered from its journal: ${found.replayed} change(s) replayed onto snapshot seq ${found.snapshotSeq ?? 'none'}` +
-        `${found.tornTail ? ', a torn last line (never acknowledged) dropped' : ''}` +
-        // Changes after a missing one were never acknowledged as saved: their trades are retried and run again.
-        `${found.dropped > 0 ? `, ${found.dropped} change(s) after the missing change ${found.missingChange ?? '?'} not applied` : ''}`,
-    );
-  }
-  return new PaperBrokerGateway(account, clock, store);
+async function openPaperAccounts(config: AppConfig, accounts: readonly AccountConfig[], clock: Clock) {
+  const logger = new Logger('paper-account');
+  const fleet = await openPaperFleet(
+    {
+      symbols: config.paper.symbols,
+      seed: config.paper.seed,
+      stopOutLevelPercent: config.paper.stopOutLevelPercent,
+    },
+    accounts.map((account) => ({
+      accountId: account.id,
+      stateDir: accountStateDir(config.stateDir, account.id),
+      balance: account.paper.balance,
+    })),
+    clock,
+    // Only after a crash (a clean stop leaves empty journals): worth a line for the operator.
+    (accountId, message) => logger.warn({ account_id: accountId }, message),
+  );
+  if (fleet.caughtUp.stepped > 0)
+    logger.log({ steps: fleet.caughtUp.stepped }, 'paper market walked over the downtime');
+  return fleet;
 }

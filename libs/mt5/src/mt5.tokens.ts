@@ -1,2 +1,2 @@
-// The broker port's token lives beside the port, in the core.
-export { BROKER_GATEWAY } from '@app/core';
+// The broker ports' tokens live beside the ports, in the core.
+export { BROKER_FLEET } from '@app/core';

@@ -1,20 +1,25 @@
 import type { AccountSettings } from '@app/core';
-import type { AppConfig } from '@app/config';
-import { drawdownSettingsFromConfig } from '@app/drawdown';
+import type { AccountConfig, AppConfig } from '@app/config';
+import { accountStateDir } from '@app/config';
+import { drawdownSettingsFor } from '@app/drawdown';
 
-/** The account's settings from the service configuration (one account per process today). */
-export function accountSettingsFromConfig(config: AppConfig): AccountSettings {
+/** One account's runtime settings: its own keys (docs/accounts.md) and the process's timings. */
+export function accountSettingsFor(config: AppConfig, account: AccountConfig): AccountSettings {
   return {
+    accountId: account.id,
+    channels: account.channels,
     loopId: config.loopId,
     loopTickMs: config.loopTickMs,
     heartbeat: { intervalMs: config.heartbeatIntervalMs, staleAfterMs: config.heartbeatStaleAfterMs },
-    risk: drawdownSettingsFromConfig(config),
-    mt5: { magic: config.mt5.magic, maxRetries: config.mt5.maxRetries },
+    risk: drawdownSettingsFor(config, account),
+    mt5: { magic: account.mt5.magic, maxRetries: account.mt5.maxRetries },
     signals: {
-      approvalMode: config.signals.approvalMode,
-      maxOrdersPerSecond: config.signals.maxOrdersPerSecond,
+      approvalMode: account.approvalMode,
+      maxOrdersPerSecond: account.maxOrdersPerSecond,
       maxAgeMs: config.signals.maxAgeMs,
     },
-    where: config.stateDir,
+    sizing: account.sizing,
+    maxVolume: account.maxVolume,
+    where: accountStateDir(config.stateDir, account.id),
   };
 }

@@ -3,3 +3,4 @@ export * from './core-logger';
 export * from './heartbeat/heartbeat-stamp';
 export * from './runtime.module';
 export * from './runtime-lifecycle';
+export * from './accounts/trading-accounts';

@@ -1,32 +1,16 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import {
-  AccountRuntime,
-  RISK_STATE_STORE,
-  STATE_LOAD_REPORT,
-  type RiskStateStore,
-  type StateLoadReport,
-} from '@app/core';
+import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { TradingAccounts } from './accounts/trading-accounts';
 
-/** Starts the account's runtime once every module is up, and stops its timers when the app closes. */
+/** Starts the accounts once every module is up, and stops their timers when the app closes. */
 @Injectable()
 export class RuntimeLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
-  constructor(
-    private readonly runtime: AccountRuntime,
-    @Inject(RISK_STATE_STORE) private readonly riskState: RiskStateStore,
-    @Inject(STATE_LOAD_REPORT) private readonly loaded: StateLoadReport,
-  ) {}
+  constructor(private readonly accounts: TradingAccounts) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.runtime.start({
-      riskState: await this.riskState.load(),
-      problems: this.loaded.problems,
-      ledgerTrusted: this.loaded.ledgerTrusted,
-      unfinished: this.loaded.unfinished,
-      where: this.loaded.where,
-    });
+    await this.accounts.start();
   }
 
   onModuleDestroy(): void {
-    this.runtime.stop();
+    this.accounts.stop();
   }
 }

@@ -1,42 +1,36 @@
-import { Global, Logger, Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import {
   ALERT_SINK,
-  AUDIT_LOG,
-  AccountRuntime,
-  BROKER_GATEWAY,
-  DrawdownGuard,
+  AccountRegistry,
+  BROKER_FLEET,
   EVENT_SINK,
   HEARTBEAT_STAMP,
-  RISK_STATE_STORE,
+  ProcessHeartbeat,
   SCHEDULER,
-  SIGNAL_LEDGER,
-  SignalIntake,
-  TradingLoop,
-  createAccountRuntime,
+  STATE_BACKEND,
+  SignalFanOut,
   type AlertSink,
-  type AuditLog,
-  type BrokerGateway,
+  type BrokerFleet,
   type Clock,
   type EventSink,
-  type RiskStateStore,
   type Scheduler,
-  type SignalLedger,
+  type StateBackend,
 } from '@app/core';
 import { Lifecycle } from '@app/common';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { DrawdownModule } from '@app/drawdown';
-import { accountSettingsFromConfig } from './account-settings';
-import { coreLoggerFor } from './core-logger';
+import { TradingAccounts } from './accounts/trading-accounts';
 import { HealthController } from './health/health.controller';
 import { TradingHealthIndicators } from './health/trading-health.indicators';
 import { SharedHeartbeatStamp } from './heartbeat/heartbeat-stamp';
 import { HeartbeatWatchdogService } from './heartbeat/heartbeat-watchdog.service';
 
 /**
- * Builds the account's runtime from the configuration and the adapters (one factory,
- * createAccountRuntime), starts it, and serves the probes. Its parts are exported by their core
- * classes, for the control surfaces, metrics and the graceful stop.
+ * Builds every account's runtime from the configuration and the adapters (one factory,
+ * createAccountRuntime, per account), and serves the probes. Exports the accounts (AccountRegistry),
+ * the signal fan-out and the process heartbeat, for the signal sources, control surfaces, metrics
+ * and the graceful stop.
  */
 @Global()
 @Module({
@@ -46,15 +40,13 @@ import { HeartbeatWatchdogService } from './heartbeat/heartbeat-watchdog.service
     SharedHeartbeatStamp,
     { provide: HEARTBEAT_STAMP, useExisting: SharedHeartbeatStamp },
     {
-      provide: AccountRuntime,
+      provide: TradingAccounts,
       inject: [
         APP_CONFIG,
         CLOCK,
         SCHEDULER,
-        BROKER_GATEWAY,
-        SIGNAL_LEDGER,
-        RISK_STATE_STORE,
-        AUDIT_LOG,
+        STATE_BACKEND,
+        BROKER_FLEET,
         EVENT_SINK,
         ALERT_SINK,
         HEARTBEAT_STAMP,
@@ -64,44 +56,31 @@ import { HeartbeatWatchdogService } from './heartbeat/heartbeat-watchdog.service
         config: AppConfig,
         clock: Clock,
         scheduler: Scheduler,
-        broker: BrokerGateway,
-        ledger: SignalLedger,
-        riskState: RiskStateStore,
-        audit: AuditLog,
+        backend: StateBackend,
+        brokers: BrokerFleet,
         events: EventSink,
         alerts: AlertSink,
         stamp: SharedHeartbeatStamp,
         lifecycle: Lifecycle,
       ) =>
-        createAccountRuntime(accountSettingsFromConfig(config), {
-          broker,
-          ledger,
-          riskState,
-          audit,
+        TradingAccounts.build(config, {
+          backend,
+          brokers,
           events,
           alerts,
           stamp,
           scheduler,
           clock,
-          logger: coreLoggerFor(new Logger('trading')),
-          stopping: () => lifecycle.stopping,
+          lifecycle,
         }),
     },
-    {
-      provide: DrawdownGuard,
-      inject: [AccountRuntime],
-      useFactory: (runtime: AccountRuntime) => runtime.guard,
-    },
-    {
-      provide: SignalIntake,
-      inject: [AccountRuntime],
-      useFactory: (runtime: AccountRuntime) => runtime.intake,
-    },
-    { provide: TradingLoop, inject: [AccountRuntime], useFactory: (runtime: AccountRuntime) => runtime.loop },
+    { provide: AccountRegistry, inject: [TradingAccounts], useFactory: (a: TradingAccounts) => a.registry },
+    { provide: SignalFanOut, inject: [TradingAccounts], useFactory: (a: TradingAccounts) => a.fanOut },
+    { provide: ProcessHeartbeat, inject: [TradingAccounts], useFactory: (a: TradingAccounts) => a.heartbeat },
     HeartbeatWatchdogService,
     TradingHealthIndicators,
   ],
-  exports: [AccountRuntime, DrawdownGuard, SignalIntake, TradingLoop, HEARTBEAT_STAMP],
-  // RuntimeLifecycle (which starts the runtime) is provided by the application's root module: see there.
+  exports: [TradingAccounts, AccountRegistry, SignalFanOut, ProcessHeartbeat, HEARTBEAT_STAMP],
+  // RuntimeLifecycle (which starts the accounts) is provided by the application's root module: see there.
 })
 export class RuntimeModule {}

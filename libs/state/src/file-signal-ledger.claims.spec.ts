@@ -3,7 +3,12 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSignalLedger } from './file-signal-ledger';
-import { LEDGER_T0 as T0, ledgerSignal } from './file-signal-ledger.test-helpers';
+import {
+  FOR_DEFAULT,
+  HALTED_DEFAULT,
+  LEDGER_T0 as T0,
+  ledgerSignal,
+} from './file-signal-ledger.test-helpers';
 
 const signal = (id: string, side: TradeSignal['side'] = 'buy'): TradeSignal => ledgerSignal(id, { side });
 
@@ -24,9 +29,9 @@ describe('FileSignalLedger: claiming ids', () => {
   });
 
   it('claims a new id once; the same id again is refused, whatever its status', async () => {
-    expect(await ledger.claim(signal('sig-1'), 'accepted', T0)).toBe(true);
-    expect(await ledger.claim(signal('sig-1'), 'accepted', T0 + 1)).toBe(false);
-    expect(await ledger.claim(signal('sig-1'), 'rejected', T0 + 2, 'halted')).toBe(false);
+    expect(await ledger.claim(signal('sig-1'), FOR_DEFAULT, T0)).toBe('claimed');
+    expect(await ledger.claim(signal('sig-1'), FOR_DEFAULT, T0 + 1)).toBe('duplicate');
+    expect(await ledger.claim(signal('sig-1'), HALTED_DEFAULT, T0 + 2)).toBe('duplicate');
     expect(ledger.has('sig-1')).toBe(true);
     expect(ledger.status('sig-1')).toBe('accepted');
     expect(ledger.has('sig-2')).toBe(false);
@@ -34,26 +39,26 @@ describe('FileSignalLedger: claiming ids', () => {
   });
 
   it('refuses an id first recorded as rejected (halted), so it is never executed later', async () => {
-    expect(await ledger.claim(signal('sig-h'), 'rejected', T0, 'halted')).toBe(true);
-    expect(await ledger.claim(signal('sig-h'), 'accepted', T0 + 1)).toBe(false);
+    expect(await ledger.claim(signal('sig-h'), HALTED_DEFAULT, T0)).toBe('claimed');
+    expect(await ledger.claim(signal('sig-h'), FOR_DEFAULT, T0 + 1)).toBe('duplicate');
     expect(ledger.status('sig-h')).toBe('rejected');
   });
 
   it('lets exactly one of two concurrent claims of one id win', async () => {
     const results = await Promise.all([
-      ledger.claim(signal('dup'), 'accepted', T0),
-      ledger.claim(signal('dup'), 'accepted', T0),
+      ledger.claim(signal('dup'), FOR_DEFAULT, T0),
+      ledger.claim(signal('dup'), FOR_DEFAULT, T0),
     ]);
-    expect(results.sort()).toEqual([false, true]);
+    expect(results.sort()).toEqual(['claimed', 'duplicate']);
   });
 
   it('lets exactly one of many concurrent claims per id win, across many ids, and writes one record per id', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `sig-${i}`);
     const claims = ids.flatMap((id) =>
-      [0, 1, 2].map(() => ledger.claim(signal(id), 'accepted', T0).then((won) => ({ id, won }))),
+      [0, 1, 2].map(() => ledger.claim(signal(id), FOR_DEFAULT, T0).then((won) => ({ id, won }))),
     );
     const results = await Promise.all(claims);
-    for (const id of ids) expect(results.filter((r) => r.id === id && r.won)).toHaveLength(1);
+    for (const id of ids) expect(results.filter((r) => r.id === id && r.won === 'claimed')).toHaveLength(1);
     await ledger.close();
     const lines = (await readFile(join(dir, 'signals.jsonl'), 'utf8')).trim().split('\n');
     expect(lines).toHaveLength(20);
@@ -61,8 +66,8 @@ describe('FileSignalLedger: claiming ids', () => {
   });
 
   it('writes the whole signal with an accepted claim and a reason with a rejected one', async () => {
-    await ledger.claim(signal('a-1'), 'accepted', T0);
-    await ledger.claim(signal('r-1'), 'rejected', T0 + 1, 'halted');
+    await ledger.claim(signal('a-1'), FOR_DEFAULT, T0);
+    await ledger.claim(signal('r-1'), HALTED_DEFAULT, T0 + 1);
     await ledger.close();
     const lines = (await readFile(join(dir, 'signals.jsonl'), 'utf8'))
       .trim()
@@ -77,8 +82,8 @@ describe('FileSignalLedger: claiming ids', () => {
   it('releases the claim when it could not be written, so a retry is not answered duplicate', async () => {
     await ledger.close();
     const closed = new FileSignalLedger(dir); // never opened: every append fails
-    await expect(closed.claim(signal('lost'), 'accepted', T0)).rejects.toThrow('is not open');
+    await expect(closed.claim(signal('lost'), FOR_DEFAULT, T0)).rejects.toThrow('is not open');
     expect(closed.has('lost')).toBe(false);
-    await expect(closed.claim(signal('lost'), 'accepted', T0)).rejects.toThrow('is not open');
+    await expect(closed.claim(signal('lost'), FOR_DEFAULT, T0)).rejects.toThrow('is not open');
   });
 });

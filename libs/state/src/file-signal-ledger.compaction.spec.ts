@@ -1,7 +1,14 @@
 import { mkdtemp, open, readdir, readFile, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LEDGER_T0 as T0, ledgerSignal as signal, reopenLedger } from './file-signal-ledger.test-helpers';
+import {
+  FOR_DEFAULT,
+  HALTED_DEFAULT,
+  LEDGER_T0 as T0,
+  unfinishedOf,
+  ledgerSignal as signal,
+  reopenLedger,
+} from './file-signal-ledger.test-helpers';
 
 /**
  * The ledger journal gets a record per step of every signal; without compaction it (and the
@@ -29,30 +36,31 @@ describe('FileSignalLedger: compaction at open', () => {
 
   it('keeps one record per id: the final status with its details, the signal only while unfinished', async () => {
     const first = await restart();
-    await first.ledger.claim(signal('done'), 'accepted', T0);
-    await first.ledger.update('done', 'approved', T0 + 1);
-    await first.ledger.update('done', 'executed', T0 + 2, { request_id: 'req-done', ticket: 7 });
-    await first.ledger.claim(signal('refused'), 'rejected', T0 + 3, 'halted');
-    await first.ledger.claim(signal('pending'), 'accepted', T0 + 4);
-    await first.ledger.update('pending', 'approved', T0 + 5);
+    await first.ledger.claim(signal('done'), FOR_DEFAULT, T0);
+    await first.ledger.update('default', 'done', 'approved', T0 + 1);
+    await first.ledger.update('default', 'done', 'executed', T0 + 2, { request_id: 'req-done', ticket: 7 });
+    await first.ledger.claim(signal('refused'), HALTED_DEFAULT, T0 + 3);
+    await first.ledger.claim(signal('pending'), FOR_DEFAULT, T0 + 4);
+    await first.ledger.update('default', 'pending', 'approved', T0 + 5);
     await first.ledger.close();
     expect(await fileRecords()).toHaveLength(6);
 
     const second = await restart();
     expect(second.load.compacted).toEqual({ before: 6, after: 3 });
-    expect(second.load.unfinished).toEqual([{ signal: signal('pending'), status: 'approved' }]);
+    expect(unfinishedOf(second.load)).toEqual([{ signal: signal('pending'), status: 'approved' }]);
     expect(await fileRecords()).toEqual([
       { id: 'done', status: 'executed', at: T0 + 2, request_id: 'req-done', ticket: 7 },
       { id: 'refused', status: 'rejected', at: T0 + 3, reason: 'halted' },
       { id: 'pending', status: 'approved', at: T0 + 5, signal: signal('pending') },
     ]);
     // The compacted journal takes appends, and a restart reads the same ledger from it.
-    await second.ledger.update('pending', 'executed', T0 + 6);
-    expect(await second.ledger.claim(signal('done'), 'accepted', T0 + 7)).toBe(false);
+    await second.ledger.update('default', 'pending', 'executed', T0 + 6);
+    expect(await second.ledger.claim(signal('done'), FOR_DEFAULT, T0 + 7)).toBe('duplicate');
     await second.ledger.close();
 
     const third = await restart();
-    expect(third.load).toMatchObject({ known: 3, unfinished: [], trusted: true, problems: [] });
+    expect(third.load).toMatchObject({ known: 3, trusted: true, problems: [] });
+    expect(unfinishedOf(third.load)).toEqual([]);
     expect(third.load.compacted).toEqual({ before: 4, after: 3 });
     expect(third.ledger.status('done')).toBe('executed');
     expect(third.ledger.status('refused')).toBe('rejected');
@@ -62,8 +70,8 @@ describe('FileSignalLedger: compaction at open', () => {
 
   it('does not rewrite a journal that has nothing superseded', async () => {
     const first = await restart();
-    await first.ledger.claim(signal('a'), 'rejected', T0, 'halted');
-    await first.ledger.claim(signal('b'), 'rejected', T0, 'halted');
+    await first.ledger.claim(signal('a'), HALTED_DEFAULT, T0);
+    await first.ledger.claim(signal('b'), HALTED_DEFAULT, T0);
     await first.ledger.close();
     const before = await stat(path);
 
@@ -87,8 +95,8 @@ describe('FileSignalLedger: compaction at open', () => {
 
   it('starts anyway when compaction fails (a full disk), keeps the old journal, and leaves no temp file', async () => {
     const first = await restart();
-    await first.ledger.claim(signal('a'), 'accepted', T0);
-    await first.ledger.update('a', 'executed', T0 + 1);
+    await first.ledger.claim(signal('a'), FOR_DEFAULT, T0);
+    await first.ledger.update('default', 'a', 'executed', T0 + 1);
     await first.ledger.close();
     // A temp file a kill -9 left in the middle of an earlier compaction.
     await writeFile(`${path}.999.deadbeef.tmp`, 'half');
@@ -103,7 +111,7 @@ describe('FileSignalLedger: compaction at open', () => {
       expect(second.load.compacted).toBeUndefined();
       expect(second.load.problems).toEqual([expect.stringMatching(/not compacted: .*ENOSPC/)]);
       expect(second.ledger.status('a')).toBe('executed');
-      expect(await second.ledger.claim(signal('b'), 'accepted', T0 + 2)).toBe(true);
+      expect(await second.ledger.claim(signal('b'), FOR_DEFAULT, T0 + 2)).toBe('claimed');
       await second.ledger.close();
     } finally {
       sync.mockRestore();
@@ -133,8 +141,8 @@ describe('FileSignalLedger: compaction at open', () => {
       const { ledger } = await restart();
       for (let i = 0; i < 100; i++) {
         const id = `r${run}-${i}`;
-        await ledger.claim(signal(id), 'accepted', T0 + i);
-        await ledger.update(id, 'executed', T0 + i);
+        await ledger.claim(signal(id), FOR_DEFAULT, T0 + i);
+        await ledger.update('default', id, 'executed', T0 + i);
       }
       await ledger.close();
     }

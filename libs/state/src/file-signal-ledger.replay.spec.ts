@@ -1,7 +1,14 @@
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LEDGER_T0 as T0, ledgerSignal as signal, reopenLedger } from './file-signal-ledger.test-helpers';
+import {
+  FOR_DEFAULT,
+  HALTED_DEFAULT,
+  LEDGER_T0 as T0,
+  unfinishedOf,
+  ledgerSignal as signal,
+  reopenLedger,
+} from './file-signal-ledger.test-helpers';
 
 describe('FileSignalLedger: replay after a restart', () => {
   let dir: string;
@@ -18,19 +25,14 @@ describe('FileSignalLedger: replay after a restart', () => {
 
   it('starts empty and trusted on a new STATE_DIR', async () => {
     const { ledger, load } = await restart();
-    expect(load).toEqual({ unfinished: [], known: 0, problems: [], trusted: true });
+    expect(load).toEqual({ unfinished: new Map(), known: 0, problems: [], trusted: true });
     await ledger.close();
   });
 
   it('knows every id after a reopen and refuses to claim any of them again', async () => {
     const first = await restart();
     for (let i = 0; i < 30; i++)
-      await first.ledger.claim(
-        signal(`sig-${i}`),
-        i % 3 === 0 ? 'rejected' : 'accepted',
-        T0 + i,
-        i % 3 === 0 ? 'halted' : undefined,
-      );
+      await first.ledger.claim(signal(`sig-${i}`), i % 3 === 0 ? HALTED_DEFAULT : FOR_DEFAULT, T0 + i);
     await first.ledger.close();
 
     const second = await restart();
@@ -38,31 +40,31 @@ describe('FileSignalLedger: replay after a restart', () => {
     expect(second.load.trusted).toBe(true);
     for (let i = 0; i < 30; i++) {
       expect(second.ledger.has(`sig-${i}`)).toBe(true);
-      expect(await second.ledger.claim(signal(`sig-${i}`), 'accepted', T0 + 100)).toBe(false);
+      expect(await second.ledger.claim(signal(`sig-${i}`), FOR_DEFAULT, T0 + 100)).toBe('duplicate');
     }
-    expect(await second.ledger.claim(signal('sig-new'), 'accepted', T0 + 100)).toBe(true);
+    expect(await second.ledger.claim(signal('sig-new'), FOR_DEFAULT, T0 + 100)).toBe('claimed');
     await second.ledger.close();
   });
 
   it('lists accepted and approved signals without a final status as unfinished, with their bodies and latest status', async () => {
     const first = await restart();
     const pending = signal('pending', { sl: 1.08, tp: 1.1, createdAtMs: T0 - 500 });
-    await first.ledger.claim(pending, 'accepted', T0);
-    await first.ledger.claim(signal('approved'), 'accepted', T0);
-    await first.ledger.update('approved', 'approved', T0 + 10);
-    await first.ledger.claim(signal('executed'), 'accepted', T0);
-    await first.ledger.update('executed', 'approved', T0 + 10);
-    await first.ledger.update('executed', 'executed', T0 + 20, { request_id: 'o-1', ticket: 7 });
-    await first.ledger.claim(signal('failed'), 'accepted', T0);
-    await first.ledger.update('failed', 'failed', T0 + 20, { reason: 'NO_MONEY' });
-    await first.ledger.claim(signal('refused'), 'rejected', T0, 'halted');
-    await first.ledger.claim(signal('manual-no'), 'accepted', T0);
-    await first.ledger.update('manual-no', 'rejected', T0 + 5, { reason: 'rejected by operator' });
+    await first.ledger.claim(pending, FOR_DEFAULT, T0);
+    await first.ledger.claim(signal('approved'), FOR_DEFAULT, T0);
+    await first.ledger.update('default', 'approved', 'approved', T0 + 10);
+    await first.ledger.claim(signal('executed'), FOR_DEFAULT, T0);
+    await first.ledger.update('default', 'executed', 'approved', T0 + 10);
+    await first.ledger.update('default', 'executed', 'executed', T0 + 20, { request_id: 'o-1', ticket: 7 });
+    await first.ledger.claim(signal('failed'), FOR_DEFAULT, T0);
+    await first.ledger.update('default', 'failed', 'failed', T0 + 20, { reason: 'NO_MONEY' });
+    await first.ledger.claim(signal('refused'), HALTED_DEFAULT, T0);
+    await first.ledger.claim(signal('manual-no'), FOR_DEFAULT, T0);
+    await first.ledger.update('default', 'manual-no', 'rejected', T0 + 5, { reason: 'rejected by operator' });
     await first.ledger.close();
 
     const second = await restart();
     expect(second.load.known).toBe(6);
-    expect(second.load.unfinished).toEqual([
+    expect(unfinishedOf(second.load)).toEqual([
       { signal: pending, status: 'accepted' },
       { signal: signal('approved'), status: 'approved' },
     ]);
@@ -74,21 +76,21 @@ describe('FileSignalLedger: replay after a restart', () => {
 
   it('a signal finished in a later run is no longer unfinished after the next restart', async () => {
     const first = await restart();
-    await first.ledger.claim(signal('s'), 'accepted', T0);
+    await first.ledger.claim(signal('s'), FOR_DEFAULT, T0);
     await first.ledger.close();
     const second = await restart();
-    expect(second.load.unfinished.map((u) => u.signal.id)).toEqual(['s']);
-    await second.ledger.update('s', 'executed', T0 + 1000, { ticket: 9 });
+    expect(unfinishedOf(second.load).map((u) => u.signal.id)).toEqual(['s']);
+    await second.ledger.update('default', 's', 'executed', T0 + 1000, { ticket: 9 });
     await second.ledger.close();
     const third = await restart();
-    expect(third.load.unfinished).toEqual([]);
+    expect(unfinishedOf(third.load)).toEqual([]);
     expect(third.ledger.status('s')).toBe('executed');
     await third.ledger.close();
   });
 
   it('stays trusted after a torn last line (kill -9 mid-write), reporting it as a problem, also on later restarts', async () => {
     const first = await restart();
-    await first.ledger.claim(signal('kept'), 'accepted', T0);
+    await first.ledger.claim(signal('kept'), FOR_DEFAULT, T0);
     await first.ledger.close();
     await appendFile(join(dir, 'signals.jsonl'), '{"id":"cut","status":"acc');
 
@@ -98,7 +100,7 @@ describe('FileSignalLedger: replay after a restart', () => {
     expect(second.load.problems).toEqual([
       `${join(dir, 'signals.jsonl')}: skipped a last line cut short by a crash`,
     ]);
-    expect(await second.ledger.claim(signal('after'), 'accepted', T0 + 1)).toBe(true);
+    expect(await second.ledger.claim(signal('after'), FOR_DEFAULT, T0 + 1)).toBe('claimed');
     await second.ledger.close();
 
     const third = await restart();
@@ -108,9 +110,9 @@ describe('FileSignalLedger: replay after a restart', () => {
 
   it('is not trusted when a line in the middle is damaged, and names the line', async () => {
     const first = await restart();
-    await first.ledger.claim(signal('a'), 'accepted', T0);
-    await first.ledger.claim(signal('b'), 'accepted', T0);
-    await first.ledger.claim(signal('c'), 'accepted', T0);
+    await first.ledger.claim(signal('a'), FOR_DEFAULT, T0);
+    await first.ledger.claim(signal('b'), FOR_DEFAULT, T0);
+    await first.ledger.claim(signal('c'), FOR_DEFAULT, T0);
     await first.ledger.close();
     const path = join(dir, 'signals.jsonl');
     const lines = (await readFile(path, 'utf8')).split('\n');
@@ -133,7 +135,8 @@ describe('FileSignalLedger: replay after a restart', () => {
       '{"id":"ok","status":"executed","at":1}\nnull\n42\n{"id":7,"status":"accepted"}\n{"status":"accepted"}\n',
     );
     const { ledger, load } = await restart();
-    expect(load).toMatchObject({ known: 1, unfinished: [], trusted: true });
+    expect(load).toMatchObject({ known: 1, trusted: true });
+    expect(unfinishedOf(load)).toEqual([]);
     expect(ledger.status('ok')).toBe('executed');
     await ledger.close();
   });

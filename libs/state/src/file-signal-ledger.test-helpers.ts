@@ -1,4 +1,5 @@
-import type { TradeSignal } from '@app/core';
+import type { SignalTargets, TradeSignal, UnfinishedSignal } from '@app/core';
+import type { SignalLedgerLoad } from './file-signal-ledger';
 import { FileSignalLedger } from './file-signal-ledger';
 
 /** Shared by the FileSignalLedger specs: a fixed time and a valid signal around it. */
@@ -23,4 +24,14 @@ export async function reopenLedger(dir: string) {
   const ledger = new FileSignalLedger(dir);
   const load = await ledger.open();
   return { ledger, load };
+}
+
+/** The one account of a service without ACCOUNTS_FILE trades it. */
+export const FOR_DEFAULT: SignalTargets = { accepted: ['default'], rejected: [] };
+/** The one account was halted when it arrived. */
+export const HALTED_DEFAULT: SignalTargets = { accepted: [], rejected: ['default'], reason: 'halted' };
+
+/** The default account's unfinished signals of a load. */
+export function unfinishedOf(load: SignalLedgerLoad): UnfinishedSignal[] {
+  return load.unfinished.get('default') ?? [];
 }

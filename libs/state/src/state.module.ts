@@ -1,16 +1,9 @@
 import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { hostname } from 'node:os';
-import {
-  AUDIT_LOG,
-  RISK_STATE_STORE,
-  SCHEDULER,
-  SIGNAL_LEDGER,
-  STATE_LOAD_REPORT,
-  type Clock,
-  type Scheduler,
-} from '@app/core';
-import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
+import { SCHEDULER, SIGNAL_LEDGER, STATE_BACKEND, type Clock, type Scheduler } from '@app/core';
+import { APP_CONFIG, CLOCK, accountStateDir, type AppConfig } from '@app/config';
 import { FileStateStore } from './file-state-store';
+import { legacyHaltProblem } from './legacy-halt-check';
 
 /**
  * The STATE_DIR lease (docs/service.md, STATE_DIR ownership): renewed this often, and watched this
@@ -28,7 +21,7 @@ const LEASE_TTL_MS = 6_000;
       inject: [APP_CONFIG, CLOCK, SCHEDULER],
       useFactory: async (config: AppConfig, clock: Clock, scheduler: Scheduler) => {
         const logger = new Logger('StateModule');
-        const store = new FileStateStore(config.stateDir, {
+        const store = new FileStateStore(config.stateDir, (id) => accountStateDir(config.stateDir, id), {
           host: hostname(),
           pid: process.pid,
           now: () => clock.now(),
@@ -38,38 +31,31 @@ const LEASE_TTL_MS = 6_000;
           leaseTtlMs: LEASE_TTL_MS,
           onProblem: (message) => logger.error(message),
           onLost: (message) => {
-            // Another process trades this account now: stop at once, without closing its positions.
+            // Another process trades these accounts now: stop at once, without closing their positions.
             logger.fatal({ type: 'ownership_lost', state_dir: config.stateDir }, message);
             process.exit(1);
           },
         });
         const ledger = await store.open();
+        // Only once the lock is ours: a refused second process must not even read the old latch.
+        const legacy = await legacyHaltProblem(config.stateDir, config.accounts);
+        if (legacy !== undefined) {
+          await store.close();
+          throw new Error(legacy);
+        }
+        let unfinished = 0;
+        for (const list of ledger.unfinished.values()) unfinished += list.length;
         logger.log(
-          {
-            lock: store.lockTakenBecause,
-            signal_ids: ledger.known,
-            unfinished: ledger.unfinished.length,
-            compacted: ledger.compacted,
-          },
+          { lock: store.lockTakenBecause, signal_ids: ledger.known, unfinished, compacted: ledger.compacted },
           'STATE_DIR locked and signal ledger loaded',
         );
         return store;
       },
     },
+    { provide: STATE_BACKEND, useExisting: FileStateStore },
     { provide: SIGNAL_LEDGER, inject: [FileStateStore], useFactory: (store: FileStateStore) => store.ledger },
-    { provide: AUDIT_LOG, inject: [FileStateStore], useFactory: (store: FileStateStore) => store.audit },
-    {
-      provide: RISK_STATE_STORE,
-      inject: [FileStateStore],
-      useFactory: (store: FileStateStore) => store.riskState,
-    },
-    {
-      provide: STATE_LOAD_REPORT,
-      inject: [FileStateStore],
-      useFactory: (store: FileStateStore) => store.loaded,
-    },
   ],
-  exports: [SIGNAL_LEDGER, AUDIT_LOG, RISK_STATE_STORE, STATE_LOAD_REPORT],
+  exports: [STATE_BACKEND, SIGNAL_LEDGER],
 })
 export class StateModule implements OnApplicationShutdown {
   constructor(@Inject(FileStateStore) private readonly store: FileStateStore) {}

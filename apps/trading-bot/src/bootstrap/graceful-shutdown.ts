@@ -1,9 +1,10 @@
 import { Inject, Injectable, type INestApplication } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import { AccountRuntime, SCHEDULER, withDeadline, type Clock, type Scheduler } from '@app/core';
+import { SCHEDULER, withDeadline, type Clock, type Scheduler } from '@app/core';
 import { AlertDispatcher } from '@app/alerts';
 import { EventBus, Lifecycle } from '@app/common';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
+import { TradingAccounts } from '@app/runtime';
 
 /** The whole stop must finish inside this, below Kubernetes' grace period and the spec's 10 s. */
 export const SHUTDOWN_BUDGET_MS = 9000;
@@ -22,7 +23,7 @@ export class GracefulShutdown {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(SCHEDULER) private readonly scheduler: Scheduler,
     private readonly lifecycle: Lifecycle,
-    private readonly runtime: AccountRuntime,
+    private readonly accounts: TradingAccounts,
     private readonly alerts: AlertDispatcher,
     private readonly events: EventBus,
     private readonly logger: PinoLogger,
@@ -40,17 +41,18 @@ export class GracefulShutdown {
     this.lifecycle.beginStopping(started);
     this.logger.info({ signal }, 'stopping: intake closed, finishing the tick in flight');
     await this.withDeadline(
-      'finish the tick in flight',
-      this.runtime.stopTrading(),
+      'finish the ticks in flight',
+      this.accounts.stopTrading(),
       Math.max(0, remaining() - 5000),
     );
     let closed = 0;
     let failed = 0;
     if (this.config.closeOnShutdown) {
       try {
-        const report = await this.runtime.guard.closeAllForShutdown(Math.max(500, remaining() - 2500));
+        // Every account at once, each within the same budget.
+        const report = await this.accounts.closeAllForShutdown(Math.max(500, remaining() - 2500));
         closed = report.closed;
-        failed = report.failed + (report.listUnavailable ? 1 : 0);
+        failed = report.failed;
       } catch (error) {
         this.logger.error({ err: error }, 'closing positions on shutdown failed');
         failed = -1;

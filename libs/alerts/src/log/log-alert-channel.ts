@@ -7,6 +7,13 @@ export class LogAlertChannel implements AlertChannel {
   private readonly logger = new Logger('alerts');
 
   async deliver(alert: Alert): Promise<void> {
-    this.logger.warn({ alert_kind: alert.kind, alert: alert.text }, alert.text.split('\n')[0]);
+    this.logger.warn(
+      {
+        alert_kind: alert.kind,
+        ...(alert.accountId === undefined ? {} : { account_id: alert.accountId }),
+        alert: alert.text,
+      },
+      alert.text.split('\n')[0],
+    );
   }
 }

@@ -13,7 +13,7 @@ function setup() {
   };
   const service = new AnalyticsService(bus as unknown as EventBus, clock);
   const event = <K extends TradingEventType>(type: K, payload: TradingEventMap[K]) =>
-    ({ type, at: clock.now(), payload }) as unknown as TradingEvent<K>;
+    ({ type, at: clock.now(), account_id: 'default', payload }) as unknown as TradingEvent<K>;
   return { clock, service, published, failures, bus, event };
 }
 
@@ -34,7 +34,7 @@ describe('AnalyticsService', () => {
   it('a trade filled 250 ms after its signal was created reports a signal-to-execution latency of 250 ms', () => {
     const { service, event } = setup();
     service.onTradeExecuted(event('trade_executed', executed(250, 12)));
-    const { signal_to_execution, order_execution } = service.report().latency_ms;
+    const { signal_to_execution, order_execution } = service.report('default').latency_ms;
     expect(signal_to_execution).toMatchObject({ count: 1, p50: 250, p95: 250, p99: 250, min: 250, max: 250 });
     expect(order_execution).toMatchObject({ count: 1, p50: 12 });
   });
@@ -45,7 +45,7 @@ describe('AnalyticsService', () => {
     for (const ms of samples) service.onTradeExecuted(event('trade_executed', executed(ms)));
     const sorted = [...samples].sort((a, b) => a - b);
     const exact = (p: number) => sorted[Math.ceil((p / 100) * sorted.length) - 1];
-    const { p50, p95, p99 } = service.report().latency_ms.signal_to_execution;
+    const { p50, p95, p99 } = service.report('default').latency_ms.signal_to_execution;
     expect(Math.abs(p50! - exact(50)) / exact(50)).toBeLessThan(0.01);
     expect(Math.abs(p95! - exact(95)) / exact(95)).toBeLessThan(0.01);
     expect(Math.abs(p99! - exact(99)) / exact(99)).toBeLessThan(0.01);
@@ -69,7 +69,7 @@ describe('AnalyticsService', () => {
       );
       clock.advance(20_000);
     }
-    const report = service.report();
+    const report = service.report('default');
     expect(report.signals_per_minute).toBe(2); // the one at t=0 left the window at t=60 s
     expect(report.latency_ms.approval).toMatchObject({ count: 3, p50: 40 });
   });
@@ -90,7 +90,7 @@ describe('AnalyticsService', () => {
         event('equity_sample', { equity: 10_000, baseline_equity: 10_000, drawdown_percent: 0 }),
       );
     service.onEquityReadFailed(event('equity_read_failed', { consecutive_failures: 1, error: 'timeout' }));
-    const report = service.report();
+    const report = service.report('default');
     expect(report.execution).toEqual({ reached: 4, executed: 3, failed: 1, success_rate: 0.75 });
     expect(report.errors).toEqual({ operations: 9, errors: 2, error_rate: 2 / 9 });
   });
@@ -119,7 +119,7 @@ describe('AnalyticsService', () => {
       },
       { type: 'drawdown_recovered', payload: { recovery_time_ms: 4_000, trough_percent: 5 } },
     ]);
-    const { drawdown } = service.report();
+    const { drawdown } = service.report('default');
     expect(drawdown.curve.summary).toMatchObject({ samples: 6, max_drawdown_percent: 5, min_equity: 9_500 });
     expect(drawdown.curve.points[2]).toEqual({
       at: '2026-11-24T10:00:03.000Z',
@@ -154,7 +154,7 @@ describe('AnalyticsService', () => {
         message: 'Drawdown 25.0% exceeds cap 20%; closed 1 positions',
       }),
     );
-    expect(service.report().drawdown.recovery.current_episode).toMatchObject({
+    expect(service.report('default').drawdown.recovery.current_episode).toMatchObject({
       trough_percent: 25,
       started_at: '2026-11-24T10:00:00.000Z',
     });
@@ -162,7 +162,7 @@ describe('AnalyticsService', () => {
     service.onResumed(
       event('resumed', { halt_id: 'h', reviewed_by: 'alice', note: '', baseline_equity: 7_500 }),
     );
-    const { drawdown } = service.report();
+    const { drawdown } = service.report('default');
     expect(drawdown.cap_triggers).toBe(1);
     expect(drawdown.recovery).toMatchObject({
       episodes: 1,
@@ -187,5 +187,25 @@ describe('AnalyticsService', () => {
       ),
     ).not.toThrow();
     expect(failures).toEqual([{ type: 'equity_sample', error: boom }]);
+  });
+});
+
+describe('AnalyticsService, several accounts', () => {
+  it('keeps each account to its own numbers, and ignores events about no account', () => {
+    const { service, clock } = setup();
+    const on = (account: string | undefined, latency: number) =>
+      service.onTradeExecuted({
+        type: 'trade_executed',
+        at: clock.now(),
+        ...(account === undefined ? {} : { account_id: account }),
+        payload: executed(latency),
+      });
+    on('alice', 100);
+    on('alice', 100);
+    on('bob', 900);
+    on(undefined, 5);
+    expect(service.report('alice').latency_ms.signal_to_execution).toMatchObject({ count: 2, p50: 100 });
+    expect(service.report('bob').latency_ms.signal_to_execution).toMatchObject({ count: 1, p50: 900 });
+    expect(service.report('carol').latency_ms.signal_to_execution.count).toBe(0);
   });
 });

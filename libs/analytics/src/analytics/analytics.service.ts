@@ -15,7 +15,6 @@ import {
   type LatencySnapshot,
   type RecoverySummary,
   type TradingEvent,
-  type TradingEventType,
 } from '@app/core';
 import { EventBus } from '@app/common';
 import { CLOCK } from '@app/config';
@@ -70,18 +69,45 @@ const isoOrNull = (ms: number | null): string | null => (ms === null ? null : is
  *   positive `drawdown_change_percent`; back to the baseline publishes `drawdown_recovered`.
  *   A resume re-baselines, so the open episode is closed as re-baselined.
  *
- * Listeners bind at application bootstrap: events published before that are not counted.
+ * Listeners bind at application bootstrap: events published before that are not counted. Each
+ * account has its own analytics (docs/accounts.md); an account's latency histograms are made at
+ * its first trade, so thousands of idle accounts cost only their drawdown curves.
  */
+/** One account's recorders. */
+class AccountAnalytics {
+  private signalToExecution: LatencyHistogram | undefined;
+  private approval: LatencyHistogram | undefined;
+  private orderExecution: LatencyHistogram | undefined;
+  readonly signalsPerMinute = new SlidingWindowCounter();
+  readonly outcomes = new OutcomeRates();
+  readonly curve = new DrawdownCurve({ maxPoints: 512 });
+  readonly recovery = new RecoveryTracker({ reductionStepPercent: 1 });
+  capTriggers = 0;
+
+  recordApproval(ms: number): void {
+    (this.approval ??= new LatencyHistogram()).record(ms);
+  }
+
+  recordExecution(latencyMs: number, executionMs: number): void {
+    (this.signalToExecution ??= new LatencyHistogram()).record(latencyMs);
+    (this.orderExecution ??= new LatencyHistogram()).record(executionMs);
+  }
+
+  latency(): AnalyticsReport['latency_ms'] {
+    return {
+      signal_to_execution: (this.signalToExecution ?? EMPTY).snapshot(),
+      approval: (this.approval ?? EMPTY).snapshot(),
+      order_execution: (this.orderExecution ?? EMPTY).snapshot(),
+    };
+  }
+}
+
+/** What an account without a sample reports: never written to. */
+const EMPTY = new LatencyHistogram();
+
 @Injectable()
 export class AnalyticsService {
-  private readonly signalToExecution = new LatencyHistogram();
-  private readonly approval = new LatencyHistogram();
-  private readonly orderExecution = new LatencyHistogram();
-  private readonly signalsPerMinute = new SlidingWindowCounter();
-  private readonly outcomes = new OutcomeRates();
-  private readonly curve = new DrawdownCurve({ maxPoints: 512 });
-  private readonly recovery = new RecoveryTracker({ reductionStepPercent: 1 });
-  private capTriggers = 0;
+  private readonly accounts = new Map<string, AccountAnalytics>();
 
   constructor(
     private readonly events: EventBus,
@@ -90,107 +116,112 @@ export class AnalyticsService {
 
   @OnEvent('signal_received')
   onSignalReceived(event: TradingEvent<'signal_received'>): void {
-    this.guarded(event.type, () => this.signalsPerMinute.add(event.at));
+    this.guarded(event, (a) => a.signalsPerMinute.add(event.at));
   }
 
   @OnEvent('signal_approved')
   onSignalApproved(event: TradingEvent<'signal_approved'>): void {
-    this.guarded(event.type, () => this.approval.record(event.payload.approval_time_ms));
+    this.guarded(event, (a) => a.recordApproval(event.payload.approval_time_ms));
   }
 
   @OnEvent('trade_executed')
   onTradeExecuted(event: TradingEvent<'trade_executed'>): void {
-    this.guarded(event.type, () => {
-      this.signalToExecution.record(event.payload.latency_ms);
-      this.orderExecution.record(event.payload.execution_time_ms);
-      this.outcomes.recordExecution('executed');
-      this.outcomes.recordOperation('ok');
+    this.guarded(event, (a) => {
+      a.recordExecution(event.payload.latency_ms, event.payload.execution_time_ms);
+      a.outcomes.recordExecution('executed');
+      a.outcomes.recordOperation('ok');
     });
   }
 
   @OnEvent('positions_closed')
   onPositionsClosed(event: TradingEvent<'positions_closed'>): void {
     // A close that failed in part is followed by trade_failed, which counts it.
-    this.guarded(event.type, () => {
+    this.guarded(event, (a) => {
       if (event.payload.failed > 0) return;
-      this.outcomes.recordExecution('executed');
-      this.outcomes.recordOperation('ok');
+      a.outcomes.recordExecution('executed');
+      a.outcomes.recordOperation('ok');
     });
   }
 
   @OnEvent('trade_failed')
   onTradeFailed(event: TradingEvent<'trade_failed'>): void {
-    this.guarded(event.type, () => {
-      this.outcomes.recordExecution('failed');
-      this.outcomes.recordOperation('error');
+    this.guarded(event, (a) => {
+      a.outcomes.recordExecution('failed');
+      a.outcomes.recordOperation('error');
     });
   }
 
   @OnEvent('equity_read_failed')
   onEquityReadFailed(event: TradingEvent<'equity_read_failed'>): void {
-    this.guarded(event.type, () => this.outcomes.recordOperation('error'));
+    this.guarded(event, (a) => a.outcomes.recordOperation('error'));
   }
 
   @OnEvent('equity_sample')
   onEquitySample(event: TradingEvent<'equity_sample'>): void {
-    this.guarded(event.type, () => {
+    this.guarded(event, (a) => {
       const { equity, drawdown_percent } = event.payload;
-      this.outcomes.recordOperation('ok');
-      this.curve.add(event.at, equity, drawdown_percent);
-      const seen = this.recovery.observe(event.at, drawdown_percent);
-      if (seen.reduction !== undefined) this.events.publish('drawdown_reduction', seen.reduction);
-      if (seen.recovered !== undefined) this.events.publish('drawdown_recovered', seen.recovered);
+      a.outcomes.recordOperation('ok');
+      a.curve.add(event.at, equity, drawdown_percent);
+      const seen = a.recovery.observe(event.at, drawdown_percent);
+      if (seen.reduction !== undefined)
+        this.events.publish('drawdown_reduction', seen.reduction, event.account_id);
+      if (seen.recovered !== undefined)
+        this.events.publish('drawdown_recovered', seen.recovered, event.account_id);
     });
   }
 
   @OnEvent('drawdown_cap_triggered')
   onCapTriggered(event: TradingEvent<'drawdown_cap_triggered'>): void {
-    this.guarded(event.type, () => {
-      if (isCapTrigger(event.payload.cap)) this.capTriggers += 1;
+    this.guarded(event, (a) => {
+      if (isCapTrigger(event.payload.cap)) a.capTriggers += 1;
     });
   }
 
   @OnEvent('resumed')
   onResumed(event: TradingEvent<'resumed'>): void {
-    this.guarded(event.type, () => this.recovery.reset(event.at));
+    this.guarded(event, (a) => a.recovery.reset(event.at));
   }
 
-  report(): AnalyticsReport {
-    const summary = this.curve.summary();
-    const recovery = this.recovery.summary();
+  /** One account's report (an account without events yet reports empty analytics). */
+  report(accountId: string): AnalyticsReport {
+    const a = this.accounts.get(accountId) ?? new AccountAnalytics();
+    const summary = a.curve.summary();
+    const recovery = a.recovery.summary();
     const episode = recovery.current_episode;
     return {
-      latency_ms: {
-        signal_to_execution: this.signalToExecution.snapshot(),
-        approval: this.approval.snapshot(),
-        order_execution: this.orderExecution.snapshot(),
-      },
-      signals_per_minute: this.signalsPerMinute.ratePerMinute(this.clock.now()),
-      execution: this.outcomes.execution(),
-      errors: this.outcomes.errorRate(),
+      latency_ms: a.latency(),
+      signals_per_minute: a.signalsPerMinute.ratePerMinute(this.clock.now()),
+      execution: a.outcomes.execution(),
+      errors: a.outcomes.errorRate(),
       drawdown: {
         curve: {
           summary: { ...summary, first_at: isoOrNull(summary.first_at), last_at: isoOrNull(summary.last_at) },
-          points: this.curve.points().map((p) => ({ ...p, at: iso(p.at) })),
+          points: a.curve.points().map((p) => ({ ...p, at: iso(p.at) })),
         },
         recovery: {
           ...recovery,
-          recent_recovery_times_ms: this.recovery.recentRecoveryTimes(),
+          recent_recovery_times_ms: a.recovery.recentRecoveryTimes(),
           current_episode:
             episode === null
               ? null
               : { ...episode, started_at: iso(episode.started_at), trough_at: iso(episode.trough_at) },
         },
-        cap_triggers: this.capTriggers,
+        cap_triggers: a.capTriggers,
       },
     };
   }
 
-  private guarded(type: TradingEventType, update: () => unknown): void {
+  private guarded(event: TradingEvent, update: (account: AccountAnalytics) => unknown): void {
     try {
-      update();
+      if (event.account_id === undefined) return;
+      let account = this.accounts.get(event.account_id);
+      if (account === undefined) {
+        account = new AccountAnalytics();
+        this.accounts.set(event.account_id, account);
+      }
+      update(account);
     } catch (error) {
-      this.events.reportListenerFailure(type, error);
+      this.events.reportListenerFailure(event.type, error);
     }
   }
 }

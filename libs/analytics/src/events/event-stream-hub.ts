@@ -23,6 +23,8 @@ export const DEFAULT_EVENT_STREAM_OPTIONS: EventStreamOptions = {
 interface StreamClient {
   id: number;
   res: ServerResponse;
+  /** Only this account's events (and none of the process's own), when set. */
+  accountId: string | undefined;
   /** When write() last returned false without a drain since (epoch ms from performance), else null. */
   blockedSince: number | null;
 }
@@ -52,7 +54,12 @@ export class EventStreamHub implements OnModuleDestroy {
   ) {
     this.unsubscribe = events.subscribe((event) => {
       if (this.clients.size === 0 || !isPublished(event.type)) return;
-      this.broadcast(sseFrame(event.type, jsonOf(event)));
+      let frame: string | undefined;
+      for (const client of this.clients.values()) {
+        if (client.accountId !== undefined && client.accountId !== event.account_id) continue;
+        frame ??= sseFrame(event.type, jsonOf(event));
+        this.write(client, frame);
+      }
     });
   }
 
@@ -66,9 +73,12 @@ export class EventStreamHub implements OnModuleDestroy {
     }
   }
 
-  /** Takes over an HTTP response: SSE headers now, events until the client leaves or is dropped. */
-  attach(res: ServerResponse): void {
-    const client: StreamClient = { id: this.nextId++, res, blockedSince: null };
+  /**
+   * Takes over an HTTP response: SSE headers now, events until the client leaves or is dropped.
+   * With `accountId`, only that account's events.
+   */
+  attach(res: ServerResponse, accountId?: string): void {
+    const client: StreamClient = { id: this.nextId++, res, accountId, blockedSince: null };
     res.statusCode = 200;
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-transform');

@@ -2,7 +2,7 @@ import type { TradingEvent, TradingEventType } from '@app/core';
 
 /**
  * How an event looks outside the process (events API, live stream, webhooks): its type, when it
- * happened (ISO-8601) and its payload fields, flat, as in the log line.
+ * happened (ISO-8601), the account it is about, and its payload fields, flat, as in the log line.
  */
 export type EventView = { type: TradingEventType; at: string } & Record<string, unknown>;
 
@@ -18,7 +18,10 @@ export function isPublished(type: TradingEventType): boolean {
 }
 
 export function toEventView(event: TradingEvent): EventView {
-  return { type: event.type, at: new Date(event.at).toISOString(), ...event.payload };
+  const at = new Date(event.at).toISOString();
+  return event.account_id === undefined
+    ? { type: event.type, at, ...event.payload }
+    : { type: event.type, at, account_id: event.account_id, ...event.payload };
 }
 
 /**

@@ -1,19 +1,34 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { isCapTrigger, type TradingEvent } from '@app/core';
+import { AccountRegistry, isCapTrigger, type GuardSnapshot, type TradingEvent } from '@app/core';
 import { AlertDrops } from '@app/alerts';
 import { EventBus } from '@app/common';
-import { APP_CONFIG, type AppConfig } from '@app/config';
-import { DrawdownGuard } from '@app/core';
+import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
+import type { Clock } from '@app/core';
 import { PlatformSignalSource } from '@app/signals';
 
 /** Buckets for ms-scale latencies, in seconds: 0.5 ms to 30 s. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** One account's label children, resolved once: `labels()` hashes its arguments on every call, on the hot path. */
+interface AccountSeries {
+  accepted: Counter.Internal;
+  rejected: Counter.Internal;
+  executed: Counter.Internal;
+  failed: Counter.Internal;
+  trades: Counter.Internal;
+  errors: Counter.Internal;
+  latency: Histogram.Internal<'account'>;
+  execution: Histogram.Internal<'account'>;
+  capTriggers: Counter.Internal;
+  heartbeat: Gauge.Internal<'account'>;
+}
+
 /**
- * The Prometheus view of the service (docs/service.md, Health and metrics). Counters and histograms
- * follow events; gauges of the account are read from the guard at scrape time, so they are never
- * stale by more than one equity check. One registry per app instance (tests start several).
+ * The Prometheus view of the service (docs/service.md, Health and metrics; docs/accounts.md):
+ * every `trading_*` series of an account carries the label `account`. Counters and histograms
+ * follow events; gauges of the accounts are read from their guards at scrape time, so they are
+ * never stale by more than one equity check. One registry per app instance (tests start several).
  */
 @Injectable()
 export class TradingMetrics implements OnApplicationBootstrap, OnModuleDestroy {
@@ -22,46 +37,49 @@ export class TradingMetrics implements OnApplicationBootstrap, OnModuleDestroy {
 
   private readonly heartbeatTimestamp = new Gauge({
     name: 'trading_heartbeat_timestamp_seconds',
-    help: 'Unix time of the last heartbeat',
+    help: 'Unix time of the last heartbeat at which the account completed its work (not stale)',
+    labelNames: ['account'],
     registers: [this.registry],
   });
   private readonly signals = new Counter({
     name: 'trading_signals_total',
     help: 'Signals by outcome',
-    labelNames: ['outcome'],
+    labelNames: ['account', 'outcome'],
     registers: [this.registry],
   });
-  private readonly signalsAccepted: Counter.Internal;
-  private readonly signalsRejected: Counter.Internal;
-  private readonly signalsExecuted: Counter.Internal;
-  private readonly signalsFailed: Counter.Internal;
   private readonly trades = new Counter({
     name: 'trading_trades_total',
     help: 'Orders filled and positions closed on signals',
+    labelNames: ['account'],
     registers: [this.registry],
   });
   private readonly errors = new Counter({
     name: 'trading_errors_total',
     help: 'Signals that failed to execute',
+    labelNames: ['account'],
     registers: [this.registry],
   });
   private readonly signalLatency = new Histogram({
     name: 'trading_signal_latency_seconds',
     help: 'Signal creation to fill',
     buckets: LATENCY_BUCKETS,
+    labelNames: ['account'],
     registers: [this.registry],
   });
   private readonly orderExecution = new Histogram({
     name: 'trading_order_execution_seconds',
     help: 'Order sent to fill',
     buckets: LATENCY_BUCKETS,
+    labelNames: ['account'],
     registers: [this.registry],
   });
   private readonly capTriggers = new Counter({
     name: 'trading_drawdown_cap_triggers_total',
     help: 'Drawdown cap triggers',
+    labelNames: ['account'],
     registers: [this.registry],
   });
+  private readonly series = new Map<string, AccountSeries>();
   private readonly alertsDropped = new Counter({
     name: 'trading_alerts_dropped_total',
     help: 'Alerts a channel gave up on (queue_overflow, refused, shutdown)',
@@ -77,42 +95,45 @@ export class TradingMetrics implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     private readonly events: EventBus,
-    private readonly guard: DrawdownGuard,
+    private readonly accounts: AccountRegistry,
     private readonly alertDrops: AlertDrops,
     private readonly platform: PlatformSignalSource,
     @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(CLOCK) clock: Clock,
   ) {
     // LOOP_ID names the loop in metrics as in logs and alerts: every series carries it.
     this.registry.setDefaultLabels({ loop_id: config.loopId });
     collectDefaultMetrics({ register: this.registry });
-    const guardGauge = (name: string, help: string, read: () => number | null) =>
+    const registry = accounts;
+    const guardGauge = (name: string, help: string, read: (snapshot: GuardSnapshot) => number | null) =>
       new Gauge({
         name,
         help,
+        labelNames: ['account'],
         registers: [this.registry],
         collect() {
-          const value = read();
-          if (value === null) this.reset();
-          else this.set(value);
+          this.reset();
+          for (const runtime of registry.all()) {
+            const value = read(runtime.guard.snapshot());
+            if (value !== null) this.labels(runtime.id).set(value);
+          }
         },
       });
-    guardGauge('trading_equity', 'Account equity at the last check', () => this.guard.snapshot().equity);
-    guardGauge(
-      'trading_drawdown_percent',
-      'Drawdown from the baseline, percent',
-      () => this.guard.snapshot().drawdownPercent,
-    );
-    guardGauge(
-      'trading_drawdown_cap_percent',
-      'The configured drawdown cap, percent',
-      () => this.guard.snapshot().capPercent,
-    );
-    guardGauge('trading_halted', '1 while trading is halted', () => (this.guard.snapshot().halted ? 1 : 0));
-    guardGauge(
-      'trading_open_positions',
-      'Open positions at the last check',
-      () => this.guard.snapshot().openPositions,
-    );
+    guardGauge('trading_equity', 'Account equity at the last check', (s) => s.equity);
+    guardGauge('trading_drawdown_percent', 'Drawdown from the baseline, percent', (s) => s.drawdownPercent);
+    guardGauge('trading_drawdown_cap_percent', 'The configured drawdown cap, percent', (s) => s.capPercent);
+    guardGauge('trading_halted', '1 while trading is halted', (s) => (s.halted ? 1 : 0));
+    guardGauge('trading_open_positions', 'Open positions at the last check', (s) => s.openPositions);
+    new Gauge({
+      name: 'trading_accounts',
+      help: 'Accounts by state: running, halted, stale (docs/accounts.md)',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        const counts = registry.counts(clock.now());
+        for (const state of ['running', 'halted', 'stale'] as const) this.labels(state).set(counts[state]);
+      },
+    });
     // The platform source counts its own polls; mirror the totals at scrape time.
     const platformStats = () => this.platform.stats;
     let reportedPolls = 0;
@@ -137,12 +158,38 @@ export class TradingMetrics implements OnApplicationBootstrap, OnModuleDestroy {
         reportedFailures = Math.max(reportedFailures, pollFailures);
       },
     });
-    for (const outcome of ['accepted', 'rejected', 'executed', 'failed']) this.signals.labels(outcome).inc(0);
-    // Label children resolved once: labels() hashes its arguments on every call, on the hot path.
-    this.signalsAccepted = this.signals.labels('accepted');
-    this.signalsRejected = this.signals.labels('rejected');
-    this.signalsExecuted = this.signals.labels('executed');
-    this.signalsFailed = this.signals.labels('failed');
+    // Every account's series exist from the start (at 0), so rates and absent() work at once.
+    for (const account of config.accounts) this.seriesOf(account.id);
+  }
+
+  private seriesOf(account: string): AccountSeries {
+    let series = this.series.get(account);
+    if (series === undefined) {
+      series = {
+        accepted: this.signals.labels(account, 'accepted'),
+        rejected: this.signals.labels(account, 'rejected'),
+        executed: this.signals.labels(account, 'executed'),
+        failed: this.signals.labels(account, 'failed'),
+        trades: this.trades.labels(account),
+        errors: this.errors.labels(account),
+        latency: this.signalLatency.labels(account),
+        execution: this.orderExecution.labels(account),
+        capTriggers: this.capTriggers.labels(account),
+        heartbeat: this.heartbeatTimestamp.labels(account),
+      };
+      for (const counter of [
+        series.accepted,
+        series.rejected,
+        series.executed,
+        series.failed,
+        series.trades,
+        series.errors,
+        series.capTriggers,
+      ])
+        counter.inc(0);
+      this.series.set(account, series);
+    }
+    return series;
   }
 
   onApplicationBootstrap(): void {
@@ -163,32 +210,37 @@ export class TradingMetrics implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private observe(event: TradingEvent): void {
+    if (event.type === 'heartbeat') {
+      // An account's heartbeat is the process's, while the account completes its work.
+      for (const runtime of this.accounts.all())
+        if (!runtime.progress.isStale(event.at)) this.seriesOf(runtime.id).heartbeat.set(event.at / 1000);
+      return;
+    }
+    if (event.account_id === undefined) return;
+    const series = this.seriesOf(event.account_id);
     switch (event.type) {
-      case 'heartbeat':
-        this.heartbeatTimestamp.set(event.at / 1000);
-        break;
       case 'signal_received':
-        this.signalsAccepted.inc();
+        series.accepted.inc();
         break;
       case 'signal_rejected':
-        this.signalsRejected.inc();
+        series.rejected.inc();
         break;
       case 'trade_executed':
-        this.signalsExecuted.inc();
-        this.trades.inc();
-        this.signalLatency.observe(event.payload.latency_ms / 1000);
-        this.orderExecution.observe(event.payload.execution_time_ms / 1000);
+        series.executed.inc();
+        series.trades.inc();
+        series.latency.observe(event.payload.latency_ms / 1000);
+        series.execution.observe(event.payload.execution_time_ms / 1000);
         break;
       case 'positions_closed':
-        if (event.payload.failed === 0) this.signalsExecuted.inc();
-        this.trades.inc(event.payload.closed);
+        if (event.payload.failed === 0) series.executed.inc();
+        series.trades.inc(event.payload.closed);
         break;
       case 'trade_failed':
-        this.signalsFailed.inc();
-        this.errors.inc();
+        series.failed.inc();
+        series.errors.inc();
         break;
       case 'drawdown_cap_triggered':
-        if (isCapTrigger(event.payload.cap)) this.capTriggers.inc();
+        if (isCapTrigger(event.payload.cap)) series.capTriggers.inc();
         break;
       default:
         break;

@@ -27,11 +27,14 @@ export class EventBus implements EventSink {
     this.logger.setContext('events');
   }
 
-  publish<K extends TradingEventType>(type: K, payload: TradingEventMap[K]): void {
+  publish<K extends TradingEventType>(type: K, payload: TradingEventMap[K], accountId?: string): void {
     // The mapped union cannot be narrowed from a generic K; the shape is right by construction.
-    const event = { type, at: this.clock.now(), payload } as unknown as TradingEvent;
-    if (DEBUG_LEVEL_EVENTS.has(type)) this.logger.debug({ type, ...payload });
-    else this.logger.info({ type, ...payload });
+    const event = (accountId === undefined
+      ? { type, at: this.clock.now(), payload }
+      : { type, at: this.clock.now(), account_id: accountId, payload }) as unknown as TradingEvent;
+    const line = accountId === undefined ? { type, ...payload } : { type, account_id: accountId, ...payload };
+    if (DEBUG_LEVEL_EVENTS.has(type)) this.logger.debug(line);
+    else this.logger.info(line);
     for (const subscriber of this.subscribers) {
       try {
         subscriber(event);

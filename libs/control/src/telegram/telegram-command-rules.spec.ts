@@ -1,11 +1,55 @@
-import { ApprovalButtons, commandArgument, isAllowedUser, telegramActor } from './telegram-command-rules';
+import { ApprovalButtons, CommandAccess, commandArgument, telegramActor } from './telegram-command-rules';
 
 describe('telegram command rules', () => {
   it('obeys only listed users, and nobody when the list is empty', () => {
-    expect(isAllowedUser(111, [111, 222])).toBe(true);
-    expect(isAllowedUser(333, [111, 222])).toBe(false);
-    expect(isAllowedUser(undefined, [111])).toBe(false);
-    expect(isAllowedUser(111, [])).toBe(false);
+    const access = new CommandAccess([111, 222], [{ id: 'default', allowedUserIds: [] }]);
+    expect(access.isKnown(111)).toBe(true);
+    expect(access.isKnown(333)).toBe(false);
+    expect(access.isKnown(undefined)).toBe(false);
+    expect(new CommandAccess([], [{ id: 'default', allowedUserIds: [] }]).isKnown(111)).toBe(false);
+  });
+
+  it('lets an operator command any account, naming it when there are several', () => {
+    const access = new CommandAccess(
+      [1],
+      [
+        { id: 'alice-01', allowedUserIds: [7] },
+        { id: 'bob-mt5', allowedUserIds: [] },
+      ],
+    );
+    expect(access.target(1, 'bob-mt5 news spike')).toEqual({ accountId: 'bob-mt5', rest: 'news spike' });
+    expect(access.target(1, 'news spike')).toEqual({ refused: expect.stringContaining('name the account') });
+  });
+
+  it('lets an account user command that account only, without naming it when it is their only one', () => {
+    const access = new CommandAccess(
+      [1],
+      [
+        { id: 'alice-01', allowedUserIds: [7, 8] },
+        { id: 'alice-02', allowedUserIds: [8] },
+        { id: 'bob-mt5', allowedUserIds: [9] },
+      ],
+    );
+    expect(access.target(7, 'news spike')).toEqual({ accountId: 'alice-01', rest: 'news spike' });
+    expect(access.target(7, 'bob-mt5 news')).toEqual({ refused: 'you may not command account bob-mt5' });
+    expect(access.mayCommand(7, 'bob-mt5')).toBe(false);
+    // A user of two accounts names one.
+    expect(access.target(8, 'news')).toEqual({ refused: expect.stringContaining('name the account') });
+    expect(access.target(8, 'alice-02 news')).toEqual({ accountId: 'alice-02', rest: 'news' });
+    expect(access.target(42, '')).toEqual({ refused: 'you may not command any account' });
+  });
+
+  it('with one account, lets an operator command it without naming it (the single-account bot)', () => {
+    const access = new CommandAccess([1], [{ id: 'default', allowedUserIds: [] }]);
+    expect(access.target(1, 'news spike')).toEqual({ accountId: 'default', rest: 'news spike' });
+    expect(access.target(1, '')).toEqual({ accountId: 'default', rest: '' });
+  });
+
+  it('puts a non-default account into the button and reads it back', () => {
+    const buttons = new ApprovalButtons();
+    const data = buttons.data('approve', 'sig-9', 'alice-01');
+    expect(data).toBe('a:alice-01/sig-9');
+    expect(buttons.parse(data)).toEqual({ action: 'approve', accountId: 'alice-01', signalId: 'sig-9' });
   });
 
   it('takes the argument after the command, with or without the bot name', () => {
@@ -22,7 +66,11 @@ describe('telegram command rules', () => {
   it('carries a short signal id in the button itself', () => {
     const buttons = new ApprovalButtons();
     expect(buttons.data('approve', 'sig-001')).toBe('a:sig-001');
-    expect(new ApprovalButtons().parse('r:sig-001')).toEqual({ action: 'reject', signalId: 'sig-001' });
+    expect(new ApprovalButtons().parse('r:sig-001')).toEqual({
+      action: 'reject',
+      accountId: 'default',
+      signalId: 'sig-001',
+    });
   });
 
   it('refers to a 64-character id by a short reference that fits Telegram’s 64 bytes', () => {
@@ -31,7 +79,7 @@ describe('telegram command rules', () => {
     const data = buttons.data('approve', id);
     expect(Buffer.byteLength(data)).toBeLessThanOrEqual(64);
     expect(buttons.data('reject', id)).toBe(data.replace(/^a/, 'r'));
-    expect(buttons.parse(data)).toEqual({ action: 'approve', signalId: id });
+    expect(buttons.parse(data)).toEqual({ action: 'approve', accountId: 'default', signalId: id });
     buttons.forget(id);
     expect(buttons.parse(data)).toBeUndefined();
   });

@@ -8,27 +8,27 @@ import {
 import { Telegraf, type Context } from 'telegraf';
 import {
   ALERT_SINK,
+  AccountRegistry,
   backoffDelay,
-  BROKER_GATEWAY,
-  DrawdownGuard,
   SCHEDULER,
-  SignalIntake,
+  type AccountRuntime,
   type AlertSink,
-  type BrokerGateway,
   type Cancel,
   type PendingApproval,
   type Scheduler,
 } from '@app/core';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { ApprovalButtons, commandArgument, isAllowedUser, telegramActor } from './telegram-command-rules';
+import { ApprovalButtons, CommandAccess, commandArgument, telegramActor } from './telegram-command-rules';
 import { positionsText, statusText } from './telegram-status-text';
 
 const MAX_POLL_BACKOFF_MS = 60_000;
 
 /**
- * Bot commands over long polling (/status, /positions, /halt <reason>, /resume <note>) and, in
- * APPROVAL_MODE=manual, Approve/Reject buttons under each pending signal. Obeyed only from
- * TELEGRAM_ALLOWED_USER_IDS; anyone else is logged and ignored.
+ * Bot commands over long polling (/status, /positions, /halt <reason>, /resume <note>) and, for
+ * accounts in manual approval mode, Approve/Reject buttons under each pending signal. Obeyed from
+ * TELEGRAM_ALLOWED_USER_IDS for any account, and from an account's `telegram_allowed_user_ids`
+ * for that account only (docs/accounts.md); a command names its account first when the user may
+ * command several (`/halt alice-01 news`). Anyone else is logged and ignored.
  *
  * telegraf's `launch()` resolves only when polling ends and rejects on a failed getMe,
  * deleteWebhook or a fatal getUpdates answer; it is never awaited, and a failure restarts
@@ -43,79 +43,99 @@ export class TelegramCommandsService implements OnApplicationBootstrap, OnModule
   private pollFailures = 0;
   private cancelRestart: Cancel | undefined;
 
+  private readonly access: CommandAccess;
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(BROKER_GATEWAY) private readonly broker: BrokerGateway,
-    private readonly guard: DrawdownGuard,
-    private readonly pipeline: SignalIntake,
+    private readonly accounts: AccountRegistry,
     @Inject(ALERT_SINK) private readonly alerts: AlertSink,
     @Inject(SCHEDULER) private readonly scheduler: Scheduler,
-  ) {}
+  ) {
+    this.access = new CommandAccess(
+      config.telegram.allowedUserIds,
+      config.accounts.map((account) => ({ id: account.id, allowedUserIds: account.telegram.allowedUserIds })),
+    );
+  }
 
   onApplicationBootstrap(): void {
     const { botToken, chatId, apiRoot, allowedUserIds } = this.config.telegram;
-    if (botToken === undefined || chatId === undefined) return;
-    if (allowedUserIds.length === 0)
+    const accountChats = this.config.accounts.some((account) => account.telegram.chatId !== undefined);
+    if (botToken === undefined || (chatId === undefined && !accountChats)) return;
+    if (
+      allowedUserIds.length === 0 &&
+      this.config.accounts.every((a) => a.telegram.allowedUserIds.length === 0)
+    )
       this.logger.warn(
-        'TELEGRAM_ALLOWED_USER_IDS is empty: bot commands and approval buttons are ignored from everyone',
+        'TELEGRAM_ALLOWED_USER_IDS is empty (and no account names users): bot commands and approval buttons are ignored from everyone',
       );
-    if (this.config.signals.approvalMode === 'manual')
-      this.pipeline.onPending((pending) => this.postForApproval(pending));
+    for (const runtime of this.accounts.all())
+      if (runtime.settings.signals.approvalMode === 'manual')
+        runtime.intake.onPending((pending) => this.postForApproval(runtime, pending));
 
     const bot = new Telegraf(botToken, { telegram: { apiRoot }, handlerTimeout: 15_000 });
     bot.use(async (ctx, next) => {
-      if (isAllowedUser(ctx.from?.id, allowedUserIds)) return next();
+      if (this.access.isKnown(ctx.from?.id)) return next();
       this.logger.warn(
         { user_id: ctx.from?.id, username: ctx.from?.username, update_type: ctx.updateType },
-        'telegram update from a user not in TELEGRAM_ALLOWED_USER_IDS ignored',
+        'telegram update from a user allowed on no account ignored',
       );
     });
     bot.command('status', (ctx) =>
-      this.reply(
-        ctx,
-        statusText(this.config.loopId, this.guard.snapshot(), this.pipeline.pendingApprovals().length),
+      this.onAccount(ctx, ctx.message.text, (runtime) =>
+        statusText(
+          this.config.loopId,
+          runtime.guard.snapshot(),
+          runtime.intake.pendingApprovals().length,
+          this.accounts.size > 1 ? runtime.id : undefined,
+        ),
       ),
     );
-    bot.command('positions', async (ctx) => {
-      const positions = await this.broker.positions();
-      await this.reply(
-        ctx,
-        positions.ok ? positionsText(positions.value) : `Positions unavailable: ${positions.error.message}`,
-      );
-    });
-    bot.command('halt', async (ctx) => {
-      const reason = commandArgument(ctx.message.text) || 'halt from Telegram';
-      const result = await this.guard.manualHalt(reason, telegramActor(ctx.from));
-      await this.reply(
-        ctx,
-        result.alreadyHalted
+    bot.command('positions', (ctx) =>
+      this.onAccount(ctx, ctx.message.text, async (runtime) => {
+        const positions = await runtime.broker.positions();
+        return positions.ok
+          ? positionsText(positions.value)
+          : `Positions unavailable: ${positions.error.message}`;
+      }),
+    );
+    bot.command('halt', (ctx) =>
+      this.onAccount(ctx, ctx.message.text, async (runtime, rest) => {
+        const result = await runtime.guard.manualHalt(rest || 'halt from Telegram', telegramActor(ctx.from));
+        return result.alreadyHalted
           ? `Already halted: ${result.halt.reason}`
-          : `Halting: ${result.halt.reason}. Closing every position.`,
-      );
-    });
-    bot.command('resume', async (ctx) => {
-      const result = await this.guard.resume(telegramActor(ctx.from), commandArgument(ctx.message.text));
-      await this.reply(
-        ctx,
-        result.ok
+          : `Halting: ${result.halt.reason}. Closing every position.`;
+      }),
+    );
+    bot.command('resume', (ctx) =>
+      this.onAccount(ctx, ctx.message.text, async (runtime, rest) => {
+        const result = await runtime.guard.resume(telegramActor(ctx.from), rest);
+        return result.ok
           ? `Resumed; baseline equity ${result.baselineEquity.toFixed(2)}`
-          : `Not resumed: ${result.message}`,
-      );
-    });
+          : `Not resumed: ${result.message}`;
+      }),
+    );
     bot.on('callback_query', async (ctx) => {
       const query = ctx.callbackQuery;
       const decision = 'data' in query ? this.buttons.parse(query.data) : undefined;
-      if (decision === undefined) {
+      const runtime = decision === undefined ? undefined : this.accounts.account(decision.accountId);
+      if (decision === undefined || runtime === undefined) {
         await ctx.answerCbQuery('Unknown or expired button');
+        return;
+      }
+      if (!this.access.mayCommand(ctx.from.id, runtime.id)) {
+        await ctx.answerCbQuery(`You may not decide for account ${runtime.id}`);
         return;
       }
       const by = telegramActor(ctx.from);
       const outcome =
         decision.action === 'approve'
-          ? await this.pipeline.approvePending(decision.signalId, by)
-          : await this.pipeline.rejectPending(decision.signalId, by);
-      this.buttons.forget(decision.signalId);
-      this.logger.log({ signal_id: decision.signalId, by, outcome }, 'telegram approval button');
+          ? await runtime.intake.approvePending(decision.signalId, by)
+          : await runtime.intake.rejectPending(decision.signalId, by);
+      this.buttons.forget(decision.signalId, runtime.id);
+      this.logger.log(
+        { account_id: runtime.id, signal_id: decision.signalId, by, outcome },
+        'telegram approval button',
+      );
       await ctx.answerCbQuery(
         outcome === 'not_pending' ? 'No longer pending' : `Signal ${decision.signalId} ${outcome}`,
       );
@@ -169,20 +189,33 @@ export class TelegramCommandsService implements OnApplicationBootstrap, OnModule
     this.cancelRestart = this.scheduler.after(delayMs, () => this.poll());
   }
 
-  private postForApproval(pending: PendingApproval): void {
+  private postForApproval(runtime: AccountRuntime, pending: PendingApproval): void {
     const s = pending.signal;
     const stops = [s.sl === undefined ? '' : ` sl ${s.sl}`, s.tp === undefined ? '' : ` tp ${s.tp}`].join('');
+    const account = this.accounts.size > 1 ? ` on account ${runtime.id}` : '';
     this.alerts.send({
       kind: 'approval_request',
-      text: `Signal ${s.id} waits for approval: ${s.side} ${s.side === 'close' ? '' : `${s.volume} `}${s.instrument}${stops} (from ${s.source})`,
+      accountId: runtime.id,
+      text: `Signal ${s.id} waits for approval${account}: ${s.side} ${s.side === 'close' ? '' : `${s.volume} `}${s.instrument}${stops} (from ${s.source})`,
       buttons: [
-        { text: 'Approve', data: this.buttons.data('approve', s.id) },
-        { text: 'Reject', data: this.buttons.data('reject', s.id) },
+        { text: 'Approve', data: this.buttons.data('approve', s.id, runtime.id) },
+        { text: 'Reject', data: this.buttons.data('reject', s.id, runtime.id) },
       ],
     });
   }
 
-  private async reply(ctx: Context, text: string): Promise<void> {
-    await ctx.reply(text);
+  /** Runs a command on the account it means (named first, or the user's only one), or says why not. */
+  private async onAccount(
+    ctx: Context,
+    text: string,
+    run: (runtime: AccountRuntime, rest: string) => string | Promise<string>,
+  ): Promise<void> {
+    const target = this.access.target(ctx.from?.id, commandArgument(text));
+    const runtime = 'accountId' in target ? this.accounts.account(target.accountId) : undefined;
+    if (runtime === undefined || !('accountId' in target)) {
+      await ctx.reply('refused' in target ? `Not done: ${target.refused}` : 'Not done: unknown account');
+      return;
+    }
+    await ctx.reply(await run(runtime, target.rest));
   }
 }

@@ -5,9 +5,14 @@ const money = (value: number | null): string => (value === null ? 'unknown' : va
 const percent = (value: number | null): string => (value === null ? 'unknown' : `${value.toFixed(1)}%`);
 
 /** The answer to /status: the same facts as GET /api/v1/status, for a phone screen. */
-export function statusText(loopId: string, risk: GuardSnapshot, pendingApprovals: number): string {
+export function statusText(
+  loopId: string,
+  risk: GuardSnapshot,
+  pendingApprovals: number,
+  accountId?: string,
+): string {
   const lines = [
-    `State: ${risk.halted ? 'halted' : 'running'} (loop ${loopId})`,
+    `State: ${risk.halted ? 'halted' : 'running'} (${accountId === undefined ? '' : `account ${accountId}, `}loop ${loopId})`,
     `Equity ${money(risk.equity)}; baseline ${money(risk.baselineEquity)}; drawdown ${percent(risk.drawdownPercent)} of cap ${risk.capPercent}%`,
     `Open positions: ${risk.openPositions ?? 'unknown'}`,
   ];

@@ -3,26 +3,37 @@ import type { BrokerGateway } from '../broker/broker-gateway.port';
 import type { EventSink } from '../events/event-sink.port';
 import { SignalExecutor } from '../execution/signal-executor';
 import { TradingLoop } from '../execution/trading-loop';
-import { countingEvents, Heartbeat, type HeartbeatStamp } from '../heartbeat/heartbeat';
+import { AccountProgress } from '../heartbeat/account-progress';
+import { countingEvents } from '../heartbeat/heartbeat';
 import { TradingCounters } from '../heartbeat/trading-counters';
 import type { CoreLogger } from '../logging/core-logger.port';
 import { DrawdownGuard, type GuardStartup } from '../risk/drawdown-guard';
 import type { DrawdownPolicyOptions } from '../risk/drawdown-policy';
+import type { Sizing } from '../execution/order-sizing';
+import type { FanOutAccount } from '../signals/signal-fan-out';
 import { SignalIntake } from '../signals/signal-intake';
+import type { TradeSignal } from '../signals/trade-signal';
 import type { AuditLog } from '../state/audit-log.port';
 import type { RiskStateStore } from '../state/risk-state-store.port';
-import type { SignalLedger, UnfinishedSignal } from '../state/signal-ledger.port';
+import type { AccountSignalLedger, UnfinishedSignal } from '../state/signal-ledger.port';
 import type { Clock } from '../time/clock';
 import type { Scheduler } from '../time/scheduler';
 
 /** One account's trading configuration: everything the runtime needs, nothing it does not. */
 export interface AccountSettings {
+  /** The account's id (docs/accounts.md); `default` for the one account of a service without ACCOUNTS_FILE. */
+  accountId: string;
+  /** Channels whose signals this account trades. */
+  channels: readonly string[];
   loopId: string;
   loopTickMs: number;
   heartbeat: { intervalMs: number; staleAfterMs: number };
   risk: DrawdownPolicyOptions & { equityCheckIntervalMs: number };
   mt5: { magic: number; maxRetries: number };
   signals: { approvalMode: 'auto' | 'manual'; maxOrdersPerSecond: number; maxAgeMs: number };
+  /** How this account sizes a signal's volume, and the most it trades on one. */
+  sizing: Sizing;
+  maxVolume: number;
   /** Where the account's state lives, for alert texts. */
   where: string;
 }
@@ -30,12 +41,11 @@ export interface AccountSettings {
 /** The account's side effects, as ports: adapters are picked by whoever builds the runtime. */
 export interface AccountPorts {
   broker: BrokerGateway;
-  ledger: SignalLedger;
+  ledger: AccountSignalLedger;
   riskState: RiskStateStore;
   audit: AuditLog;
   events: EventSink;
   alerts: AlertSink;
-  stamp: HeartbeatStamp;
   scheduler: Scheduler;
   clock: Clock;
   logger: CoreLogger;
@@ -50,24 +60,29 @@ export interface AccountStartup extends GuardStartup {
 
 /**
  * One account's trading, as one object graph: the drawdown guard (and its halt sequence), the
- * signal intake, the executor (order settlement), the trading loop and the heartbeat. Built by
- * `createAccountRuntime`; the Nest modules only start, stop and expose it.
+ * signal intake, the executor (order settlement), the trading loop and its progress (what the
+ * process heartbeat watches). Built by `createAccountRuntime`; the Nest modules only start, stop
+ * and expose it.
  */
-export class AccountRuntime {
+export class AccountRuntime implements FanOutAccount {
   readonly counters = new TradingCounters();
   readonly guard: DrawdownGuard;
   readonly intake: SignalIntake;
   readonly executor: SignalExecutor;
   readonly loop: TradingLoop;
-  readonly heartbeat: Heartbeat;
+  readonly progress: AccountProgress;
+  /** The account's broker, for its status and positions. */
+  readonly broker: BrokerGateway;
   private started = false;
 
   constructor(
     readonly settings: AccountSettings,
     ports: AccountPorts,
   ) {
-    const events = countingEvents(ports.events, this.counters);
     const { broker, scheduler, clock, logger, stopping } = ports;
+    this.progress = new AccountProgress(clock.now(), settings.heartbeat.staleAfterMs);
+    const events = countingEvents(ports.events, this.counters, this.progress, () => clock.now());
+    this.broker = broker;
     this.guard = new DrawdownGuard(
       { ...settings.risk, magic: settings.mt5.magic, loopId: settings.loopId },
       {
@@ -83,21 +98,14 @@ export class AccountRuntime {
       },
     );
     this.intake = new SignalIntake(
-      { approvalMode: settings.signals.approvalMode, loopId: settings.loopId, where: settings.where },
-      {
-        ledger: ports.ledger,
-        ready: () => this.started,
-        isHalted: () => this.guard.isHalted(),
-        stopping,
-        events,
-        alerts: ports.alerts,
-        clock,
-        logger,
-      },
+      { approvalMode: settings.signals.approvalMode },
+      { ledger: ports.ledger, isHalted: () => this.guard.isHalted(), events, clock, logger },
     );
     this.executor = new SignalExecutor(
       {
         magic: settings.mt5.magic,
+        sizing: settings.sizing,
+        maxVolume: settings.maxVolume,
         maxOrdersPerSecond: settings.signals.maxOrdersPerSecond,
         maxAgeMs: settings.signals.maxAgeMs,
         heartbeatStaleAfterMs: settings.heartbeat.staleAfterMs,
@@ -118,18 +126,27 @@ export class AccountRuntime {
       clock,
       logger,
     });
-    this.heartbeat = new Heartbeat(
-      { intervalMs: settings.heartbeat.intervalMs, loopId: settings.loopId },
-      {
-        progress: this.loop.progress,
-        counters: this.counters,
-        account: () => this.guard.snapshot(),
-        events,
-        stamp: ports.stamp,
-        scheduler,
-        clock,
-      },
-    );
+  }
+
+  get id(): string {
+    return this.settings.accountId;
+  }
+
+  /** True once the latch and baselines are loaded: before, nobody knows whether the account is halted. */
+  get ready(): boolean {
+    return this.started;
+  }
+
+  isHalted(): boolean {
+    return this.guard.isHalted();
+  }
+
+  admit(signal: TradeSignal): Promise<void> {
+    return this.intake.admit(signal);
+  }
+
+  rejectHalted(signal: TradeSignal): void {
+    this.intake.rejectHalted(signal);
   }
 
   /** Latch and baselines first (untrusted state starts halted), then unfinished signals, then the loop. */
@@ -139,7 +156,6 @@ export class AccountRuntime {
     this.intake.onWork(() => this.loop.wake());
     await this.intake.restoreUnfinished(startup.unfinished);
     this.loop.start();
-    this.heartbeat.start();
   }
 
   /** Graceful stop, first part: no new tick, the tick in flight finishes, outcomes are written. */
@@ -148,10 +164,14 @@ export class AccountRuntime {
     await this.loop.stop();
   }
 
-  /** Last part: the guard's checks and the heartbeat stop (after any close-all of the stop). */
+  /** Last part: the guard's checks stop (after any close-all of the stop). */
   stop(): void {
     this.guard.stop();
-    this.heartbeat.stop();
+  }
+
+  /** What the heartbeat and the accounts list show of it. */
+  snapshot(): { openPositions: number | null; equity: number | null; drawdownPercent: number | null } {
+    return this.guard.snapshot();
   }
 }
 

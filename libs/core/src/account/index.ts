@@ -1,1 +1,2 @@
 export * from './account-runtime';
+export * from './account-registry';

@@ -23,6 +23,8 @@ export interface AlertButton {
 export interface Alert {
   kind: AlertKind;
   text: string;
+  /** The account it is about (docs/accounts.md: it also goes to that account's chat); absent for the process's own alerts. */
+  accountId?: string;
   /** Only channels that can show buttons use them (manual approval); the log ignores them. */
   buttons?: AlertButton[];
 }
@@ -36,3 +38,14 @@ export interface AlertSink {
 }
 
 export const ALERT_SINK = Symbol('ALERT_SINK');
+
+/**
+ * The sink one account's runtime raises alerts on: each carries the account's id and, when the
+ * process trades several accounts, names it on a last line so a person sees whose it is.
+ */
+export function accountAlerts(sink: AlertSink, accountId: string, nameIt: boolean): AlertSink {
+  return {
+    send: (alert) =>
+      sink.send({ ...alert, accountId, ...(nameIt ? { text: `${alert.text}\nAccount ${accountId}` } : {}) }),
+  };
+}

@@ -33,5 +33,3 @@ export interface BrokerGateway {
   openPosition(request: OpenOrderRequest): Promise<BrokerResult<TradeResult>>;
   closePosition(request: ClosePositionRequest): Promise<BrokerResult<TradeResult>>;
 }
-
-export const BROKER_GATEWAY = Symbol('BROKER_GATEWAY');

@@ -13,7 +13,12 @@ export interface HeartbeatMetrics {
 }
 
 export interface TradingEventMap {
-  heartbeat: { loop_id: string; metrics: HeartbeatMetrics };
+  /** `accounts`: the process's accounts by state (docs/accounts.md, Heartbeat). */
+  heartbeat: {
+    loop_id: string;
+    metrics: HeartbeatMetrics;
+    accounts: { total: number; running: number; halted: number; stale: number };
+  };
   signal_received: {
     signal_id: string;
     instrument: string;
@@ -94,7 +99,10 @@ export type TradingEventType = keyof TradingEventMap;
 export const isCapTrigger = (cap: TradingEventMap['drawdown_cap_triggered']['cap']): boolean =>
   cap === 'total' || cap === 'daily';
 
-/** An event as it travels: its type, when it happened, and its payload. */
+/**
+ * An event as it travels: its type, when it happened, the account it is about (absent for the
+ * process's own events: heartbeat, shutdown), and its payload.
+ */
 export type TradingEvent<K extends TradingEventType = TradingEventType> = {
-  [T in K]: { type: T; at: number; payload: TradingEventMap[T] };
+  [T in K]: { type: T; at: number; account_id?: string; payload: TradingEventMap[T] };
 }[K];

@@ -7,3 +7,4 @@ export * from './recently-closed-positions';
 export * from './order-settlement';
 export * from './signal-executor';
 export * from './trading-loop';
+export * from './order-sizing';

@@ -35,6 +35,8 @@ function setUp() {
     const executor = new SignalExecutor(
       {
         magic: 19019,
+        sizing: { mode: 'multiplier', value: 1 },
+        maxVolume: 100,
         maxOrdersPerSecond: 50,
         maxAgeMs: 300_000,
         heartbeatStaleAfterMs: 60_000,
@@ -42,7 +44,7 @@ function setUp() {
       },
       {
         broker,
-        ledger: ports.ledger,
+        ledger: ports.accountLedger,
         events: ports.eventSink,
         gate: gate(),
         scheduler,
@@ -128,8 +130,8 @@ describe('order settlement (virtual time)', () => {
     broker.failNext('open', { kind: 'unknown_outcome', executeFirst: true }, 3);
     broker.failNext('positions', { kind: 'transient' }, 40);
     const at = scheduler.now();
-    // The ledger knows the signal (the intake claimed it before the loop took it).
-    await first.ports.ledger.claim(signal('s-4', at), 'accepted', at);
+    // The ledger knows the signal (the fan-out claimed it before the loop took it).
+    await first.ports.ledger.claim(signal('s-4', at), { accepted: ['default'], rejected: [] }, at);
     await drive(scheduler, first.executor.execute(signal('s-4', at), { allowed: true }));
     first.stop();
     first.executor.stop();

@@ -5,11 +5,13 @@ import type { EventSink } from '../events/event-sink.port';
 import type { CoreLogger } from '../logging/core-logger.port';
 import type { OpenRefusal } from '../risk/trading-state';
 import type { TradeSignal } from '../signals/trade-signal';
-import type { SignalLedger, SignalLedgerRecord } from '../state/signal-ledger.port';
+import type { AccountSignalLedger, SignalLedgerRecord } from '../state/signal-ledger.port';
 import type { Clock } from '../time/clock';
 import type { Scheduler } from '../time/scheduler';
 import { executeClose, executeOpenOrder, type RetryPolicy } from './order-executor';
 import { OrderRateLimiter } from './order-rate-limiter';
+import { sizeOrder, type Sizing } from './order-sizing';
+import { SymbolCache } from './symbol-cache';
 import {
   OrderSettlement,
   type SettlementContext,
@@ -29,6 +31,9 @@ const MAX_RESOLVE_WAIT_MS = 30_000;
 
 export interface SignalExecutorSettings {
   magic: number;
+  /** How this account sizes a signal's volume (docs/accounts.md, Sizing), and the most it trades on one. */
+  sizing: Sizing;
+  maxVolume: number;
   maxOrdersPerSecond: number;
   /** SIGNAL_MAX_AGE_MS: an unfinished signal older than this is not sent after a restart. */
   maxAgeMs: number;
@@ -49,7 +54,7 @@ export interface OpenGate {
 
 export interface SignalExecutorPorts {
   broker: BrokerGateway;
-  ledger: SignalLedger;
+  ledger: AccountSignalLedger;
   events: EventSink;
   gate: OpenGate;
   scheduler: Scheduler;
@@ -58,8 +63,8 @@ export interface SignalExecutorPorts {
   stopping: () => boolean;
 }
 
-/** The batch's pre-trade read (one equity read for a tick's orders). */
-export type BatchGate = { allowed: true } | { allowed: false; reason: string };
+/** The batch's pre-trade read (one equity read for a tick's orders); `equity` is what it read. */
+export type BatchGate = { allowed: true; equity?: number } | { allowed: false; reason: string };
 
 /**
  * Executes one approved signal against the broker and records how it ended, exactly once:
@@ -68,6 +73,7 @@ export type BatchGate = { allowed: true } | { allowed: false; reason: string };
  */
 export class SignalExecutor {
   private readonly rateLimiter: OrderRateLimiter;
+  private readonly symbols: SymbolCache;
   private readonly retry: RetryPolicy;
   private readonly pendingOutcomes = new Set<Promise<void>>();
   private readonly behind = new Set<Promise<void>>();
@@ -78,6 +84,7 @@ export class SignalExecutor {
     private readonly ports: SignalExecutorPorts,
   ) {
     this.rateLimiter = new OrderRateLimiter(settings.maxOrdersPerSecond);
+    this.symbols = new SymbolCache(ports.broker, ports.clock);
     this.retry = { ...settings.retry, sleep: (ms) => ports.scheduler.sleep(ms, this.stopped.signal) };
   }
 
@@ -124,6 +131,11 @@ export class SignalExecutor {
           step = settlement.onAdmission(this.admission(gate));
           break;
         case 'send': {
+          const sized = await this.size(signal, gate);
+          if (!sized.ok) {
+            this.record(signal, { kind: 'failed', reason: sized.reason, error: sized.detail, attempts: 0 });
+            return;
+          }
           sentAt = this.ports.clock.now();
           let ambiguous: BrokerError | undefined;
           const outcome = await executeOpenOrder(
@@ -132,7 +144,7 @@ export class SignalExecutor {
               request_id: requestId,
               symbol: signal.instrument,
               type: signal.side === 'buy' ? 'buy' : 'sell',
-              volume: signal.volume,
+              volume: sized.volume,
               ...(signal.sl === undefined ? {} : { sl: signal.sl }),
               ...(signal.tp === undefined ? {} : { tp: signal.tp }),
               deviation: DEVIATION_POINTS,
@@ -202,6 +214,26 @@ export class SignalExecutor {
       )
       .finally(() => this.behind.delete(run));
     this.behind.add(run);
+  }
+
+  /**
+   * This account's lots for the signal (docs/accounts.md, Sizing). The symbol's contract is asked
+   * of the broker (cached); `risk_percent` needs the current quote, so it asks afresh. A broker that
+   * cannot describe the symbol leaves multiplier and fixed sizes on a 0.01 step.
+   */
+  private async size(signal: TradeSignal, gate: BatchGate): Promise<ReturnType<typeof sizeOrder>> {
+    const { sizing } = this.settings;
+    const risk = sizing.mode === 'risk_percent';
+    const symbol = await this.symbols.get(signal.instrument, risk ? 'fresh' : 'cached');
+    return sizeOrder({
+      sizing,
+      volume: signal.volume,
+      side: signal.side === 'sell' ? 'sell' : 'buy',
+      sl: signal.sl,
+      maxVolume: this.settings.maxVolume,
+      symbol,
+      equity: gate.allowed ? gate.equity : undefined,
+    });
   }
 
   /** Why this order may not be sent now: halted first, then the batch's read, the trading state, the rate. */

@@ -1,10 +1,7 @@
 import type { EventSink } from '../events/event-sink.port';
-import type { HeartbeatMetrics, TradingEventMap, TradingEventType } from '../events/trading-events';
-import { roundMoneyOrNull, roundPercentOrNull } from '../numbers/output-precision';
-import type { Clock } from '../time/clock';
-import type { Cancel, Scheduler } from '../time/scheduler';
-import type { LoopProgress } from './loop-progress';
-import { TradingCounters } from './trading-counters';
+import type { TradingEventMap, TradingEventType } from '../events/trading-events';
+import type { AccountProgress } from './account-progress';
+import type { TradingCounters } from './trading-counters';
 
 /**
  * Where the heartbeat's time goes besides the log: the watchdog thread reads it from shared
@@ -16,60 +13,17 @@ export interface HeartbeatStamp {
 
 export const HEARTBEAT_STAMP = Symbol('HEARTBEAT_STAMP');
 
-export interface HeartbeatPorts {
-  progress: LoopProgress;
-  counters: TradingCounters;
-  account(): { openPositions: number | null; equity: number | null; drawdownPercent: number | null };
-  events: EventSink;
-  stamp: HeartbeatStamp;
-  scheduler: Scheduler;
-  clock: Clock;
-}
-
 /**
- * The heartbeat (docs/service.md, Logs): every HEARTBEAT_INTERVAL_MS a `heartbeat` event, but only
- * when the trading loop completed a tick since the previous one, so a wedged tick or a frozen
- * main thread stops heartbeats and the watchdog and liveness see it. Counts are cumulative.
+ * An event sink that keeps an account's heartbeat counts of what passes through it, and marks
+ * its completed passes: an equity check that read the equity (`equity_sample`), a signal that
+ * reached an outcome.
  */
-export class Heartbeat {
-  private cancel: Cancel | undefined;
-
-  constructor(
-    private readonly settings: { intervalMs: number; loopId: string },
-    private readonly ports: HeartbeatPorts,
-  ) {}
-
-  start(): void {
-    this.ports.stamp.stamp(this.ports.clock.now()); // start of the staleness clock
-    this.cancel = this.ports.scheduler.every(this.settings.intervalMs, () => this.beat());
-  }
-
-  stop(): void {
-    this.cancel?.();
-  }
-
-  /** One heartbeat period: emit if the loop made progress. Returns whether it emitted. */
-  beat(): boolean {
-    const { progress } = this.ports;
-    if (!progress.heartbeatDue()) return false;
-    const now = this.ports.clock.now();
-    const account = this.ports.account();
-    const metrics: HeartbeatMetrics = {
-      ...this.ports.counters.snapshot(),
-      open_positions: account.openPositions ?? 0,
-      equity: roundMoneyOrNull(account.equity),
-      drawdown_percent: roundPercentOrNull(account.drawdownPercent),
-      loop_duration_ms: progress.lastTickDurationMs,
-    };
-    progress.heartbeatEmitted(now);
-    this.ports.stamp.stamp(now);
-    this.ports.events.publish('heartbeat', { loop_id: this.settings.loopId, metrics });
-    return true;
-  }
-}
-
-/** An event sink that keeps the heartbeat's cumulative counts of what passes through it. */
-export function countingEvents(sink: EventSink, counters: TradingCounters): EventSink {
+export function countingEvents(
+  sink: EventSink,
+  counters: TradingCounters,
+  progress: AccountProgress,
+  now: () => number,
+): EventSink {
   return {
     publish<K extends TradingEventType>(type: K, payload: TradingEventMap[K]): void {
       switch (type) {
@@ -78,12 +32,18 @@ export function countingEvents(sink: EventSink, counters: TradingCounters): Even
           break;
         case 'trade_executed':
           counters.trades++;
+          progress.passCompleted(now());
           break;
         case 'positions_closed':
           counters.trades += (payload as TradingEventMap['positions_closed']).closed;
+          progress.passCompleted(now());
           break;
         case 'trade_failed':
           counters.errors++;
+          progress.passCompleted(now());
+          break;
+        case 'equity_sample':
+          progress.passCompleted(now());
           break;
         default:
           break;

@@ -18,6 +18,12 @@ export {
   type StoredTradeResult,
 } from './paper-account';
 export {
+  PaperMarket,
+  type MarketListener,
+  type PaperMarketOptions,
+  type RecordedWalks,
+} from './paper-market';
+export {
   DEFAULT_WALK_OPTIONS,
   PriceWalk,
   type AdvanceOutcome,

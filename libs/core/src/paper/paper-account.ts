@@ -20,25 +20,26 @@ import {
   roundTo,
   type InstrumentSpec,
 } from './instruments';
-import {
-  DEFAULT_WALK_OPTIONS,
-  PriceWalk,
-  type PriceWalkOptions,
-  type PriceWalkState,
-  type Quote,
-} from './price-walk';
+import { PaperMarket, type MarketListener } from './paper-market';
+import type { AdvanceOutcome, PriceWalkOptions, PriceWalkState, Quote } from './price-walk';
 import { SymbolStops } from './stop-book';
 
 export interface PaperAccountOptions {
   /** Starting balance in USD (PAPER_BALANCE). Ignored by `restore`: the snapshot's balance wins. */
   balance: number;
-  /** PAPER_SYMBOLS. */
+  /** PAPER_SYMBOLS. With `market`, the market quotes them too (and every symbol it already quotes). */
   symbols: readonly string[];
-  /** PAPER_SEED. */
+  /** PAPER_SEED. With `market`, must be the market's. */
   seed: number;
+  /**
+   * The market shared by every paper account of the process (docs/accounts.md). Without it the
+   * account makes a private one from `symbols`, `seed` and `walk`.
+   */
+  market?: PaperMarket;
   login?: number;
   /** 100 means 1:100. */
   leverage?: number;
+  /** Without `market` only: a shared market's walk options are its own. */
   walk?: Partial<PriceWalkOptions>;
   /** How long a request id is remembered, in clock time. The bridge promises at least 24 h. */
   idempotencyTtlMs?: number;
@@ -55,7 +56,8 @@ export interface PaperAccountOptions {
    * Most walk steps the first call after `restore` (or `applyChange`) walks, instead of
    * `walk.maxCatchUpSteps`: a restarted account walks the whole time since the state it was
    * restored to, as the live process did in its frequent calls, so it quotes the prices (and
-   * crosses the stops) the live account did. Default: 7 days of steps.
+   * crosses the stops) the live account did. Default: 7 days of steps. On a shared market the
+   * walking is `PaperAccount.resumeMarket`'s, with this bound.
    */
   maxRestoreCatchUpSteps?: number;
 }
@@ -171,12 +173,16 @@ interface Exposure {
  * fills at the seeded walk's bid/ask, MQL5 retcodes, and request-id idempotency. All methods are
  * synchronous and take the time as `now` (epoch ms); the account never reads a clock.
  *
+ * The prices come from a `PaperMarket`: the account's own, or one shared by every paper account of
+ * the process, so one signal fills them all at the same quote.
+ *
  * Stops act as on a broker's server: at every walk step (and after a price shock) a crossed stop
  * loss or take profit closes its position at the stop level, and a margin level under the
  * stop-out level closes positions, largest loss first, at the market. Those closes happen inside
- * whatever call moved the clock (often a read), so the account queues their changes
- * (`takeAutomaticCloses`) for the caller to persist. Every change worth saving is numbered (see
- * `PaperChange`), the trades' through `changeFor`, taken right after the trade.
+ * whatever call moved the clock (often a read, on a shared market maybe another account's), so
+ * the account queues their changes (`takeAutomaticCloses`) for its own caller to persist. Every
+ * change worth saving is numbered (see `PaperChange`), the trades' through `changeFor`, taken
+ * right after the trade.
  *
  * Simplifications, on purpose: no slippage or requotes (`deviation` is ignored; a stop fills at
  * its level even when the price jumped past it), margin is fixed at the open price. Every trade
@@ -188,7 +194,16 @@ export class PaperAccount {
   private nextOrder = FIRST_ORDER;
   private nextDeal = FIRST_DEAL;
   private readonly openPositions = new Map<number, PaperPositionRecord>();
-  private readonly walks = new Map<string, PriceWalk>();
+  private readonly market: PaperMarket;
+  /** True for a private market: a restore sets its walks. A shared one is restored by `resumeMarket`. */
+  private readonly ownsMarket: boolean;
+  /** Subscribed to the market while positions are open: it pushes every step to it. */
+  private readonly listener: MarketListener = (moved, at) => this.marketMoved(moved, at);
+  /**
+   * On a shared market, from a restore until `resumeMarket`: the walks as they stood at the
+   * account's last change (what its snapshot keeps saying, and where its catch-up starts).
+   */
+  private recordedWalks: Record<string, PriceWalkState> | undefined;
   private readonly requests = new Map<string, StoredTradeResult>();
   private readonly login: number;
   private readonly leverage: number;
@@ -196,16 +211,12 @@ export class PaperAccount {
   private readonly maxRequests: number;
   private readonly stopOutLevel: number;
   private readonly maxDeals: number;
-  private readonly seed: number;
-  private readonly walkOptions: PriceWalkOptions;
   private readonly restoreCatchUpSteps: number;
   private rev = 0;
   /** Number of the newest change made or applied (`PaperChange.number`). */
   private changeNo = 0;
   /** The request id of the trade that made change `changeNo`; undefined when that change is not a trade of this process. */
   private newestTrade: string | undefined;
-  /** The step bound of the next sync: set by a restore, so the first call walks the whole downtime. */
-  private catchUpSteps: number | undefined;
   /**
    * Sum of `marginUsd` over open positions, kept as positions come and go: margin is fixed at the
    * open price, so it never needs the quotes, and a fresh O(n) sum per order made a burst of
@@ -213,13 +224,12 @@ export class PaperAccount {
    */
   private marginSum = 0;
   /**
-   * Sum of the positions' floating profit in whole cents, valid while `quoteRev` has not moved
-   * (walks step at most once per `stepMs`): within a step, orders add and remove their own
-   * position's part instead of revaluing every position. Undefined: recompute on next use.
+   * Sum of the positions' floating profit in whole cents, valid while the market's revision has
+   * not moved (walks step at most once per `stepMs`): within a step, orders add and remove their
+   * own position's part instead of revaluing every position. Undefined: recompute on next use.
    */
   private floatingCents: number | undefined;
   private floatingAt = -1;
-  private quoteRev = 0;
   /**
    * Per symbol, the open positions summed per side: a walk step checks the margin level from
    * these in O(symbols) and only counts position by position when the level is near stop-out.
@@ -235,8 +245,6 @@ export class PaperAccount {
   private newestDeal = 0;
   /** Changes of automatic closes not yet handed to `takeAutomaticCloses`. */
   private readonly unclaimedCloses: PaperChange[] = [];
-  /** Latest time seen: the time of a shock applied without one. */
-  private lastSeen: number | undefined;
 
   constructor(options: PaperAccountOptions) {
     if (!(Number.isFinite(options.balance) && options.balance > 0))
@@ -256,21 +264,24 @@ export class PaperAccount {
     this.maxDeals = options.dealHistoryMaxEntries ?? DEFAULT_MAX_DEALS;
     if (!(this.maxDeals >= 1))
       throw new RangeError(`paper deal history cap must be positive, got ${this.maxDeals}`);
-    this.seed = options.seed;
-    this.walkOptions = { ...DEFAULT_WALK_OPTIONS, ...options.walk };
+    if (options.market === undefined) {
+      this.market = new PaperMarket(options);
+      this.ownsMarket = true;
+    } else {
+      this.market = options.market;
+      this.ownsMarket = false;
+      if (options.seed !== this.market.seed || options.walk !== undefined)
+        throw new RangeError("paper account on a shared market: seed and walk options are the market's");
+      for (const symbol of resolveInstruments(options.symbols).keys()) this.market.addSymbol(symbol);
+    }
+    const walkOptions = this.market.walkOptions;
     this.restoreCatchUpSteps =
       options.maxRestoreCatchUpSteps ??
-      Math.max(
-        this.walkOptions.maxCatchUpSteps,
-        Math.ceil(DEFAULT_RESTORE_CATCH_UP_MS / this.walkOptions.stepMs),
-      );
+      Math.max(walkOptions.maxCatchUpSteps, Math.ceil(DEFAULT_RESTORE_CATCH_UP_MS / walkOptions.stepMs));
     if (!Number.isInteger(this.restoreCatchUpSteps) || this.restoreCatchUpSteps < 1)
       throw new RangeError(
         `paper restore catch-up must be a positive whole number of steps, got ${this.restoreCatchUpSteps}`,
       );
-    for (const [symbol, spec] of resolveInstruments(options.symbols)) {
-      this.walks.set(symbol, new PriceWalk(spec, options.seed, this.walkOptions));
-    }
   }
 
   /**
@@ -280,13 +291,15 @@ export class PaperAccount {
    * moves the clock walks the whole time since the saved state (up to `maxRestoreCatchUpSteps`),
    * so the restored account quotes what the live one did if the live process called at least
    * every `walk.maxCatchUpSteps` steps (the runtime's equity checks read it far more often).
+   *
+   * On a shared market (`options.market`) the market is left alone: restore every account of it
+   * (and apply their changes), then call `resumeMarket` once.
    */
   static restore(snapshot: PaperAccountSnapshot, options: PaperAccountOptions): PaperAccount {
     const state = parsePaperAccountSnapshot(snapshot);
     const symbols = [...new Set([...options.symbols, ...state.positions.map((p) => p.symbol)])];
     const account = new PaperAccount({ ...options, symbols });
     account.changeNo = state.lastChange;
-    account.catchUpSteps = account.restoreCatchUpSteps;
     account.balance = state.balance;
     account.nextOrder = state.nextOrder;
     account.nextDeal = state.nextDeal;
@@ -305,6 +318,29 @@ export class PaperAccount {
     return account;
   }
 
+  /**
+   * After a restart on a shared market: walks the market over the downtime once for all its
+   * accounts (`PaperMarket.catchUp`) from the walks each recorded at its last change, pushing
+   * every step to the accounts holding positions after their own moment, so the stops crossed
+   * while the process was down close at their step in every account (queued, as any automatic
+   * close, for `takeAutomaticCloses`). Call once, after every account of the market is restored
+   * and before any other call; the bound is the largest `maxRestoreCatchUpSteps`.
+   */
+  static resumeMarket(accounts: readonly PaperAccount[], now: number): AdvanceOutcome {
+    const market = accounts[0]?.market;
+    if (market === undefined) return { stepped: 0, skipped: 0 };
+    if (accounts.some((a) => a.market !== market || a.ownsMarket))
+      throw new Error('paper accounts resumed together must share one market they do not own');
+    const recorded = accounts.flatMap((a) =>
+      a.recordedWalks === undefined
+        ? []
+        : [{ walks: a.recordedWalks, listener: a.openPositions.size > 0 ? a.listener : undefined }],
+    );
+    const outcome = market.catchUp(now, recorded, Math.max(...accounts.map((a) => a.restoreCatchUpSteps)));
+    for (const account of accounts) account.recordedWalks = undefined;
+    return outcome;
+  }
+
   /** Grows by one on every change of state worth saving (a fill, a close, a newly stored outcome, a shock, an automatic close). */
   get revision(): number {
     return this.rev;
@@ -316,13 +352,13 @@ export class PaperAccount {
   }
 
   symbols(): string[] {
-    return [...this.walks.keys()];
+    return this.market.symbols();
   }
 
   /** Current bid/ask of a symbol, or undefined when the account does not quote it. */
   quote(symbol: string, now: number): Quote | undefined {
     this.sync(now);
-    const quote = this.walks.get(symbol)?.quote();
+    const quote = this.market.quote(symbol);
     return quote === undefined ? undefined : { ...quote };
   }
 
@@ -333,10 +369,10 @@ export class PaperAccount {
    */
   symbolInfo(symbol: string, now: number): SymbolInfo | undefined {
     this.sync(now);
-    const walk = this.walks.get(symbol);
-    if (walk === undefined) return undefined;
-    const spec = walk.spec;
-    const { bid, ask } = walk.quote();
+    const spec = this.market.spec(symbol);
+    const quote = this.market.quote(symbol);
+    if (spec === undefined || quote === undefined) return undefined;
+    const { bid, ask } = quote;
     const tickSize = roundTo(10 ** -spec.digits, spec.digits);
     const tickValue = profitToUsd(spec, spec.contractSize * tickSize, (bid + ask) / 2);
     return {
@@ -414,17 +450,13 @@ export class PaperAccount {
    * the new level. With `now`, the walk first catches up to it. Throws on an unknown symbol or a
    * drop of 100 % or more: the caller made a mistake. The jump is a crossing like any step: stops
    * it passed close at their level, and a stop-out follows if the margin level falls under it.
+   * On a shared market the shock moves every account's quotes (and stops).
    */
   applyPriceShock(symbol: string, percent: number, now?: number): void {
-    const walk = this.walks.get(symbol);
-    if (!walk) throw new Error(`paper account does not quote ${symbol}`);
+    if (!this.market.has(symbol)) throw new Error(`paper account does not quote ${symbol}`);
     if (now !== undefined) this.sync(now);
-    walk.shock(percent);
-    this.quoteRev++;
+    this.market.shock(symbol, percent);
     this.rev++;
-    const at = this.lastSeen ?? walk.lastStepTime() ?? 0;
-    this.triggerStops(symbol, at);
-    this.checkStopOut(at);
   }
 
   /**
@@ -462,7 +494,7 @@ export class PaperAccount {
     const number = change.number ?? this.changeNo + 1;
     if (number !== this.changeNo + 1)
       throw new Error(`paper change ${number} is not the next change (${this.changeNo + 1})`);
-    if (change.position !== null && !this.walks.has(change.position.symbol)) {
+    if (change.position !== null && !this.market.has(change.position.symbol)) {
       const what = change.request === null ? 'automatic close' : change.request.requestId;
       throw new Error(
         `paper change ${what}: position ${change.ticket} is on unquoted ${change.position.symbol}`,
@@ -476,13 +508,13 @@ export class PaperAccount {
       if (old !== undefined) this.untrack(old);
       if (change.position === null) {
         this.openPositions.delete(change.ticket);
+        this.afterRemove();
       } else {
         // Set on the existing key keeps the position's place in the book (positions() order).
         const position = { ...change.position };
         this.openPositions.set(position.ticket, position);
         this.track(position);
       }
-      if (this.openPositions.size === 0) this.marginSum = 0;
     }
     this.restoreWalks(change.walks);
     for (const deal of change.deals) this.recordDeal({ ...deal });
@@ -492,7 +524,6 @@ export class PaperAccount {
     }
     this.changeNo = number;
     this.newestTrade = undefined;
-    this.catchUpSteps = this.restoreCatchUpSteps;
     this.rev++;
   }
 
@@ -504,7 +535,10 @@ export class PaperAccount {
       nextOrder: this.nextOrder,
       nextDeal: this.nextDeal,
       positions: [...this.openPositions.values()].map((p) => ({ ...p })),
-      walks: this.walkStates(),
+      walks:
+        this.recordedWalks === undefined
+          ? this.market.walkStates()
+          : Object.fromEntries(Object.entries(this.recordedWalks).map(([k, w]) => [k, { ...w }])),
       requests: [...this.requests.values()].map((e) => ({ ...e, result: { ...e.result } })),
       deals: [...this.history.values()].map((d) => ({ ...d })),
     };
@@ -521,22 +555,18 @@ export class PaperAccount {
       nextDeal: this.nextDeal,
       ticket,
       position: position === undefined ? null : { ...position },
-      walks: this.walkStates(),
+      walks: this.market.walkStates(),
       deals: deal === undefined ? [] : [{ ...deal }],
     };
   }
 
-  private walkStates(): Record<string, PriceWalkState> {
-    return Object.fromEntries([...this.walks].map(([symbol, walk]) => [symbol, walk.state()]));
-  }
-
-  /** Continues each quoted symbol's walk from a saved state; saved symbols no longer quoted are ignored. */
+  /**
+   * The walks as they stood at a restored snapshot or change: a private market continues from
+   * them, its next call walking the whole downtime; a shared one keeps them for `resumeMarket`.
+   */
   private restoreWalks(states: Record<string, PriceWalkState>): void {
-    for (const [symbol, walkState] of Object.entries(states)) {
-      const walk = this.walks.get(symbol);
-      if (walk) this.walks.set(symbol, new PriceWalk(walk.spec, this.seed, this.walkOptions, walkState));
-    }
-    this.quoteRev++;
+    if (this.ownsMarket) this.market.resumeFrom(states, this.restoreCatchUpSteps);
+    else this.recordedWalks = states;
   }
 
   private idempotent(requestId: unknown, now: number, execute: () => TradeResult): TradeResult {
@@ -558,17 +588,18 @@ export class PaperAccount {
 
   private fillOpen(request: OpenOrderRequest, now: number): TradeResult {
     const id = request.request_id;
-    const walk = typeof request.symbol === 'string' ? this.walks.get(request.symbol) : undefined;
-    if (!walk) return failure(id, Retcode.INVALID, `Unknown symbol ${String(request.symbol)}`);
+    const spec = typeof request.symbol === 'string' ? this.market.spec(request.symbol) : undefined;
+    const quote = spec === undefined ? undefined : this.market.quote(spec.symbol);
+    if (spec === undefined || quote === undefined)
+      return failure(id, Retcode.INVALID, `Unknown symbol ${String(request.symbol)}`);
     if (request.type !== 'buy' && request.type !== 'sell')
       return failure(id, Retcode.INVALID, `Invalid order type ${String(request.type)}`);
-    const spec = walk.spec;
     const volume = validVolume(request.volume, spec, spec.volumeMax);
     if (volume === undefined) return failure(id, Retcode.INVALID_VOLUME, 'Invalid volume');
     const magic = request.magic ?? 0;
     if (!Number.isInteger(magic) || magic < 0) return failure(id, Retcode.INVALID, 'Invalid magic');
 
-    const { bid, ask } = walk.quote();
+    const { bid, ask } = quote;
     const sl = stopLevel(request.sl);
     const tp = stopLevel(request.tp);
     if (sl === undefined || tp === undefined) return failure(id, Retcode.INVALID_STOPS, 'Invalid stops');
@@ -659,8 +690,7 @@ export class PaperAccount {
       this.track(position);
     } else {
       this.openPositions.delete(position.ticket);
-      // Additions and removals in floating point drift by ulps; with nothing open the margin is exactly 0.
-      if (this.openPositions.size === 0) this.marginSum = 0;
+      this.afterRemove();
     }
     const order = this.nextOrder++;
     const ticket = this.nextDeal++;
@@ -685,48 +715,35 @@ export class PaperAccount {
   }
 
   /**
-   * Walks the quotes up to `now`. With positions open, every step is taken for all symbols
-   * together and followed by the stop and stop-out checks, so a crossing inside a long gap acts
-   * at the step where it happened; the prices are the same as a walk in one go.
+   * Walks the market up to `now`. With positions open the account is subscribed, so the market
+   * pushes every step to `marketMoved`: a crossing inside a long gap acts at the step where it
+   * happened.
    */
   private sync(now: number): void {
     if (!Number.isFinite(now)) throw new RangeError(`paper account time must be finite, got ${now}`);
-    if (this.lastSeen === undefined || now > this.lastSeen) this.lastSeen = now;
-    const limit = this.catchUpSteps ?? this.walkOptions.maxCatchUpSteps;
-    this.catchUpSteps = undefined;
-    if (this.openPositions.size === 0) {
-      for (const walk of this.walks.values()) {
-        if (walk.advanceTo(now, limit).stepped > 0) this.quoteRev++;
-      }
-      return;
-    }
-    const gaps: { symbol: string; walk: PriceWalk; steps: number }[] = [];
-    let longest = 0;
-    for (const [symbol, walk] of this.walks) {
-      const { stepped } = walk.beginAdvance(now, limit);
-      if (stepped === 0) continue;
-      gaps.push({ symbol, walk, steps: stepped });
-      longest = Math.max(longest, stepped);
-    }
-    // Walks normally share their last step; one that is behind others ends with them.
-    for (let i = 0; i < longest; i++) {
-      let at = Number.NEGATIVE_INFINITY;
-      for (const gap of gaps) {
-        if (i < longest - gap.steps) continue;
-        gap.walk.stepOnce();
-        at = Math.max(at, gap.walk.lastStepTime() ?? at);
-      }
-      this.quoteRev++;
-      for (const gap of gaps) if (i >= longest - gap.steps) this.triggerStops(gap.symbol, at);
-      this.checkStopOut(at);
-    }
+    this.market.advanceTo(now);
+  }
+
+  /** A step (or a shock) of the market while positions are open: the stops it crossed, then the margin level. */
+  private marketMoved(moved: readonly string[], at: number): void {
+    for (const symbol of moved) this.triggerStops(symbol, at);
+    this.checkStopOut(at);
+  }
+
+  /** After a position left the book. */
+  private afterRemove(): void {
+    if (this.openPositions.size > 0) return;
+    // Additions and removals in floating point drift by ulps; with nothing open the margin is exactly 0.
+    this.marginSum = 0;
+    // Nothing left for a step to close: the account costs the market nothing per step.
+    this.market.unsubscribe(this.listener);
   }
 
   /** Closes, at their level, the positions on `symbol` whose stop the current quote has crossed. */
   private triggerStops(symbol: string, at: number): void {
     const book = this.stops.get(symbol);
     if (book === undefined || book.size === 0) return;
-    const { bid, ask } = this.walks.get(symbol)!.quote();
+    const { bid, ask } = this.market.quote(symbol)!;
     for (const hit of book.crossed(bid, ask)) {
       const position = this.openPositions.get(hit.ticket);
       if (position !== undefined) this.closeAutomatically(position, hit.level, hit.kind, at);
@@ -763,7 +780,7 @@ export class PaperAccount {
     let estimate = 0;
     let slack = 0.02;
     for (const e of this.exposures.values()) {
-      const { bid, ask } = this.walks.get(e.spec.symbol)!.quote();
+      const { bid, ask } = this.market.quote(e.spec.symbol)!;
       const scale = 10 ** e.spec.digits;
       const bidPoints = Math.round(bid * scale);
       const askPoints = Math.round(ask * scale);
@@ -819,8 +836,9 @@ export class PaperAccount {
 
   /** Adds a position that is in the book to the running totals, its exposure and its stops. */
   private track(position: PaperPositionRecord): void {
+    this.market.subscribe(this.listener);
     this.marginSum += this.marginUsd(this.specOf(position), position.volume, position.priceOpen);
-    if (this.floatingCents !== undefined && this.floatingAt === this.quoteRev)
+    if (this.floatingCents !== undefined && this.floatingAt === this.market.revision)
       this.floatingCents += this.profitCents(position);
     else this.floatingCents = undefined;
     this.expose(position, 1);
@@ -834,7 +852,7 @@ export class PaperAccount {
   /** Takes a position out of the running totals, before the caller changes or removes it. */
   private untrack(position: PaperPositionRecord): void {
     this.marginSum -= this.marginUsd(this.specOf(position), position.volume, position.priceOpen);
-    if (this.floatingCents !== undefined && this.floatingAt === this.quoteRev)
+    if (this.floatingCents !== undefined && this.floatingAt === this.market.revision)
       this.floatingCents -= this.profitCents(position);
     else this.floatingCents = undefined;
     this.expose(position, -1);
@@ -869,6 +887,7 @@ export class PaperAccount {
     this.floatingCents = undefined;
     this.exposures.clear();
     this.stops.clear();
+    this.market.unsubscribe(this.listener);
     for (const p of this.openPositions.values()) this.track(p);
   }
 
@@ -878,11 +897,10 @@ export class PaperAccount {
 
   /** Price a position would close at now: bid for a buy, ask for a sell. */
   private exitPrice(position: PaperPositionRecord): number {
-    const walk = this.walks.get(position.symbol);
-    if (!walk)
+    const quote = this.market.quote(position.symbol);
+    if (!quote)
       throw new Error(`paper account holds position ${position.ticket} on unquoted ${position.symbol}`);
-    const { bid, ask } = walk.quote();
-    return position.type === 'buy' ? bid : ask;
+    return position.type === 'buy' ? quote.bid : quote.ask;
   }
 
   /** Profit of `volume` lots of a position valued at `price`, in USD cents. */
@@ -899,12 +917,12 @@ export class PaperAccount {
 
   /** Call after `sync`: valued at the current quotes. */
   private floatingProfit(): number {
-    if (this.floatingCents === undefined || this.floatingAt !== this.quoteRev) {
+    if (this.floatingCents === undefined || this.floatingAt !== this.market.revision) {
       // Whole cents (each position's profit is rounded to cents), so the running sum is exact.
       let cents = 0;
       for (const p of this.openPositions.values()) cents += this.profitCents(p);
       this.floatingCents = cents;
-      this.floatingAt = this.quoteRev;
+      this.floatingAt = this.market.revision;
     }
     return this.floatingCents / 100;
   }
@@ -919,7 +937,7 @@ export class PaperAccount {
   }
 
   private specOf(position: PaperPositionRecord): InstrumentSpec {
-    const spec = this.walks.get(position.symbol)?.spec;
+    const spec = this.market.spec(position.symbol);
     if (!spec)
       throw new Error(`paper account holds position ${position.ticket} on unquoted ${position.symbol}`);
     return spec;
@@ -1046,6 +1064,8 @@ function parseWalks(value: unknown): Record<string, PriceWalkState> {
       mid: positive(w.mid, `walks.${symbol}.mid`),
       rng: integer(w.rng, `walks.${symbol}.rng`),
       lastStep: w.lastStep === null ? null : integer(w.lastStep, `walks.${symbol}.lastStep`),
+      // Absent in files from before the count, and whenever it is 0.
+      ...(w.shocks === undefined ? {} : { shocks: wholeNumber(w.shocks, `walks.${symbol}.shocks`) }),
     };
   }
   return walks;

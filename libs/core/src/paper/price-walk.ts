@@ -12,6 +12,11 @@ export interface PriceWalkState {
   rng: number;
   /** Index of the last step taken (`floor(now / stepMs)`); null until the walk first sees the clock. */
   lastStep: number | null;
+  /**
+   * Shocks since the last step; absent: none. Orders two states of one step, as a restart that
+   * meets both must keep the newer (see `PaperMarket.catchUp`).
+   */
+  shocks?: number;
 }
 
 export interface PriceWalkOptions {
@@ -43,6 +48,7 @@ export class PriceWalk {
   private readonly rng: SeededRandom;
   private mid: number;
   private lastStep: number | null;
+  private shocks = 0;
   private quoted: Readonly<Quote> | undefined;
   private quotedMid = 0;
 
@@ -60,9 +66,12 @@ export class PriceWalk {
         throw new RangeError(`walk state of ${spec.symbol} has a bad mid ${state.mid}`);
       if (state.lastStep !== null && !Number.isInteger(state.lastStep))
         throw new RangeError(`walk state of ${spec.symbol} has a bad step ${state.lastStep}`);
+      if (state.shocks !== undefined && !(Number.isInteger(state.shocks) && state.shocks >= 0))
+        throw new RangeError(`walk state of ${spec.symbol} has a bad shock count ${state.shocks}`);
       this.rng = new SeededRandom(state.rng);
       this.mid = state.mid;
       this.lastStep = state.lastStep;
+      this.shocks = state.shocks ?? 0;
     } else {
       this.rng = SeededRandom.forSymbol(seed, spec.symbol);
       this.mid = spec.startPrice;
@@ -109,6 +118,7 @@ export class PriceWalk {
     this.mid *= Math.exp(this.spec.volatility * this.rng.normal());
     this.assertMid();
     this.lastStep += 1;
+    this.shocks = 0;
   }
 
   /** Epoch ms of the last step taken; undefined until the walk first sees the clock. */
@@ -144,10 +154,13 @@ export class PriceWalk {
       throw new RangeError(`price shock must be a finite percent above -100, got ${percent}`);
     this.mid *= 1 + percent / 100;
     this.assertMid();
+    this.shocks += 1;
   }
 
   state(): PriceWalkState {
-    return { mid: this.mid, rng: this.rng.state, lastStep: this.lastStep };
+    const state: PriceWalkState = { mid: this.mid, rng: this.rng.state, lastStep: this.lastStep };
+    if (this.shocks > 0) state.shocks = this.shocks;
+    return state;
   }
 
   private assertMid(): void {

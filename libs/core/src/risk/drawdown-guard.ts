@@ -61,7 +61,8 @@ export interface GuardStartup {
   where: string;
 }
 
-export type PreTradeDecision = { allowed: true } | { allowed: false; reason: string };
+/** `equity`: what the check read (order sizing in `risk_percent` mode uses it). */
+export type PreTradeDecision = { allowed: true; equity: number } | { allowed: false; reason: string };
 
 export type ResumeResult =
   | { ok: true; baselineEquity: number }
@@ -250,16 +251,24 @@ export class DrawdownGuard {
     }
     if (this.reads.blocked) return { allowed: false, reason: 'equity_unavailable' };
     const decision = this.policy.preTradeCheck(equity, now);
-    if (decision.allowed) return { allowed: true };
+    if (decision.allowed) return { allowed: true, equity };
     if (decision.reason === 'drawdown_cap' || decision.reason === 'daily_cap') void this.check(); // confirm quickly
     return { allowed: false, reason: decision.reason };
   }
 
-  /** Manual kill switch (API, Telegram): the same sequence as a cap trigger. */
-  async manualHalt(reason: string, by: string): Promise<{ alreadyHalted: boolean; halt: HaltRecord }> {
+  /**
+   * Manual kill switch (API, Telegram): the same sequence as a cap trigger. `all`: the platform
+   * kill switch halted every account; the latch says so, so a bulk resume may lift only it. An
+   * account already halted stays halted for its own reason.
+   */
+  async manualHalt(
+    reason: string,
+    by: string,
+    scope: 'account' | 'all' = 'account',
+  ): Promise<{ alreadyHalted: boolean; halt: HaltRecord }> {
     const existing = this.policy.halt();
     if (existing !== null) return { alreadyHalted: true, halt: existing };
-    const halt = await this.halt('manual', `${reason} (by ${by})`, this.last.drawdown);
+    const halt = await this.halt('manual', `${reason} (by ${by})`, this.last.drawdown, scope);
     return { alreadyHalted: false, halt };
   }
 
@@ -470,6 +479,7 @@ export class DrawdownGuard {
     source: HaltSource,
     reason: string,
     drawdownPercent: number | null,
+    scope: 'account' | 'all' = 'account',
   ): Promise<HaltRecord> {
     this.policy.latchHalt({
       id: randomUUID(),
@@ -478,6 +488,7 @@ export class DrawdownGuard {
       at: this.ports.clock.now(),
       drawdownPercent: roundPercentOrNull(drawdownPercent),
       capPercent: null,
+      ...(scope === 'all' ? { scope: 'all' as const } : {}),
     });
     const latched = this.policy.halt();
     if (latched === null) throw new Error('the latch did not hold');

@@ -30,12 +30,17 @@ export interface HaltRecord {
    */
   announcedAt?: number | null;
   reportedAt?: number | null;
+  /**
+   * `all`: latched by the platform kill switch (`POST /api/v1/halt` with `scope: all`), so a
+   * `scope: all` resume may lift it; any other halt needs its own review (docs/accounts.md).
+   */
+  scope?: 'all';
 }
 
 /** Checks a halt record read from disk; returns what is wrong as a string. */
 export function parseHaltRecord(value: unknown): HaltRecord | string {
   if (!isRecord(value)) return 'halt is not an object';
-  const { id, reason, source, at, drawdownPercent, capPercent, announcedAt, reportedAt } = value;
+  const { id, reason, source, at, drawdownPercent, capPercent, announcedAt, reportedAt, scope } = value;
   if (typeof id !== 'string' || id.length === 0) return 'halt.id is not a non-empty string';
   if (typeof reason !== 'string') return 'halt.reason is not a string';
   if (typeof source !== 'string' || !(HALT_SOURCES as readonly string[]).includes(source))
@@ -47,8 +52,10 @@ export function parseHaltRecord(value: unknown): HaltRecord | string {
     return 'halt.announcedAt is not a finite number or null';
   if (reportedAt !== undefined && !finiteOrNull(reportedAt))
     return 'halt.reportedAt is not a finite number or null';
+  if (scope !== undefined && scope !== 'all') return `halt.scope ${JSON.stringify(scope)} is unknown`;
   const record: HaltRecord = { id, reason, source: source as HaltSource, at, drawdownPercent, capPercent };
   if (announcedAt !== undefined) record.announcedAt = announcedAt;
   if (reportedAt !== undefined) record.reportedAt = reportedAt;
+  if (scope === 'all') record.scope = 'all';
   return record;
 }

@@ -1,12 +1,8 @@
-import type { AlertSink } from '../alerts/alert';
 import type { EventSink } from '../events/event-sink.port';
 import type { CoreLogger } from '../logging/core-logger.port';
-import type { SignalLedger, UnfinishedSignal } from '../state/signal-ledger.port';
+import type { AccountSignalLedger, UnfinishedSignal } from '../state/signal-ledger.port';
 import type { Clock } from '../time/clock';
 import type { TradeSignal } from './trade-signal';
-
-/** `unavailable`: the ledger could not be written, so the signal was not claimed (the sender may retry). */
-export type SubmitOutcome = 'accepted' | 'duplicate' | 'halted' | 'stopping' | 'unavailable';
 
 /** A signal waiting for a person (APPROVAL_MODE=manual). */
 export interface PendingApproval {
@@ -16,34 +12,26 @@ export interface PendingApproval {
 
 export interface SignalIntakeSettings {
   approvalMode: 'auto' | 'manual';
-  loopId: string;
-  /** Where the ledger lives, for alert texts. */
-  where: string;
 }
 
 export interface SignalIntakePorts {
-  ledger: SignalLedger;
-  /** False until the account has loaded its latch and baselines: nothing is taken before. */
-  ready(): boolean;
+  ledger: AccountSignalLedger;
   isHalted(): boolean;
-  stopping(): boolean;
   events: EventSink;
-  alerts: AlertSink;
   clock: Clock;
   logger: CoreLogger;
 }
 
 /**
- * Every signal source hands its signals here: claim the id durably (at most once, across
- * restarts), refuse while halted, approve (automatically or by a person), and queue for the loop.
+ * One account's door for signals the fan-out (SignalFanOut) has claimed for it: announce, approve
+ * (automatically or by a person) and queue for the account's loop. The claim itself, at most once
+ * per (account, signal), happened before, durably, for every target account at once.
  */
 export class SignalIntake {
   private approved: TradeSignal[] = [];
   private readonly pending = new Map<string, PendingApproval>();
   private readonly wakeListeners: (() => void)[] = [];
   private readonly pendingListeners: ((pending: PendingApproval) => void)[] = [];
-  /** Set from a failed ledger write until the next one lands: one alert per outage, not per signal. */
-  private ledgerFailing = false;
 
   constructor(
     private readonly settings: SignalIntakeSettings,
@@ -66,22 +54,8 @@ export class SignalIntake {
     return unfinished.length;
   }
 
-  async submit(signal: TradeSignal): Promise<SubmitOutcome> {
-    // Before the latch is loaded nobody knows whether the account is halted: take nothing yet.
-    if (!this.ports.ready()) return 'unavailable';
-    if (this.ports.ledger.has(signal.id)) return 'duplicate';
-    // Accepting now would leave the signal to a later start, at a later price: refuse, unclaimed,
-    // so the sender may send it again to whoever serves next.
-    if (this.ports.stopping()) return 'stopping';
-    const now = this.ports.clock.now();
-    if (this.ports.isHalted()) {
-      const claimed = await this.claim(signal, 'rejected', now, 'halted');
-      if (claimed !== 'claimed') return claimed;
-      this.ports.events.publish('signal_rejected', { signal_id: signal.id, reason: 'halted' });
-      return 'halted';
-    }
-    const claimed = await this.claim(signal, 'accepted', now);
-    if (claimed !== 'claimed') return claimed;
+  /** A signal claimed for this account (not halted when it arrived): announced, then approved and queued. */
+  async admit(signal: TradeSignal): Promise<void> {
     this.ports.events.publish('signal_received', {
       signal_id: signal.id,
       instrument: signal.instrument,
@@ -91,7 +65,11 @@ export class SignalIntake {
       created_at: new Date(signal.createdAtMs).toISOString(),
     });
     await this.approve(signal, 'auto');
-    return 'accepted';
+  }
+
+  /** A signal claimed as rejected for this account because it was halted when the signal arrived. */
+  rejectHalted(signal: TradeSignal): void {
+    this.ports.events.publish('signal_rejected', { signal_id: signal.id, reason: 'halted' });
   }
 
   /** Signals ready for the loop, oldest first, at most `max`. */
@@ -143,39 +121,6 @@ export class SignalIntake {
   /** Called when a signal starts waiting for a person (APPROVAL_MODE=manual), e.g. to post it to Telegram. */
   onPending(listener: (pending: PendingApproval) => void): void {
     this.pendingListeners.push(listener);
-  }
-
-  /**
-   * Claim the id in the ledger. A failed write (disk full, I/O error) leaves the signal unclaimed:
-   * refused for the sender to retry, never accepted without a durable record.
-   */
-  private async claim(
-    signal: TradeSignal,
-    status: 'accepted' | 'rejected',
-    now: number,
-    reason?: string,
-  ): Promise<'claimed' | 'duplicate' | 'unavailable'> {
-    let claimed: boolean;
-    try {
-      claimed = await this.ports.ledger.claim(signal, status, now, reason);
-    } catch (error) {
-      this.ports.logger.error(
-        { err: error, signal_id: signal.id },
-        'could not write the signal ledger; signal refused',
-      );
-      if (!this.ledgerFailing)
-        this.ports.alerts.send({
-          kind: 'state_untrusted',
-          text: `Could not write the signal ledger under ${this.settings.where}: ${String(error)}. New signals are refused (503) until a write succeeds (after a failed rollback, until a restart).\nLoop ${this.settings.loopId}`,
-        });
-      this.ledgerFailing = true;
-      return 'unavailable';
-    }
-    if (!claimed) return 'duplicate'; // known already: nothing was written
-    if (this.ledgerFailing)
-      this.ports.logger.warn({}, 'signal ledger written again after an earlier failure');
-    this.ledgerFailing = false;
-    return 'claimed';
   }
 
   /** `restart`: taken up again after a restart (the approval is then written to the ledger). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TradeSignal } from './trade-signal';
+import { MAX_SIGNAL_ACCOUNTS, type TradeSignal } from './trade-signal';
 
 /** One rule a signal body broke, by field (`body` when the whole body is wrong). */
 export interface FieldError {
@@ -24,6 +24,8 @@ function isIsoDateTime(value: string): boolean {
 }
 
 const positive = z.number().finite().positive();
+/** Account ids and channel names (docs/accounts.md). */
+const ACCOUNT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
  * The inbox body (docs/service.md, Signal inbox). Strict: unknown fields are refused, not ignored.
@@ -44,6 +46,12 @@ const signalBody = (maxVolume: number) =>
         .string()
         .refine(isIsoDateTime, 'an ISO-8601 date-time with zone, e.g. 2026-11-24T10:00:00.000Z')
         .optional(),
+      channel: z.string().regex(ACCOUNT_NAME, '1-64 of [A-Za-z0-9._-]').optional(),
+      accounts: z
+        .array(z.string().regex(ACCOUNT_NAME, 'account ids: 1-64 of [A-Za-z0-9._-]'))
+        .min(1, `1 to ${MAX_SIGNAL_ACCOUNTS} account ids`)
+        .max(MAX_SIGNAL_ACCOUNTS, `1 to ${MAX_SIGNAL_ACCOUNTS} account ids`)
+        .optional(),
     })
     .check(
       z.superRefine(
@@ -59,6 +67,20 @@ const signalBody = (maxVolume: number) =>
               message: `must be > 0 and <= MAX_VOLUME (${maxVolume})`,
             });
           }
+        },
+        {
+          when: (payload) =>
+            typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value),
+        },
+      ),
+      z.superRefine(
+        (body, ctx) => {
+          if (body.channel !== undefined && body.accounts !== undefined)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['accounts'],
+              message: 'either `channel` or `accounts`, not both',
+            });
         },
         {
           when: (payload) =>
@@ -114,5 +136,7 @@ export function parseSignalBody(
   };
   if (b.sl !== undefined && b.sl !== null) signal.sl = b.sl;
   if (b.tp !== undefined && b.tp !== null) signal.tp = b.tp;
+  if (b.channel !== undefined) signal.channel = b.channel;
+  if (b.accounts !== undefined) signal.accounts = [...new Set(b.accounts)];
   return { ok: true, signal };
 }

@@ -19,4 +19,11 @@ export interface TradeSignal {
   approvedAtMs?: number;
   /** Set when an earlier run accepted it but never recorded how it ended (taken up after a restart). */
   restoredAtMs?: number;
+  /** The channel whose subscribed accounts trade it (docs/accounts.md); `default` when neither this nor `accounts` is set. */
+  channel?: string;
+  /** Exactly these accounts trade it (an approvals platform where each user approved it for their own account). */
+  accounts?: string[];
 }
+
+/** Most account ids one signal may name. */
+export const MAX_SIGNAL_ACCOUNTS = 10_000;

@@ -10,5 +10,3 @@ export interface AuditLog {
   /** Resolves once the entry is durable. */
   append(entry: AuditEntry): Promise<void>;
 }
-
-export const AUDIT_LOG = Symbol('AUDIT_LOG');

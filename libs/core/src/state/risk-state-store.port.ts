@@ -12,5 +12,3 @@ export interface RiskStateStore {
   load(): Promise<RiskStateLoad>;
   save(state: RiskState): Promise<void>;
 }
-
-export const RISK_STATE_STORE = Symbol('RISK_STATE_STORE');

@@ -1,10 +1,11 @@
 import type { TradeSignal } from '../signals/trade-signal';
 
-/** Where a signal is in its life. Every accepted signal ends in exactly one final status. */
+/** Where a signal is in its life on one account. Every accepted (account, signal) ends in exactly one final status. */
 export type SignalStatus = 'accepted' | 'approved' | 'executed' | 'failed' | 'rejected';
 
 export const FINAL_SIGNAL_STATUSES: ReadonlySet<SignalStatus> = new Set(['executed', 'failed', 'rejected']);
 
+/** How one account's work on a signal moved on (a line of the ledger's history). */
 export interface SignalLedgerRecord {
   id: string;
   status: SignalStatus;
@@ -16,28 +17,53 @@ export interface SignalLedgerRecord {
   ticket?: number;
 }
 
-/** A signal an earlier run accepted and never finished. */
+/** Which accounts a signal goes to: `accepted` trade it, `rejected` record it as rejected for `reason` (halted). */
+export interface SignalTargets {
+  accepted: readonly string[];
+  rejected: readonly string[];
+  /** Why the `rejected` accounts rejected it (`halted`). */
+  reason?: string;
+}
+
+/** A signal an earlier run accepted for an account and that account never finished. */
 export interface UnfinishedSignal {
   signal: TradeSignal;
   status: SignalStatus;
 }
 
 /**
- * The durable record of every signal id, so a signal executes at most once, across retries,
- * restarts and `kill -9`. `claim` is the at-most-once point: it answers false for an id seen before.
+ * The durable record of every signal id and of each account's work on it, so a signal executes
+ * at most once per (account, signal), across retries, restarts and `kill -9` (docs/accounts.md).
+ * `claim` is the at-most-once point: one durable record for the signal and all its accounts.
  */
 export interface SignalLedger {
-  has(id: string): boolean;
-  status(id: string): SignalStatus | undefined;
-  /** Durable when it resolves true; false when the id was seen before; rejects when it could not be written. */
-  claim(signal: TradeSignal, status: 'accepted' | 'rejected', at: number, reason?: string): Promise<boolean>;
-  /** Moves a known signal on; durable when it resolves. */
+  /**
+   * Durable when it resolves `claimed`; `duplicate` (nothing written) when the id was seen before,
+   * whatever its accounts; rejects when it could not be written (the id is then not claimed).
+   */
+  claim(signal: TradeSignal, targets: SignalTargets, at: number): Promise<'claimed' | 'duplicate'>;
+  /** Moves one account's work on a claimed signal on; durable when it resolves. */
+  update(
+    accountId: string,
+    id: string,
+    status: SignalStatus,
+    at: number,
+    details?: Omit<SignalLedgerRecord, 'id' | 'status' | 'at'>,
+  ): Promise<void>;
+}
+
+/** The ledger as one account's runtime sees it: its own work only. */
+export interface AccountSignalLedger {
   update(
     id: string,
     status: SignalStatus,
     at: number,
     details?: Omit<SignalLedgerRecord, 'id' | 'status' | 'at'>,
   ): Promise<void>;
+}
+
+export function accountLedger(ledger: SignalLedger, accountId: string): AccountSignalLedger {
+  return { update: (id, status, at, details) => ledger.update(accountId, id, status, at, details) };
 }
 
 export const SIGNAL_LEDGER = Symbol('SIGNAL_LEDGER');

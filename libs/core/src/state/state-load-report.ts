@@ -10,5 +10,3 @@ export interface StateLoadReport {
   /** Where the state lives, for messages ("State under /data ..."). */
   where: string;
 }
-
-export const STATE_LOAD_REPORT = Symbol('STATE_LOAD_REPORT');

@@ -4,7 +4,14 @@ import type { TradingEvent, TradingEventMap, TradingEventType } from '../events/
 import { cloneRiskState, type RiskState } from '../risk/risk-state';
 import type { AuditEntry, AuditLog } from '../state/audit-log.port';
 import type { RiskStateLoad, RiskStateStore } from '../state/risk-state-store.port';
-import type { SignalLedger, SignalLedgerRecord, SignalStatus } from '../state/signal-ledger.port';
+import {
+  accountLedger,
+  type AccountSignalLedger,
+  type SignalLedger,
+  type SignalLedgerRecord,
+  type SignalStatus,
+  type SignalTargets,
+} from '../state/signal-ledger.port';
 import type { TradeSignal } from '../signals/trade-signal';
 import type { Clock } from '../time/clock';
 import type { Scheduler } from '../time/scheduler';
@@ -74,24 +81,32 @@ export class ProcessPorts {
     append: (entry) => this.call('audit.append', () => void this.durable.audit.push({ ...entry })),
   };
 
+  /** The process's ledger; `accountLedger` is the view one account's runtime gets. */
   readonly ledger: SignalLedger = {
-    has: (id) => this.durable.ledger.has(id),
-    status: (id) => this.durable.ledger.get(id)?.at(-1)?.status,
-    claim: (signal: TradeSignal, status: 'accepted' | 'rejected', at: number, reason?: string) =>
+    claim: (signal: TradeSignal, targets: SignalTargets, at: number) =>
       this.call('ledger.claim', () => {
-        if (this.durable.ledger.has(signal.id)) return false;
+        if (this.durable.ledger.has(signal.id)) return 'duplicate' as const;
+        const status = targets.accepted.length > 0 ? 'accepted' : 'rejected';
         this.durable.ledger.set(signal.id, [
-          { id: signal.id, status, at, signal, ...(reason === undefined ? {} : { reason }) },
+          {
+            id: signal.id,
+            status,
+            at,
+            signal,
+            ...(targets.reason === undefined ? {} : { reason: targets.reason }),
+          },
         ]);
-        return true;
+        return 'claimed' as const;
       }),
-    update: (id: string, status: SignalStatus, at: number, details = {}) =>
+    update: (_accountId: string, id: string, status: SignalStatus, at: number, details = {}) =>
       this.call('ledger.update', () => {
         const records = this.durable.ledger.get(id) ?? [];
         records.push({ id, status, at, ...details });
         this.durable.ledger.set(id, records);
       }),
   };
+
+  readonly accountLedger: AccountSignalLedger = accountLedger(this.ledger, 'default');
 
   readonly eventSink: EventSink = {
     publish: <K extends TradingEventType>(type: K, payload: TradingEventMap[K]) => {

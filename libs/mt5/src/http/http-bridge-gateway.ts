@@ -53,6 +53,12 @@ export interface HttpBridgeGatewayOptions {
   /** Upper bound of one backoff wait, Retry-After included. Default 2000. */
   maxRetryDelayMs?: number;
   circuit?: Partial<CircuitBreakerOptions>;
+  /**
+   * Requests in flight to this bridge at once (sockets); more wait their turn here. Per account, so
+   * a hanging terminal ties up its own sockets, never another account's (docs/accounts.md, Isolation).
+   * Default 16.
+   */
+  maxConcurrent?: number;
 }
 
 /** Pino-style (`warn(obj, msg)`); Nest's Logger fits as well. */
@@ -77,6 +83,9 @@ const RETRYABLE_TRANSPORT_CODES = new Set([
   'ENETUNREACH',
   'ERR_NETWORK',
 ]);
+
+/** Requests in flight to one bridge at once, by default. */
+const DEFAULT_MAX_CONCURRENT = 16;
 
 /** What an MT5 symbol name looks like (letters, digits and the few marks brokers use). */
 const SYMBOL_PATTERN = /^[A-Za-z0-9._#+-]{1,32}$/;
@@ -124,8 +133,8 @@ interface AttemptLog {
 export class HttpBridgeGateway implements BrokerGateway {
   private readonly http: AxiosInstance;
   private readonly circuit: CircuitBreaker;
-  private readonly httpAgent = new http.Agent({ keepAlive: true });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true });
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
 
   constructor(
     private readonly options: HttpBridgeGatewayOptions,
@@ -137,6 +146,9 @@ export class HttpBridgeGateway implements BrokerGateway {
     if (!Number.isInteger(options.maxRetries) || options.maxRetries < 0)
       throw new RangeError(`bridge maxRetries must be an integer >= 0, got ${options.maxRetries}`);
     this.circuit = new CircuitBreaker(clock, options.circuit);
+    const maxSockets = options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT;
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets });
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets });
     this.http = axios.create({
       baseURL: options.baseUrl,
       timeout: options.timeoutMs,

@@ -1,2 +1,3 @@
 export * from './file-paper-account-store';
 export * from './paper-broker-gateway';
+export * from './paper-fleet';

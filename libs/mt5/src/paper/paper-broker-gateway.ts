@@ -73,6 +73,13 @@ interface Unsaved {
  * read is true in memory); the close stays unsaved and is recorded again with every later call
  * until a record of it succeeds, and until then trades answer `unknown_outcome` as above. On
  * `close`, the persistence's compaction writes the whole account, unsaved changes included.
+ *
+ * On a market shared by several accounts (docs/accounts.md) a close can also happen inside
+ * another account's call, or the restart's catch-up (`openPaperFleet`): it waits in this account,
+ * numbered, until this gateway's next call (or `flush`) records it first, in the scheme above.
+ * Until then no answer of this gateway has shown it, so a crash loses nothing a caller was told,
+ * and the restart's catch-up walks this account's stops from its own last change and closes the
+ * same positions again.
  */
 export class PaperBrokerGateway implements BrokerGateway {
   /** Every change numbered up to this one is durable (those made before this gateway count as such: the store's open compacts them). */
@@ -129,6 +136,15 @@ export class PaperBrokerGateway implements BrokerGateway {
    */
   async applyPriceShock(symbol: string, percent: number): Promise<BrokerResult<void>> {
     return this.read(() => this.paper.applyPriceShock(symbol, percent, this.clock.now()));
+  }
+
+  /**
+   * Records what the account queued outside this gateway's calls: on a shared market another
+   * account's call, or a restart's catch-up, moves the prices and may close this account's
+   * positions (docs/accounts.md). Any call does it too; a failed record waits for the next call.
+   */
+  async flush(): Promise<void> {
+    await this.read(() => undefined);
   }
 
   /** On application shutdown: lets the persistence finish and compact. Trades after this answer `unknown_outcome`. */

@@ -1,15 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import {
-  BROKER_GATEWAY,
-  STATE_LOAD_REPORT,
-  TradingLoop,
-  type BrokerGateway,
-  type Clock,
-  type StateLoadReport,
-} from '@app/core';
+import { type Clock } from '@app/core';
 import { Lifecycle } from '@app/common';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
+import { TradingAccounts } from '../accounts/trading-accounts';
 
 /** The health indicators behind /health, /health/live and /health/ready. */
 @Injectable()
@@ -17,30 +11,42 @@ export class TradingHealthIndicators {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(BROKER_GATEWAY) private readonly gateway: BrokerGateway,
-    @Inject(STATE_LOAD_REPORT) private readonly loaded: StateLoadReport | undefined,
-    private readonly loop: TradingLoop,
+    private readonly accounts: TradingAccounts,
     private readonly lifecycle: Lifecycle,
     private readonly health: HealthIndicatorService,
   ) {}
 
-  /** Liveness: fails only when this process is stuck (no heartbeat for HEARTBEAT_STALE_AFTER_MS). */
+  /**
+   * Liveness: fails only when this process is stuck: no heartbeat for HEARTBEAT_STALE_AFTER_MS
+   * (no account's loop completed a tick). One stale account does not fail it (docs/accounts.md).
+   */
   heartbeat() {
     const check = this.health.check('heartbeat');
-    const ageMs = this.loop.progress.heartbeatAgeMs(this.clock.now());
+    const ageMs = this.accounts.heartbeat.heartbeatAgeMs(this.clock.now());
     const data = { age_ms: ageMs, stale_after_ms: this.config.heartbeatStaleAfterMs };
     return ageMs > this.config.heartbeatStaleAfterMs ? check.down(data) : check.up(data);
   }
 
   stateLoaded() {
     const check = this.health.check('state');
-    return this.loaded !== undefined ? check.up() : check.down({ message: 'state not loaded' });
+    return this.accounts.registry.ready() ? check.up() : check.down({ message: 'state not loaded' });
   }
 
-  /** The broker answers and its terminal is connected. A halt does not fail readiness; an outage does. */
+  /**
+   * One account: its broker answers and its terminal is connected (a halt does not fail readiness;
+   * an outage does). Several: the process can still take signals for the others, so only every
+   * account being stale (no pass completed) fails it; asking thousands of brokers per probe would not do.
+   */
   async brokerReachable() {
     const check = this.health.check('broker');
-    const health = await this.gateway.health();
+    const single = this.accounts.registry.single();
+    if (single === undefined) {
+      const counts = this.accounts.registry.counts(this.clock.now());
+      return counts.stale === counts.total && counts.total > 0
+        ? check.down({ message: 'no account completes its work', ...counts })
+        : check.up(counts);
+    }
+    const health = await single.broker.health();
     if (!health.ok) return check.down({ message: `${health.error.kind}: ${health.error.code}` });
     return health.value.connected
       ? check.up()
@@ -49,6 +55,6 @@ export class TradingHealthIndicators {
 
   stopping() {
     const check = this.health.check('lifecycle');
-    return this.loop.isStopping || this.lifecycle.stopping ? check.down({ message: 'stopping' }) : check.up();
+    return this.lifecycle.stopping ? check.down({ message: 'stopping' }) : check.up();
   }
 }

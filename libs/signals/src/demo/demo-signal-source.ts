@@ -6,9 +6,9 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import {
-  DrawdownGuard,
+  AccountRegistry,
   SCHEDULER,
-  SignalIntake,
+  SignalFanOut,
   type Cancel,
   type Clock,
   type Scheduler,
@@ -30,8 +30,8 @@ export class DemoSignalSource implements OnApplicationBootstrap, OnModuleDestroy
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-    private readonly guard: DrawdownGuard,
-    private readonly intake: SignalIntake,
+    private readonly accounts: AccountRegistry,
+    private readonly fanOut: SignalFanOut,
     @Inject(SCHEDULER) private readonly scheduler: Scheduler,
   ) {}
   private cancel: Cancel | undefined;
@@ -46,12 +46,15 @@ export class DemoSignalSource implements OnApplicationBootstrap, OnModuleDestroy
     this.cancel?.();
   }
 
-  /** One demo signal; skipped while halted (nothing would trade, and the ledger would fill with refusals). */
+  /**
+   * One demo signal on the default channel; skipped while every account on it is halted (nothing
+   * would trade, and the ledger would fill with refusals).
+   */
   async emitOne(): Promise<void> {
-    if (this.guard.isHalted()) return;
+    if (this.accounts.subscribers().every((account) => account.isHalted())) return;
     const signal = this.next(this.clock.now());
     try {
-      await this.intake.submit(signal);
+      await this.fanOut.submit(signal);
     } catch (error) {
       this.logger.error({ err: error, signal_id: signal.id }, 'demo signal could not be submitted');
     }

@@ -1,19 +1,27 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PinoLogger } from 'nestjs-pino';
-import { parseSignalBody, SignalIntake, verifyInboxRequest, type Clock } from '@app/core';
+import { parseSignalBody, SignalFanOut, verifyInboxRequest, type Clock } from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { Lifecycle } from '@app/common';
 import { SIGNALS_HMAC_SECRET } from '../signals.tokens';
 import { readRawBody } from './read-raw-body';
 
+/** A signal body (docs/service.md). */
 export const MAX_SIGNAL_BODY_BYTES = 16 * 1024;
+/**
+ * With ACCOUNTS_FILE a signal may name up to 10,000 accounts (docs/accounts.md): 10,000 ids of up
+ * to 64 characters need about 670 KB, so a process of several accounts takes bodies up to 1 MiB.
+ */
+export const MAX_FAN_OUT_BODY_BYTES = 1024 * 1024;
 
 /**
  * POST /api/v1/signals: the HMAC-signed inbox, on node's own request and response (it reads the
  * raw bytes the signature covers, and runs with or without express, see inbox-fast-path.ts).
- * Checks run cheapest-first and nothing refused reaches the intake: size (413), signature and
- * replay window (401), JSON and rules (400), duplicate (200), halted (423), else 202.
+ * Checks run cheapest-first and nothing refused reaches the fan-out: size (413), signature and
+ * replay window (401), JSON and rules (400); then the fan-out answers: unknown accounts (400), no
+ * account on the channel (422), duplicate (200), every target halted (423), else 202 with the
+ * number of accounts that trade it.
  */
 @Injectable()
 export class SignalInbox {
@@ -21,7 +29,7 @@ export class SignalInbox {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(SIGNALS_HMAC_SECRET) private readonly secret: string,
-    private readonly intake: SignalIntake,
+    private readonly fanOut: SignalFanOut,
     private readonly lifecycle: Lifecycle,
     private readonly logger: PinoLogger,
   ) {
@@ -33,7 +41,10 @@ export class SignalInbox {
       request.resume();
       return this.refuse(response, 503, { status: 'refused', reason: 'stopping' });
     }
-    const raw = await readRawBody(request, MAX_SIGNAL_BODY_BYTES);
+    const raw = await readRawBody(
+      request,
+      this.config.accountsFile === undefined ? MAX_SIGNAL_BODY_BYTES : MAX_FAN_OUT_BODY_BYTES,
+    );
     if (!raw.ok) {
       return this.refuse(response, raw.reason === 'too_large' ? 413 : 400, {
         status: 'refused',
@@ -70,17 +81,38 @@ export class SignalInbox {
         errors: parsed.errors,
       });
     }
-    const outcome = await this.intake.submit(parsed.signal);
-    switch (outcome) {
+    const outcome = await this.fanOut.submit(parsed.signal);
+    const id = parsed.signal.id;
+    switch (outcome.kind) {
       case 'accepted':
-        sendJson(response, 202, { id: parsed.signal.id, status: 'accepted' });
+        // Without ACCOUNTS_FILE, the answer of docs/service.md; with it, how many accounts trade it.
+        sendJson(
+          response,
+          202,
+          this.config.accountsFile === undefined
+            ? { id, status: 'accepted' }
+            : { id, status: 'accepted', accounts: outcome.accounts },
+        );
         return;
       case 'duplicate':
-        sendJson(response, 200, { id: parsed.signal.id, status: 'duplicate' });
+        sendJson(response, 200, { id, status: 'duplicate' });
         return;
       case 'halted':
-        sendJson(response, 423, { id: parsed.signal.id, status: 'rejected', reason: 'halted' });
+        sendJson(response, 423, { id, status: 'rejected', reason: 'halted' });
         return;
+      case 'no_target_accounts':
+        return this.refuse(response, 422, { status: 'refused', reason: 'no_target_accounts' });
+      case 'unknown_accounts':
+        return this.refuse(response, 400, {
+          status: 'refused',
+          reason: 'invalid_signal',
+          errors: [
+            {
+              field: 'accounts',
+              message: `unknown account ids: ${outcome.ids.slice(0, 50).join(', ')}${outcome.ids.length > 50 ? ` and ${outcome.ids.length - 50} more` : ''}`,
+            },
+          ],
+        });
       case 'stopping':
         return this.refuse(response, 503, { status: 'refused', reason: 'stopping' });
       case 'unavailable':

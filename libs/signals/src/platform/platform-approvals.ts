@@ -9,7 +9,18 @@ import { parseSignalBody, type FieldError, type TradeSignal } from '@app/core';
 export const pendingApprovalsSchema = z.object({ signals: z.array(z.unknown()).max(10_000) });
 
 /** Fields a platform signal may carry; others (the platform may add some) are ignored, not refused. */
-const SIGNAL_FIELDS = ['id', 'instrument', 'side', 'volume', 'sl', 'tp', 'created_at'] as const;
+const SIGNAL_FIELDS = [
+  'id',
+  'instrument',
+  'side',
+  'volume',
+  'sl',
+  'tp',
+  'created_at',
+  // Where it goes (docs/accounts.md): a channel, or the accounts whose users approved it.
+  'channel',
+  'accounts',
+] as const;
 
 const approvedAtSchema = z.iso.datetime({ offset: true });
 

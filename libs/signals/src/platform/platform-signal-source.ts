@@ -6,7 +6,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import axios, { type AxiosInstance } from 'axios';
-import { backoffDelay, SCHEDULER, SignalIntake, type Cancel, type Clock, type Scheduler } from '@app/core';
+import { backoffDelay, SCHEDULER, SignalFanOut, type Cancel, type Clock, type Scheduler } from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { Lifecycle } from '@app/common';
 import { describeIssues, snippet } from '@app/common';
@@ -44,7 +44,7 @@ export interface PlatformSourceStats {
 
 /**
  * SIGNAL_SOURCES=platform: polls the approvals platform for signals a person approved there and
- * hands each to the intake, which claims the id durably, so a signal the platform repeats (it
+ * hands each to the fan-out, which claims the id durably, so a signal the platform repeats (it
  * does, until it ages out there) executes at most once, also across restarts. `approvedAtMs` makes
  * approval_time_ms = approved_at - created_at.
  *
@@ -75,7 +75,7 @@ export class PlatformSignalSource implements OnApplicationBootstrap, OnModuleDes
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-    private readonly intake: SignalIntake,
+    private readonly fanOut: SignalFanOut,
     @Inject(SCHEDULER) private readonly scheduler: Scheduler,
     private readonly lifecycle: Lifecycle,
   ) {}
@@ -158,12 +158,36 @@ export class PlatformSignalSource implements OnApplicationBootstrap, OnModuleDes
       return;
     }
     try {
-      const outcome = await this.intake.submit(parsed.signal);
-      if (outcome === 'accepted') this.counters.accepted++;
-      else if (outcome === 'duplicate') this.counters.duplicates++;
-      else if (outcome === 'halted') this.counters.halted++;
-      else if (outcome === 'unavailable') this.counters.submitFailures++;
-      // 'stopping', 'unavailable': not claimed; the platform repeats it to whoever polls next.
+      const outcome = await this.fanOut.submit(parsed.signal);
+      switch (outcome.kind) {
+        case 'accepted':
+          this.counters.accepted++;
+          break;
+        case 'duplicate':
+          this.counters.duplicates++;
+          break;
+        case 'halted':
+          this.counters.halted++;
+          break;
+        case 'unavailable':
+          this.counters.submitFailures++;
+          break;
+        case 'no_target_accounts':
+        case 'unknown_accounts':
+          // Nothing recorded: the platform keeps offering it until an account for it exists.
+          this.counters.invalid++;
+          this.logger.warn(
+            {
+              signal_id: parsed.signal.id,
+              reason: outcome.kind,
+              ...(outcome.kind === 'unknown_accounts' ? { accounts: outcome.ids.slice(0, 50) } : {}),
+            },
+            'approvals platform sent a signal for no account of this service; skipped',
+          );
+          break;
+        case 'stopping':
+          break; // not claimed; the platform repeats it to whoever polls next
+      }
     } catch (error) {
       // Not claimed (e.g. the ledger could not be written): the platform repeats it, so the next poll retries.
       this.counters.submitFailures++;

@@ -1,0 +1,156 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
+import { z } from 'zod';
+import {
+  AccountRegistry,
+  ProcessHeartbeat,
+  type AccountRuntime,
+  type AccountStatus,
+  type Clock,
+} from '@app/core';
+import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
+import { accountById, AdminTokenGuard, Lifecycle, parseBody } from '@app/common';
+import { haltAccount, resumeAccount } from '../halt.controller';
+import { accountPositions, accountStatus } from './account-view';
+
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+
+const listQuery = z.strictObject({
+  state: z.enum(['running', 'halted', 'stale']).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).optional(),
+  cursor: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'a cursor from the previous page')
+    .optional(),
+});
+const haltBody = z.strictObject({
+  reason: z.string().trim().min(1).max(500).optional(),
+  by: z.string().trim().min(1).max(100).optional(),
+});
+const resumeBody = z.strictObject({
+  reviewed_by: z.string().trim().min(1).max(100),
+  note: z.string().trim().max(1000).optional(),
+});
+
+/**
+ * The accounts API (docs/accounts.md): the list with each account's state and drawdown, and per
+ * account what the single-account routes of docs/service.md do for the one account (status,
+ * positions, halt, resume). Analytics and events per account are served by their own lib.
+ */
+@Controller('api/v1/accounts')
+@UseGuards(AdminTokenGuard)
+export class AccountsController {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly accounts: AccountRegistry,
+    private readonly heartbeat: ProcessHeartbeat,
+    private readonly lifecycle: Lifecycle,
+  ) {
+    this.gateways = new Map(config.accounts.map((account) => [account.id, account.gateway]));
+  }
+
+  private readonly gateways: ReadonlyMap<string, string>;
+
+  /** In configuration order; `cursor` is the last id of the previous page. */
+  @Get()
+  list(@Query() raw: Record<string, unknown>) {
+    const parsed = listQuery.safeParse(raw);
+    if (!parsed.success)
+      throw new BadRequestException({
+        status: 'refused',
+        reason: 'invalid_query',
+        errors: parsed.error.issues.map((issue) => ({
+          field: issue.path.join('.') || 'query',
+          message: issue.message,
+        })),
+      });
+    const { state, limit = DEFAULT_PAGE, cursor } = parsed.data;
+    const now = this.clock.now();
+    const all = this.accounts.all();
+    let start = 0;
+    if (cursor !== undefined) {
+      const at = all.findIndex((runtime) => runtime.id === cursor);
+      if (at < 0)
+        throw new BadRequestException({
+          status: 'refused',
+          reason: 'invalid_query',
+          errors: [{ field: 'cursor', message: 'not an account id' }],
+        });
+      start = at + 1;
+    }
+    const page: object[] = [];
+    let last: string | undefined;
+    let more = false;
+    for (let i = start; i < all.length; i++) {
+      const runtime = all[i];
+      const status: AccountStatus = this.accounts.stateOf(runtime, now);
+      if (state !== undefined && status !== state) continue;
+      if (page.length === limit) {
+        more = true;
+        break;
+      }
+      page.push(this.row(runtime, status));
+      last = runtime.id;
+    }
+    return { accounts: page, next_cursor: more ? (last ?? null) : null };
+  }
+
+  @Get(':id/status')
+  status(@Param('id') id: string) {
+    const runtime = accountById(this.accounts, id);
+    const lastPass = runtime.progress.lastPassAt;
+    return {
+      account_id: runtime.id,
+      ...accountStatus(runtime, this.config.loopId, this.lifecycle.stopping, this.heartbeat.lastHeartbeatAt),
+      account_state: this.accounts.stateOf(runtime, this.clock.now()),
+      last_pass_at: lastPass === null ? null : new Date(lastPass).toISOString(),
+    };
+  }
+
+  @Get(':id/positions')
+  positions(@Param('id') id: string) {
+    return accountPositions(accountById(this.accounts, id));
+  }
+
+  @Post(':id/halt')
+  @HttpCode(200)
+  async halt(@Param('id') id: string, @Body() raw: unknown) {
+    const runtime = accountById(this.accounts, id);
+    return { account_id: runtime.id, ...(await haltAccount(runtime, parseBody(haltBody, raw ?? {}))) };
+  }
+
+  @Post(':id/resume')
+  @HttpCode(200)
+  async resume(@Param('id') id: string, @Body() raw: unknown) {
+    const runtime = accountById(this.accounts, id);
+    return { account_id: runtime.id, ...(await resumeAccount(runtime, parseBody(resumeBody, raw ?? {}))) };
+  }
+
+  private row(runtime: AccountRuntime, state: AccountStatus) {
+    const id = runtime.id;
+    const risk = runtime.guard.snapshot();
+    const lastPass = runtime.progress.lastPassAt;
+    return {
+      id,
+      state,
+      gateway: this.gateways.get(id) ?? 'unknown',
+      equity: risk.equity,
+      drawdown_percent: risk.drawdownPercent,
+      cap_percent: risk.capPercent,
+      open_positions: risk.openPositions,
+      last_heartbeat_at: lastPass === null ? null : new Date(lastPass).toISOString(),
+    };
+  }
+}
