@@ -55,6 +55,8 @@ export interface AppConfig {
     approvalMode: ApprovalMode;
     maxVolume: number;
     maxOrdersPerSecond: number;
+    /** HOST_MAX_ORDERS_PER_SECOND: every account's orders together, a guard of the process (docs/accounts.md, Isolation). */
+    hostMaxOrdersPerSecond: number;
     demoSignalsPerMinute: number;
   };
 

@@ -55,6 +55,7 @@ describe('loadConfig: defaults of service.md', () => {
         approvalMode: 'auto',
         maxVolume: 100,
         maxOrdersPerSecond: 50,
+        hostMaxOrdersPerSecond: 10_000,
         demoSignalsPerMinute: 6,
       },
       platform: { apiUrl: undefined, apiKeyId: undefined, apiSecret: undefined },

@@ -34,6 +34,12 @@ export function readSignalConfig(
       approvalMode: readSetting(r, S.approval_mode),
       maxVolume: readSetting(r, S.max_volume),
       maxOrdersPerSecond: readSetting(r, S.max_orders_per_second),
+      hostMaxOrdersPerSecond: r.parse(
+        'HOST_MAX_ORDERS_PER_SECOND',
+        int(1, 1_000_000),
+        10_000,
+        'an integer, 1 to 1000000',
+      ),
       demoSignalsPerMinute: r.parse(
         'DEMO_SIGNALS_PER_MINUTE',
         num().refine((v) => v > 0 && v <= 60_000),

@@ -51,6 +51,8 @@ export interface AccountPorts {
   logger: CoreLogger;
   /** The process is stopping (or lost the account). */
   stopping: () => boolean;
+  /** The process's order rate guard, shared by its accounts (HOST_MAX_ORDERS_PER_SECOND). */
+  hostRateLimiter?: { tryAcquire(now: number): boolean };
 }
 
 /** What start-up found on disk (or in the database) for this account. */
@@ -116,7 +118,17 @@ export class AccountRuntime implements FanOutAccount {
           random: Math.random,
         },
       },
-      { broker, ledger: ports.ledger, events, gate: this.guard, scheduler, clock, logger, stopping },
+      {
+        broker,
+        ledger: ports.ledger,
+        events,
+        gate: this.guard,
+        scheduler,
+        clock,
+        logger,
+        stopping,
+        ...(ports.hostRateLimiter === undefined ? {} : { hostRateLimiter: ports.hostRateLimiter }),
+      },
     );
     this.loop = new TradingLoop(settings.loopTickMs, {
       queue: this.intake,

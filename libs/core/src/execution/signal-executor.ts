@@ -61,6 +61,8 @@ export interface SignalExecutorPorts {
   clock: Clock;
   logger: CoreLogger;
   stopping: () => boolean;
+  /** Every account's orders together (HOST_MAX_ORDERS_PER_SECOND): the process's own guard, shared. */
+  hostRateLimiter?: Pick<OrderRateLimiter, 'tryAcquire'>;
 }
 
 /** The batch's pre-trade read (one equity read for a tick's orders); `equity` is what it read. */
@@ -243,7 +245,10 @@ export class SignalExecutor {
     // The batch's gate may be older than the guard's latest read: that read counts too.
     const refusal = this.ports.gate.openRefusal();
     if (refusal !== null) return refusal;
-    if (!this.rateLimiter.tryAcquire(this.ports.clock.now())) return 'rate_limited';
+    const now = this.ports.clock.now();
+    if (!this.rateLimiter.tryAcquire(now)) return 'rate_limited';
+    if (this.ports.hostRateLimiter !== undefined && !this.ports.hostRateLimiter.tryAcquire(now))
+      return 'host_rate_limited';
     return null;
   }
 

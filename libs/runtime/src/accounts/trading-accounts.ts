@@ -8,6 +8,7 @@ import {
   accountLedger,
   createAccountRuntime,
   mapWithConcurrency,
+  OrderRateLimiter,
   type AccountRuntime,
   type AccountState,
   type AlertSink,
@@ -87,6 +88,7 @@ export class TradingAccounts {
   static async build(config: AppConfig, ports: TradingAccountsPorts): Promise<TradingAccounts> {
     const accounts = new TradingAccounts(config, ports);
     const several = config.accounts.length > 1;
+    const hostRateLimiter = new OrderRateLimiter(config.signals.hostMaxOrdersPerSecond);
     const opened = await mapWithConcurrency(config.accounts, START_CONCURRENCY, async (account) => ({
       account,
       state: await ports.backend.openAccount(account.id),
@@ -104,6 +106,7 @@ export class TradingAccounts {
         clock: ports.clock,
         logger: coreLoggerFor(new Logger('trading'), account.id),
         stopping: () => ports.lifecycle.stopping,
+        hostRateLimiter,
       });
       accounts.registry.add(runtime);
     }
