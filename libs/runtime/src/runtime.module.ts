@@ -10,6 +10,7 @@ import {
   SCHEDULER,
   STATE_BACKEND,
   SignalFanOut,
+  type AccountSettings,
   type AlertSink,
   type BrokerFleet,
   type Clock,
@@ -19,7 +20,7 @@ import {
 } from '@app/core';
 import { Lifecycle } from '@app/common';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
-import { DrawdownModule } from '@app/drawdown';
+import { DRAWDOWN_SETTINGS, DrawdownModule } from '@app/drawdown';
 import { TradingAccounts } from './accounts/trading-accounts';
 import { HealthController } from './health/health.controller';
 import { TradingHealthIndicators } from './health/trading-health.indicators';
@@ -45,6 +46,7 @@ import { HeartbeatWatchdogService } from './heartbeat/heartbeat-watchdog.service
         APP_CONFIG,
         CLOCK,
         SCHEDULER,
+        DRAWDOWN_SETTINGS,
         STATE_BACKEND,
         BROKER_FLEET,
         EVENT_SINK,
@@ -56,6 +58,7 @@ import { HeartbeatWatchdogService } from './heartbeat/heartbeat-watchdog.service
         config: AppConfig,
         clock: Clock,
         scheduler: Scheduler,
+        drawdown: ReadonlyMap<string, AccountSettings['risk']>,
         backend: StateBackend,
         brokers: BrokerFleet,
         events: EventSink,
@@ -64,6 +67,7 @@ import { HeartbeatWatchdogService } from './heartbeat/heartbeat-watchdog.service
         lifecycle: Lifecycle,
       ) =>
         TradingAccounts.build(config, {
+          drawdown,
           backend,
           brokers,
           events,

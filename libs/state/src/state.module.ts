@@ -45,6 +45,18 @@ const LEASE_TTL_MS = 6_000;
         }
         let unfinished = 0;
         for (const list of ledger.unfinished.values()) unfinished += list.length;
+        // Work left for an account the configuration no longer has: nobody will finish it; say so.
+        const configured = new Set(config.accounts.map((account) => account.id));
+        for (const [accountId, list] of ledger.unfinished)
+          if (!configured.has(accountId))
+            logger.warn(
+              {
+                account_id: accountId,
+                unfinished: list.length,
+                signal_ids: list.slice(0, 20).map((u) => u.signal.id),
+              },
+              `signal ledger holds ${list.length} unfinished signal(s) of account ${accountId}, which is not configured; they stay unfinished until it is`,
+            );
         logger.log(
           { lock: store.lockTakenBecause, signal_ids: ledger.known, unfinished, compacted: ledger.compacted },
           'STATE_DIR locked and signal ledger loaded',

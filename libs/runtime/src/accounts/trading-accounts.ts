@@ -9,7 +9,7 @@ import {
   createAccountRuntime,
   mapWithConcurrency,
   OrderRateLimiter,
-  type AccountRuntime,
+  type AccountSettings,
   type AccountState,
   type AlertSink,
   type BrokerFleet,
@@ -29,6 +29,8 @@ import { coreLoggerFor } from '../core-logger';
 const START_CONCURRENCY = 32;
 
 export interface TradingAccountsPorts {
+  /** Each account's drawdown guard settings, by account id (DrawdownModule). */
+  drawdown: ReadonlyMap<string, AccountSettings['risk']>;
   backend: StateBackend;
   brokers: BrokerFleet;
   events: EventSink;
@@ -95,7 +97,9 @@ export class TradingAccounts {
     }));
     for (const { account, state } of opened) {
       accounts.states.set(account.id, state);
-      const runtime = createAccountRuntime(accountSettingsFor(config, account), {
+      const risk = ports.drawdown.get(account.id);
+      if (risk === undefined) throw new Error(`account ${account.id} has no drawdown settings`);
+      const runtime = createAccountRuntime(accountSettingsFor(config, account, risk), {
         broker: ports.brokers.gateway(account.id),
         ledger: accountLedger(ports.backend.ledger, account.id),
         riskState: state.riskState,
@@ -157,10 +161,5 @@ export class TradingAccounts {
   stop(): void {
     for (const runtime of this.registry.all()) runtime.stop();
     this.heartbeat.stop();
-  }
-
-  /** The account an account-scoped call means: by id, or the only one. */
-  account(id: string): AccountRuntime | undefined {
-    return this.registry.account(id);
   }
 }
