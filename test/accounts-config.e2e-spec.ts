@@ -74,12 +74,12 @@ describe('the service process with ACCOUNTS_FILE', () => {
     },
   );
 
-  // The rest of the service still trades one account (its wiring of `accounts` comes later):
-  // one paper account is what can start today.
-  it('starts with a valid file of one paper account', async () => {
+  it('starts with a valid file of two paper accounts, each in its own directory', async () => {
     const service = await startWith(
       'valid',
-      'defaults: { drawdown_cap_percent: 15 }\naccounts:\n  - { id: alice-01, gateway: paper, paper: { balance: 5000 } }\n',
+      'defaults: { drawdown_cap_percent: 15 }\naccounts:\n' +
+        '  - { id: alice-01, gateway: paper, paper: { balance: 5000 } }\n' +
+        '  - { id: alice-02, gateway: paper }\n',
     );
     await service.waitUntilReady();
     expect(service.lines.filter((l) => l.type === 'config_error' || l.type === 'config_warning')).toEqual([]);

@@ -10,9 +10,12 @@ export const DEFAULT_ACCOUNT_ID = 'default';
 /** The channel a signal without `channel` goes to, and the one an account without `channels` listens on. */
 export const DEFAULT_CHANNEL = 'default';
 
-/** Account ids and channel names: 1-64 of [A-Za-z0-9._-]. */
-export const ACCOUNT_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
-export const CHANNEL_PATTERN = ACCOUNT_ID_PATTERN;
+/**
+ * Account ids and channel names: 1-64 of [A-Za-z0-9._-]. An id is also a directory name under
+ * STATE_DIR/accounts/, so `.` and `..` (which would land on another account's files) are refused.
+ */
+export const ACCOUNT_ID_PATTERN = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,64}$/;
+export const CHANNEL_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** An account's sizing rule: lives in the core, where orders are sized (order-sizing.ts). */
 export type { Sizing } from '@app/core';

@@ -135,7 +135,7 @@ function readAccount(
   }
   const idReader = new MappingReader(raw, problems, label);
   if (!idReader.has('id')) idReader.problem('id', '1-64 of [A-Za-z0-9._-] (required)');
-  const id = idReader.read('id', ACCOUNT_ID, '1-64 of [A-Za-z0-9._-] (a string)');
+  const id = idReader.read('id', ACCOUNT_ID, '1-64 of [A-Za-z0-9._-] (a string), not `.` or `..`');
   // Named by its id from here on, when it has a good one.
   const m = id === undefined ? idReader : new MappingReader(raw, problems, id);
   m.refuseUnknown(ACCOUNT_KEYS);

@@ -115,6 +115,13 @@ describe('loadConfig with ACCOUNTS_FILE: each problem names the account and the 
     expect(where(problemsOf(file(paper('x'.repeat(65)))))).toEqual(['accounts[0] id']);
   });
 
+  it('refuses the ids . and .. (an id names its directory under STATE_DIR/accounts)', () => {
+    expect(where(problemsOf(file(paper('"."'), paper('".."'))))).toEqual([
+      'accounts[0] id',
+      'accounts[1] id',
+    ]);
+  });
+
   it('names an account that is not a mapping by its position', () => {
     expect(problemsOf(file('  - alice\n'))).toEqual([
       { variable: 'ACCOUNTS_FILE', account: 'accounts[0]', expected: 'a mapping: one account' },

@@ -119,6 +119,9 @@ function requireWhatTheSourcesNeed(r: EnvReader, config: AppConfig): void {
 function telegramPairWarnings(config: AppConfig): ConfigWarning[] {
   const { botToken, chatId } = config.telegram;
   if ((botToken === undefined) === (chatId === undefined)) return [];
+  // A bot with account chats (ACCOUNTS_FILE) but no operator chat sends to those chats: no mistake.
+  if (chatId === undefined && config.accounts.some((account) => account.telegram.chatId !== undefined))
+    return [];
   return [
     {
       variable: botToken === undefined ? 'TELEGRAM_BOT_TOKEN' : 'TELEGRAM_CHAT_ID',

@@ -113,6 +113,10 @@ export class FileSignalLedger implements SignalLedger {
     return this.statusById.has(id);
   }
 
+  seen(id: string): boolean {
+    return this.statusById.has(id);
+  }
+
   /** The last status any account wrote for `id`. */
   status(id: string): SignalStatus | undefined {
     return this.statusById.get(id);

@@ -37,7 +37,7 @@ export class TradingMetrics implements OnApplicationBootstrap, OnModuleDestroy {
 
   private readonly heartbeatTimestamp = new Gauge({
     name: 'trading_heartbeat_timestamp_seconds',
-    help: 'Unix time of the last heartbeat at which the account completed its work (not stale)',
+    help: "Unix time of the last heartbeat (one account), or of the account's last completed pass (several accounts)",
     labelNames: ['account'],
     registers: [this.registry],
   });
@@ -187,6 +187,7 @@ export class TradingMetrics implements OnApplicationBootstrap, OnModuleDestroy {
         series.capTriggers,
       ])
         counter.inc(0);
+      series.heartbeat.set(0); // 0 before the first heartbeat, as with one account before accounts existed
       this.series.set(account, series);
     }
     return series;
@@ -211,9 +212,15 @@ export class TradingMetrics implements OnApplicationBootstrap, OnModuleDestroy {
 
   private observe(event: TradingEvent): void {
     if (event.type === 'heartbeat') {
-      // An account's heartbeat is the process's, while the account completes its work.
-      for (const runtime of this.accounts.all())
-        if (!runtime.progress.isStale(event.at)) this.seriesOf(runtime.id).heartbeat.set(event.at / 1000);
+      // One account: its heartbeat is the process's (docs/service.md). Several: each account's
+      // own, its last completed pass (docs/accounts.md), so a stale account shows by name.
+      const single = this.accounts.single();
+      if (single !== undefined) this.seriesOf(single.id).heartbeat.set(event.at / 1000);
+      else
+        for (const runtime of this.accounts.all()) {
+          const at = runtime.progress.lastPassAt;
+          if (at !== null) this.seriesOf(runtime.id).heartbeat.set(at / 1000);
+        }
       return;
     }
     if (event.account_id === undefined) return;

@@ -11,13 +11,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { z } from 'zod';
-import {
-  AccountRegistry,
-  ProcessHeartbeat,
-  type AccountRuntime,
-  type AccountStatus,
-  type Clock,
-} from '@app/core';
+import { AccountRegistry, type AccountRuntime, type AccountStatus, type Clock } from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { accountById, AdminTokenGuard, Lifecycle, parseBody } from '@app/common';
 import { haltAccount, resumeAccount } from '../halt.controller';
@@ -55,7 +49,6 @@ export class AccountsController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly accounts: AccountRegistry,
-    private readonly heartbeat: ProcessHeartbeat,
     private readonly lifecycle: Lifecycle,
   ) {
     this.gateways = new Map(config.accounts.map((account) => [account.id, account.gateway]));
@@ -110,12 +103,11 @@ export class AccountsController {
   @Get(':id/status')
   status(@Param('id') id: string) {
     const runtime = accountById(this.accounts, id);
-    const lastPass = runtime.progress.lastPassAt;
+    // An account's heartbeat is its last completed pass (docs/accounts.md), as in the list.
     return {
       account_id: runtime.id,
-      ...accountStatus(runtime, this.config.loopId, this.lifecycle.stopping, this.heartbeat.lastHeartbeatAt),
+      ...accountStatus(runtime, this.config.loopId, this.lifecycle.stopping, runtime.progress.lastPassAt),
       account_state: this.accounts.stateOf(runtime, this.clock.now()),
-      last_pass_at: lastPass === null ? null : new Date(lastPass).toISOString(),
     };
   }
 

@@ -68,6 +68,8 @@ export class SignalFanOut {
     const { accounts } = this.ports;
     // Before every latch is loaded nobody knows which account is halted: take nothing yet.
     if (!accounts.ready()) return { kind: 'unavailable' };
+    // A repeat is a duplicate whatever its accounts have become (one removed since, say).
+    if (this.ports.ledger.seen(signal.id)) return { kind: 'duplicate' };
     // Accepting now would leave the signal to a later start, at a later price: refuse, unclaimed,
     // so the sender may send it again to whoever serves next.
     if (this.ports.stopping()) return { kind: 'stopping' };
@@ -78,9 +80,13 @@ export class SignalFanOut {
     for (const account of targets) (account.isHalted() ? halted : open).push(account);
     const claimed = await this.claim(signal, open, halted);
     if (claimed !== 'claimed') return { kind: claimed };
-    for (const account of halted) account.rejectHalted(signal);
+    // Each account gets the signal without the list of accounts it named (up to 10,000 ids):
+    // the claim holds who trades it, and every pending approval would copy the list otherwise.
+    const single: TradeSignal = { ...signal };
+    delete single.accounts;
+    for (const account of halted) account.rejectHalted(single);
     if (open.length === 0) return { kind: 'halted' };
-    await Promise.all(open.map((account) => this.admit(account, signal)));
+    await Promise.all(open.map((account) => this.admit(account, single)));
     return { kind: 'accepted', accounts: open.length };
   }
 

@@ -38,6 +38,11 @@ export interface UnfinishedSignal {
  */
 export interface SignalLedger {
   /**
+   * True when the id is known to have been claimed (a cheap, local answer); false when it is not, or
+   * when this ledger cannot tell without asking further: `claim` decides then.
+   */
+  seen(id: string): boolean;
+  /**
    * Durable when it resolves `claimed`; `duplicate` (nothing written) when the id was seen before,
    * whatever its accounts; rejects when it could not be written (the id is then not claimed).
    */

@@ -83,6 +83,7 @@ export class ProcessPorts {
 
   /** The process's ledger; `accountLedger` is the view one account's runtime gets. */
   readonly ledger: SignalLedger = {
+    seen: (id: string) => this.durable.ledger.has(id),
     claim: (signal: TradeSignal, targets: SignalTargets, at: number) =>
       this.call('ledger.claim', () => {
         if (this.durable.ledger.has(signal.id)) return 'duplicate' as const;
