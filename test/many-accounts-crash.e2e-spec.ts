@@ -68,6 +68,8 @@ interface RoundFigures {
   /** POSTs sent at the kill with no answer (the process died under them). */
   unansweredAtKill: number;
   fillsAtKill: number;
+  /** Fills at the broker whose (account, signal) the journal did not record as ended at the kill. */
+  filledButUnrecorded: number;
 }
 
 describe('kill -9 during a fan-out to 20 accounts, then restart', () => {
@@ -85,7 +87,7 @@ describe('kill -9 during a fan-out to 20 accounts, then restart', () => {
     ids = Array.from({ length: ACCOUNTS }, (_, i) => `acct-${String(i + 1).padStart(2, '0')}`);
     bridges = ids.map((_, i) => host.addAccount(`t${i + 1}`));
     const accounts = await writeBridgeAccountsFile(
-      ids.map((id, i) => ({ id, bridge: bridges[i] as FakeBridgeAccount })),
+      ids.map((id, i) => ({ id, bridge: bridges[i] })),
       { channels: [CHANNEL] },
     );
     stateDir = await mkdtemp(join(tmpdir(), 'many-accounts-crash-'));
@@ -203,8 +205,16 @@ describe('kill -9 during a fan-out to 20 accounts, then restart', () => {
         }).length,
         unansweredAtKill: watched.filter((s) => s.state === 'unanswered').length,
         fillsAtKill: bridges.reduce((sum, b) => sum + b.fills, 0),
+        filledButUnrecorded: 0,
       });
       ledgerSnapshots.push(await readFile(join(stateDir, 'signals.jsonl'), 'utf8').catch(() => ''));
+      // Fills the broker made that the dead process had not recorded: the restart must find them by comment.
+      const recorded = parseLedgerFinals(ledgerSnapshots);
+      (figures.at(-1) as RoundFigures).filledButUnrecorded = bridges.reduce(
+        (sum, b, i) =>
+          sum + b.fillLog.filter((f) => !recorded.has(`${ids[i]} ${signalByRequestId(f.request_id)}`)).length,
+        0,
+      );
       checksAfterRestart.push(() => {
         bridges.forEach((bridge, i) => {
           for (const request of bridge.requests.slice(requestMarks[i])) {
@@ -225,6 +235,8 @@ describe('kill -9 during a fan-out to 20 accounts, then restart', () => {
     };
 
     const held = () => [...sent.values()].filter((s) => s.state === 'accepted' || s.state === 'duplicate');
+    const signalByRequestId = (requestId: string) =>
+      [...sent.keys()].find((id) => openRequestId(id) === requestId) ?? requestId;
 
     for (let round = 0; round < ROUNDS; round++) {
       const service = await start();
@@ -249,7 +261,7 @@ describe('kill -9 during a fan-out to 20 accounts, then restart', () => {
         await sleep(40);
       }
       const armedTaken = (i: number, kind: 'delay' | 'hang') =>
-        (bridges[i] as FakeBridgeAccount).requests.slice(marks[i]).some((r) => r.fault === kind);
+        bridges[i].requests.slice(marks[i]).some((r) => r.fault === kind);
       await waitUntil(
         () =>
           bridges.every((b, i) =>
@@ -342,19 +354,19 @@ describe('kill -9 during a fan-out to 20 accounts, then restart', () => {
     // Judge.
     const problems: string[] = [];
     const outcomes = outcomesOf();
-    const signalByRequestId = new Map([...sent.keys()].map((id) => [openRequestId(id), id]));
+    const signalOfRequest = new Map([...sent.keys()].map((id) => [openRequestId(id), id]));
     const heldIds = new Set(held().map((s) => s.id));
     const counts = { executed: 0, failed: 0, rejected: 0, endedOnlyInLedger: 0, endedAfterRestart: 0 };
     const failureReasons: Record<string, number> = {};
 
     bridges.forEach((bridge, i) => {
-      const id = ids[i] as string;
+      const id = ids[i];
       const fillsByRequest = new Map<string, number>();
       for (const fill of bridge.fillLog) {
         fillsByRequest.set(fill.request_id, (fillsByRequest.get(fill.request_id) ?? 0) + 1);
         if (fill.comment !== fill.request_id)
           problems.push(`${id}: fill ${fill.request_id} carries comment ${fill.comment}`);
-        const signalId = signalByRequestId.get(fill.request_id);
+        const signalId = signalOfRequest.get(fill.request_id);
         if (signalId === undefined) problems.push(`${id}: fill for unknown request id ${fill.request_id}`);
         else if (!heldIds.has(signalId))
           problems.push(`${id}: fill for ${signalId}, which the service never held`);
@@ -366,7 +378,7 @@ describe('kill -9 during a fan-out to 20 accounts, then restart', () => {
         problems.push(`${id}: two open positions share a comment`);
       for (const request of bridge.requestsTo('POST', '/v1/orders')) {
         const requestId = request.idempotencyKey ?? '';
-        if (!signalByRequestId.has(requestId)) problems.push(`${id}: order with request id ${requestId}`);
+        if (!signalOfRequest.has(requestId)) problems.push(`${id}: order with request id ${requestId}`);
       }
     });
 
@@ -379,7 +391,7 @@ describe('kill -9 during a fan-out to 20 accounts, then restart', () => {
       for (const [i, id] of ids.entries()) {
         const key = `${id} ${signal.id}`;
         const ended = outcomes.get(key) ?? [];
-        const fills = fillsOf(bridges[i] as FakeBridgeAccount, signal.id);
+        const fills = fillsOf(bridges[i], signal.id);
         if (ended.length > 1)
           problems.push(
             `${key}: ended ${ended.length} times (${ended.map((e) => `${e.type}@run${e.run}`).join(', ')})`,
@@ -404,7 +416,7 @@ describe('kill -9 during a fan-out to 20 accounts, then restart', () => {
           if (first.type === 'trade_executed' && first.line.request_id !== openRequestId(signal.id))
             problems.push(`${key}: executed under request id ${String(first.line.request_id)}`);
           if (first.type === 'trade_failed') {
-            const reason = String(first.line.reason ?? '');
+            const reason = typeof first.line.reason === 'string' ? first.line.reason : '';
             if (reason === '') problems.push(`${key}: trade_failed without a reason`);
             const shape = reason.replace(/[a-z]-[0-9a-f]{22}/g, '<id>');
             failureReasons[shape] = (failureReasons[shape] ?? 0) + 1;
@@ -451,6 +463,7 @@ describe('kill -9 during a fan-out to 20 accounts, then restart', () => {
     // The run exercised what it claims: kills mid-fan-out, work taken up after them.
     expect(figures.filter((f) => f.kill.startsWith('round')).every((f) => f.partialAtKill > 0)).toBe(true);
     expect(counts.endedAfterRestart).toBeGreaterThan(0);
+    expect(figures.some((f) => f.filledButUnrecorded > 0)).toBe(true);
     expect(restartApprovals).toBeGreaterThan(0);
     expect(counts.executed).toBeGreaterThan(0);
   }, 120_000);

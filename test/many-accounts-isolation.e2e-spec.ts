@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { openRequestId } from '@app/core';
+import { AlertDispatcher } from '@app/alerts';
+import { openRequestId, type Alert } from '@app/core';
 import { startFakeBridgeHost, type FakeBridgeHost } from './fakes/fake-bridge-host';
 import type { FakeBridgeAccount } from './fakes/fake-bridge-account';
 import { startFakeTelegram, type FakeTelegram } from './fakes/fake-telegram';
@@ -46,6 +47,10 @@ describe('many accounts: one bridge prefix hangs every call', () => {
   let bridges: Map<string, FakeBridgeAccount>;
   let telegram: FakeTelegram;
   let t: TestApp;
+  /** Every alert the service raised, as handed to the dispatcher (before any channel's queue or de-duplication). */
+  let alerts: (Alert & { at: number })[];
+  const closeMs: number[] = [];
+  afterAll(() => console.log(`many-accounts isolation: app close took ${JSON.stringify(closeMs)} ms`));
 
   beforeEach(async () => {
     host = await startFakeBridgeHost({ accountDefaults: { balance: 10_000, price: 1.1 } });
@@ -65,15 +70,35 @@ describe('many accounts: one bridge prefix hangs every call', () => {
       MT5_TIMEOUT_MS: '1000',
       MAX_ORDERS_PER_SECOND: '1000',
     });
+    alerts = [];
+    const dispatcher = t.app.get(AlertDispatcher);
+    const send = dispatcher.send.bind(dispatcher);
+    dispatcher.send = (alert: Alert) => {
+      alerts.push({ ...alert, at: Date.now() });
+      send(alert);
+    };
   });
 
   afterEach(async () => {
-    await t?.close();
-    await host?.close();
-    await telegram?.close();
+    // The terminal answers again first, and its hanging calls are dropped, so that nothing of the
+    // service waits on one to stop.
+    for (const b of bridges?.values() ?? []) {
+      b.clearFaults();
+      b.release();
+    }
+    try {
+      const closing = Date.now();
+      await t?.close();
+      closeMs.push(Date.now() - closing);
+    } finally {
+      await host?.close();
+      await telegram?.close();
+    }
   });
 
   const bridge = (id: string) => bridges.get(id) as FakeBridgeAccount;
+  const heartbeatAlerts = (id: string) =>
+    alerts.filter((a) => a.accountId === id && /^Heartbeat (stale|recovered): account /.test(a.text));
   const others = ACCOUNTS.filter((id) => id !== STUCK);
   const stateOf = async (id: string) =>
     (await t.admin('GET', '/api/v1/accounts')).body.accounts.find((a: { id: string }) => a.id === id)
@@ -104,7 +129,7 @@ describe('many accounts: one bridge prefix hangs every call', () => {
                 .requestsTo('POST', '/v1/orders')
                 .find((r) => r.idempotencyKey === requestId)?.receivedAt,
           );
-          return seen.every((at) => at !== undefined) ? (seen as number[]) : undefined;
+          return seen.every((at) => at !== undefined) ? seen : undefined;
         },
         { what: `signal ${id}'s order at ${accounts.join(', ')}`, timeoutMs: 5_000 },
       );
@@ -207,11 +232,17 @@ describe('many accounts: one bridge prefix hangs every call', () => {
       ]),
     );
     bridge(STUCK).clearFaults();
-    const recovered = await telegram.waitForMessage(
-      (m) => m.text.startsWith(`Heartbeat recovered: account ${STUCK}`),
+    // Read as raised (Telegram coalesces an identical text within 10 s, which the flapping of a
+    // stuck account can produce; see the next test).
+    const recovered = await t.waitForState(
+      () =>
+        heartbeatAlerts(STUCK).find(
+          (a) => a.text.startsWith(`Heartbeat recovered: account ${STUCK}`) && a.at >= clearAt,
+        ),
+      `${STUCK} alerted recovered after the fault cleared`,
       20_000,
     );
-    const recoveredAfterMs = recovered.receivedAt - clearAt;
+    const recoveredAfterMs = recovered.at - clearAt;
     expect(recovered.text).toMatch(
       new RegExp(`^Heartbeat recovered: account ${STUCK}, passes complete again after \\d+ s`),
     );
@@ -270,6 +301,13 @@ describe('many accounts: one bridge prefix hangs every call', () => {
           stuck_equity_read_error: blind.payload.error,
           equity_samples_per_second_during_the_hang: samplesPerSecondDuring,
           stuck_account_endings_of_hang_signals: endings,
+          stuck_account_heartbeat_alerts_ms_after_hang: heartbeatAlerts(STUCK).map(
+            (a) => `${a.at - hangAt}: ${a.text.split(',')[0]}`,
+          ),
+          clear_ms_after_hang: clearAt - hangAt,
+          stuck_account_heartbeat_telegram_ms_after_hang: telegram.messages
+            .filter((m) => m.text.startsWith('Heartbeat') && m.text.includes(`account ${STUCK}`))
+            .map((m) => `${m.receivedAt - hangAt}: ${m.text.split('\n')[0]}`),
         },
         null,
         1,
@@ -279,5 +317,51 @@ describe('many accounts: one bridge prefix hangs every call', () => {
     expect(during.orderLatency.max).toBeLessThan(1_000);
     expect(during.answerLatency.max).toBeLessThan(1_000);
     for (const id of others) expect(samplesPerSecondDuring[id]).toBeGreaterThan(2);
+    // Only the stuck account was ever alerted.
+    expect(alerts.filter((a) => a.text.startsWith('Heartbeat') && a.accountId !== STUCK)).toEqual([]);
   }, 90_000);
+
+  it('a signal that fails because the hanging terminal cannot be read is no recovery: the account stays stale', async () => {
+    // docs/accounts.md, Isolation: "a terminal that hangs ties up only its account, which goes
+    // stale"; Heartbeat: passes count because they "show that its broker answers".
+    await sendAndMeasure(ACCOUNTS);
+    const mark = bridge(STUCK).requests.length;
+    bridge(STUCK).failNext({}, { kind: 'hang' }, 1_000_000);
+    const hangAt = Date.now();
+    await t.waitForState(
+      () => heartbeatAlerts(STUCK).find((a) => a.text.startsWith(`Heartbeat stale: account ${STUCK}`)),
+      `${STUCK} alerted stale`,
+      STALE_AFTER_MS + 8_000,
+    );
+    expect(await stateOf(STUCK)).toBe('stale');
+
+    // A signal for the stuck account alone: its pre-trade equity read hangs, times out, and the
+    // signal fails for want of equity. Nothing reached the terminal and came back.
+    const body = signalBody({ accounts: [STUCK], instrument: 'EURUSD', volume: 0.01 });
+    expect((await postSignal(t.baseUrl, SECRET, body)).status).toBe(202);
+    const failed = await t.waitForEvent(
+      'trade_failed',
+      (e) => e.account_id === STUCK && e.payload.signal_id === body.id,
+      30_000,
+    );
+    expect(failed.payload.reason).toBe('equity_unavailable');
+    // Every call to its terminal since the fault hung: none was answered.
+    expect(
+      bridge(STUCK)
+        .requests.slice(mark)
+        .every((r) => r.fault === 'hang'),
+    ).toBe(true);
+    const failedAfterMs = failed.at - hangAt;
+    // Two heartbeats later, the terminal still hanging: still stale, and no recovery announced.
+    await t.waitForMoreEvents('heartbeat', 2);
+    const state = await stateOf(STUCK);
+    const sequence = heartbeatAlerts(STUCK).map((a) => `${a.at - hangAt} ms: ${a.text.split(',')[0]}`);
+    console.log(
+      `stuck account, terminal hanging throughout: signal failed ${failedAfterMs} ms after the hang (${failed.payload.reason}); state now ${String(state)}; heartbeat alerts: ${JSON.stringify(sequence)}`,
+    );
+    expect({ state, recovered: sequence.filter((a) => a.includes('recovered')) }).toEqual({
+      state: 'stale',
+      recovered: [],
+    });
+  }, 60_000);
 });

@@ -15,8 +15,8 @@ export const HEARTBEAT_STAMP = Symbol('HEARTBEAT_STAMP');
 
 /**
  * An event sink that keeps an account's heartbeat counts of what passes through it, and marks
- * its completed passes: an equity check that read the equity (`equity_sample`), a signal that
- * reached an outcome.
+ * its completed passes: an equity check that read the equity (`equity_sample`), an order the
+ * broker answered (filled, or refused with a retcode), a close of every position it was asked for.
  */
 export function countingEvents(
   sink: EventSink,
@@ -34,13 +34,17 @@ export function countingEvents(
           counters.trades++;
           progress.passCompleted(now());
           break;
-        case 'positions_closed':
-          counters.trades += (payload as TradingEventMap['positions_closed']).closed;
-          progress.passCompleted(now());
+        case 'positions_closed': {
+          const closing = payload as TradingEventMap['positions_closed'];
+          counters.trades += closing.closed;
+          if (closing.failed === 0) progress.passCompleted(now());
           break;
+        }
         case 'trade_failed':
           counters.errors++;
-          progress.passCompleted(now());
+          // Only a failure the broker itself answered (a retcode) shows it works; a timeout or an
+          // unreadable equity is the very trouble staleness is there to show.
+          if ((payload as TradingEventMap['trade_failed']).retcode !== undefined) progress.passCompleted(now());
           break;
         case 'equity_sample':
           progress.passCompleted(now());
