@@ -44,7 +44,8 @@ export function countingEvents(
           counters.errors++;
           // Only a failure the broker itself answered (a retcode) shows it works; a timeout or an
           // unreadable equity is the very trouble staleness is there to show.
-          if ((payload as TradingEventMap['trade_failed']).retcode !== undefined) progress.passCompleted(now());
+          if ((payload as TradingEventMap['trade_failed']).retcode !== undefined)
+            progress.passCompleted(now());
           break;
         case 'equity_sample':
           progress.passCompleted(now());
