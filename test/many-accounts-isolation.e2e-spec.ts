@@ -365,3 +365,79 @@ describe('many accounts: one bridge prefix hangs every call', () => {
     });
   }, 60_000);
 });
+
+describe('many accounts: one bridge prefix hangs from before the start', () => {
+  let host: FakeBridgeHost;
+  let bridges: Map<string, FakeBridgeAccount>;
+  let t: TestApp | undefined;
+  const IDS = ['early-1', 'early-2', 'early-3'];
+  const HUNG = 'early-2';
+
+  afterEach(async () => {
+    for (const b of bridges?.values() ?? []) {
+      b.clearFaults();
+      b.release();
+    }
+    try {
+      await t?.close();
+    } finally {
+      await host?.close();
+    }
+  });
+
+  it('the process gets ready and the others trade at once; the hung one starts when its terminal answers', async () => {
+    host = await startFakeBridgeHost({ accountDefaults: { balance: 10_000, price: 1.1 } });
+    bridges = new Map(IDS.map((id, i) => [id, host.addAccount(`e${i + 1}`)]));
+    const hung = bridges.get(HUNG) as FakeBridgeAccount;
+    hung.failNext({}, { kind: 'hang' }, 1_000_000);
+    const accounts = await writeBridgeAccountsFile(
+      IDS.map((id) => ({ id, bridge: bridges.get(id) as FakeBridgeAccount })),
+      { channels: [CHANNEL] },
+    );
+    const startedAt = performance.now();
+    t = await startTestApp({
+      ...accounts.env,
+      SIGNALS_HMAC_SECRET: SECRET,
+      HEARTBEAT_INTERVAL_MS: '300',
+      HEARTBEAT_STALE_AFTER_MS: String(STALE_AFTER_MS),
+      EQUITY_CHECK_INTERVAL_MS: '100',
+      // Long enough that waiting for the hung terminal's first reading (with its retries) would
+      // hold the start far beyond the 5 s the start waits for the slowest broker.
+      MT5_TIMEOUT_MS: '30000',
+    });
+    const app = t;
+    const startMs = performance.now() - startedAt;
+    expect(startMs).toBeLessThan(15_000);
+    expect((await fetch(`${app.baseUrl}/health/ready`)).status).toBe(200);
+
+    const body = signalBody({ channel: CHANNEL, instrument: 'EURUSD', volume: 0.01 });
+    expect(await postSignal(app.baseUrl, SECRET, body)).toEqual({
+      status: 202,
+      body: { id: body.id, status: 'accepted', accounts: 3 },
+    });
+    const requestId = openRequestId(body.id as string);
+    for (const id of IDS.filter((x) => x !== HUNG))
+      await waitUntil(() => bridges.get(id)?.storedResult(requestId), {
+        what: `${id} filled while ${HUNG} hangs`,
+        timeoutMs: 5_000,
+      });
+    await waitUntil(
+      async () =>
+        (await app.admin('GET', '/api/v1/accounts')).body.accounts.find((a: { id: string }) => a.id === HUNG)
+          ?.state === 'stale',
+      { what: `${HUNG} shown stale`, timeoutMs: STALE_AFTER_MS + 5_000, intervalMs: 100 },
+    );
+    expect(hung.fillLog).toEqual([]);
+
+    // Its terminal answers: its start finishes (the hanging first reading times out or is released),
+    // and the signal queued for it trades exactly once.
+    hung.clearFaults();
+    hung.release();
+    await waitUntil(() => hung.storedResult(requestId), {
+      what: `${HUNG} fills the queued signal once its terminal answers`,
+      timeoutMs: 40_000,
+    });
+    expect(hung.fillLog.filter((f) => f.request_id === requestId)).toHaveLength(1);
+    console.log(`many accounts, one terminal hung from the start: ready after ${Math.round(startMs)} ms`);
+  }, 90_000);
+});

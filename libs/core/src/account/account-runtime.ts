@@ -163,10 +163,28 @@ export class AccountRuntime implements FanOutAccount {
 
   /** Latch and baselines first (untrusted state starts halted), then unfinished signals, then the loop. */
   async start(startup: AccountStartup): Promise<void> {
-    await this.guard.start(startup);
+    await this.load(startup);
+    await this.begin(startup);
+  }
+
+  /**
+   * The part of the start that needs only the state store: the latch and baselines. After it the
+   * account is `ready` (everyone knows whether it is halted) and signals may be queued for it.
+   */
+  async load(startup: GuardStartup): Promise<void> {
+    await this.guard.load(startup);
     this.started = true;
+  }
+
+  /**
+   * The part that needs the broker: the first equity reading (a breach during the downtime is
+   * caught before any order), then the signals the last run left unfinished, then the loop.
+   */
+  async begin(startup: Pick<AccountStartup, 'unfinished'>): Promise<void> {
+    await this.guard.firstCheck();
     this.intake.onWork(() => this.loop.wake());
     await this.intake.restoreUnfinished(startup.unfinished);
+    if (this.loop.isStopping) return;
     this.loop.start();
   }
 

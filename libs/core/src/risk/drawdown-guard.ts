@@ -141,8 +141,17 @@ export class DrawdownGuard {
     );
   }
 
-  /** Load the latch and baselines before anything trades; untrusted state starts halted. */
+  /** Load the latch and baselines, then read the equity once, before anything trades. */
   async start(startup: GuardStartup): Promise<void> {
+    await this.load(startup);
+    await this.firstCheck();
+  }
+
+  /**
+   * Load the latch and baselines; untrusted state starts halted. Touches only the state store, so
+   * once it is done everyone knows whether the account is halted, whatever its broker does.
+   */
+  async load(startup: GuardStartup): Promise<void> {
     const problems = [...startup.problems];
     let initial = emptyRiskState();
     let damaged = false;
@@ -174,10 +183,16 @@ export class DrawdownGuard {
       this.sequence = sequence;
       await this.apply(sequence, effects);
     }
+    if (this.stopped) return;
     this.cancelInterval = this.ports.scheduler.every(
       this.settings.equityCheckIntervalMs,
       () => void this.check(),
     );
+  }
+
+  /** The first equity reading after `load`: a breach during the downtime is caught before any order. */
+  async firstCheck(): Promise<void> {
+    if (this.stopped) return;
     await this.check();
   }
 

@@ -9,6 +9,7 @@ import {
   createAccountRuntime,
   mapWithConcurrency,
   OrderRateLimiter,
+  type AccountRuntime,
   type AccountSettings,
   type AccountState,
   type AlertSink,
@@ -27,6 +28,9 @@ import { coreLoggerFor } from '../core-logger';
 
 /** Accounts whose state is opened, or whose latch is loaded, at once at start-up. */
 const START_CONCURRENCY = 32;
+
+/** With several accounts, how long the start waits for the slowest broker before it is ready. */
+const START_WAIT_FOR_BROKERS_MS = 5_000;
 
 export interface TradingAccountsPorts {
   /** Each account's drawdown guard settings, by account id (DrawdownModule). */
@@ -52,8 +56,11 @@ export class TradingAccounts {
   readonly fanOut: SignalFanOut;
   readonly heartbeat: ProcessHeartbeat;
   private readonly states = new Map<string, AccountState>();
+  private readonly logger = new Logger('accounts');
+  private readonly scheduler: Scheduler;
 
   private constructor(config: AppConfig, ports: TradingAccountsPorts) {
+    this.scheduler = ports.scheduler;
     const stopping = () => ports.lifecycle.stopping;
     this.fanOut = new SignalFanOut(
       { loopId: config.loopId, where: config.stateDir },
@@ -117,20 +124,59 @@ export class TradingAccounts {
     return accounts;
   }
 
-  /** Latches and baselines first, then unfinished signals, then the loops; the heartbeat once all run. */
+  /**
+   * Latches and baselines of every account first (state store only), then each account's broker
+   * part (first equity reading, unfinished signals, loop), then the heartbeat. With one account
+   * the start waits for all of it, as it always has. With several, one account whose broker does
+   * not answer must not keep the others, or the inbox, waiting (docs/accounts.md, Isolation):
+   * the start waits for the broker parts at most START_WAIT_FOR_BROKERS_MS; an account still
+   * waiting on its broker goes on starting alone, and the heartbeat names it stale if it never
+   * answers.
+   */
   async start(): Promise<void> {
-    await mapWithConcurrency(this.registry.all(), START_CONCURRENCY, async (runtime) => {
+    const runtimes = this.registry.all();
+    await mapWithConcurrency(runtimes, START_CONCURRENCY, async (runtime) => {
       const state = this.states.get(runtime.id);
       if (state === undefined) throw new Error(`account ${runtime.id} has no state`);
-      await runtime.start({
+      await runtime.load({
         riskState: await state.riskState.load(),
         problems: state.loaded.problems,
         ledgerTrusted: state.loaded.ledgerTrusted,
-        unfinished: state.loaded.unfinished,
         where: state.loaded.where,
       });
     });
+    const begun = runtimes.map((runtime) => this.begin(runtime));
+    if (runtimes.length === 1) await Promise.all(begun);
+    else await this.waitAtMost(Promise.allSettled(begun), START_WAIT_FOR_BROKERS_MS);
     this.heartbeat.start();
+  }
+
+  private async begin(runtime: AccountRuntime): Promise<void> {
+    const state = this.states.get(runtime.id);
+    if (state === undefined) throw new Error(`account ${runtime.id} has no state`);
+    try {
+      await runtime.begin({ unfinished: state.loaded.unfinished });
+    } catch (error) {
+      if (this.registry.size === 1) throw error;
+      // Several accounts: the others trade on. This one must not take orders it could not start
+      // on, so it halts; a person reads the log, fixes the cause and resumes it.
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.error({ err: error, account_id: runtime.id }, 'account failed to start; halting it');
+      try {
+        await runtime.guard.manualHalt(`start failed: ${message}`, 'the service');
+      } catch (haltError) {
+        this.logger.error(
+          { err: haltError, account_id: runtime.id },
+          'could not halt the account that failed to start',
+        );
+      }
+    }
+  }
+
+  private async waitAtMost(work: Promise<unknown>, ms: number): Promise<void> {
+    const done = new AbortController();
+    await Promise.race([work, this.scheduler.sleep(ms, done.signal)]);
+    done.abort();
   }
 
   /** Graceful stop, first part: no new tick anywhere; ticks in flight finish, outcomes are written. */
