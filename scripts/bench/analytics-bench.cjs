@@ -39,6 +39,7 @@ const { SCHEDULER } = lib('core', 'time/scheduler');
 const { SystemScheduler } = lib('common', 'time/system-scheduler');
 const { SIGNALS_HMAC_SECRET } = lib('signals', 'signals.tokens');
 const { DrawdownGuard } = lib('core', 'risk/drawdown-guard');
+const { AccountRegistry } = lib('core', 'account/account-registry');
 const { AnalyticsService } = lib('analytics', 'analytics/analytics.service');
 const { TradingMetrics } = lib('analytics', 'metrics/trading-metrics');
 const { AnalyticsMetrics } = lib('analytics', 'metrics/analytics-metrics');
@@ -89,12 +90,14 @@ const guardStub = {
 };
 
 async function startContexts(webhookUrl) {
-  const config = { loopId: 'bench', analytics: { webhookUrls: [webhookUrl] } };
+  const config = { loopId: 'bench', accounts: [{ id: 'default' }], analytics: { webhookUrls: [webhookUrl] } };
   const on = await NestFactory.createApplicationContext(
     moduleOf([
       { provide: APP_CONFIG, useValue: config },
       { provide: SIGNALS_HMAC_SECRET, useValue: 'bench-secret-bench-secret' },
       { provide: DrawdownGuard, useValue: guardStub },
+      // The accounts' gauges are read at scrape time only; the per-event cost does not depend on them.
+      { provide: AccountRegistry, useValue: new AccountRegistry() },
       ...optionalProviders(),
       TradingMetrics,
       AnalyticsMetrics,
