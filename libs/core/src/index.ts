@@ -10,6 +10,7 @@ export * from './execution';
 export * from './logging/core-logger.port';
 export * from './heartbeat';
 export * from './numbers/output-precision';
+export * from './ownership';
 export * from './paper';
 export * from './positions';
 export * from './risk';

@@ -1,0 +1,2 @@
+export * from './lease-store.port';
+export * from './ownership-lost';

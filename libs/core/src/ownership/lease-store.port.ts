@@ -1,0 +1,33 @@
+/**
+ * Ownership of accounts when several processes share one database (docs/scale-out.md): each
+ * account has at most one owner at a time, holding a lease with an epoch that rises at every
+ * change of owner. Times are the database's clock, never the caller's.
+ */
+export interface Lease {
+  accountId: string;
+  /** The epoch of this ownership: the fencing token of every write and every broker order. */
+  epoch: number;
+}
+
+/** What one renewal found: the leases still held, and those lost (taken over, or expired and gone). */
+export interface RenewalResult {
+  renewed: Lease[];
+  lost: Lease[];
+}
+
+/**
+ * Where leases live (PostgreSQL in production, memory in tests). Every call either answers for
+ * the database or rejects (unreachable, timeout); a rejection never means "lost".
+ */
+export interface LeaseStore {
+  /** Marks this process alive until `ttlMs` from now and says how many processes are alive (this one included). */
+  announce(processId: string, ttlMs: number): Promise<{ liveProcesses: number; accounts: number }>;
+  /** Extends the leases this process holds at these epochs by `ttlMs`; a lease whose epoch moved on is lost. */
+  renew(processId: string, held: readonly Lease[], ttlMs: number): Promise<RenewalResult>;
+  /** Takes at most `max` accounts that have no live owner (free or expired), each at a new, higher epoch. */
+  acquire(processId: string, max: number, ttlMs: number): Promise<Lease[]>;
+  /** Gives these leases up at once (hand-over on SIGTERM, or shedding above the fair share). */
+  release(processId: string, leases: readonly Lease[]): Promise<void>;
+}
+
+export const LEASE_STORE = Symbol('LEASE_STORE');
