@@ -1,4 +1,5 @@
 import type { AccountConfig, ApprovalMode, DrawdownBaselineMode, Mt5GatewayKind } from './account-config';
+import type { StateBackendConfig } from './state-backend-config';
 
 export type { ApprovalMode, DrawdownBaselineMode, Mt5GatewayKind } from './account-config';
 
@@ -14,6 +15,9 @@ export interface AppConfig {
   heartbeatIntervalMs: number;
   heartbeatStaleAfterMs: number;
   stateDir: string;
+  /** STATE_BACKEND: files under STATE_DIR (the default), or PostgreSQL shared by several processes. */
+  stateBackend: StateBackendConfig;
+  /** Defaults to false with STATE_BACKEND=postgres: a stopping process hands its accounts over instead. */
   closeOnShutdown: boolean;
   /** Undefined: generate one and write it to STATE_DIR/admin-token. */
   adminToken: string | undefined;

@@ -3,3 +3,4 @@ export * from './app-config';
 export * from './config.tokens';
 export * from './load-config';
 export * from './config.module';
+export * from './state-backend-config';

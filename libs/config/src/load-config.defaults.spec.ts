@@ -21,6 +21,7 @@ describe('loadConfig: defaults of service.md', () => {
       heartbeatIntervalMs: 10_000,
       heartbeatStaleAfterMs: 60_000,
       stateDir: './var',
+      stateBackend: { kind: 'files' },
       closeOnShutdown: true,
       adminToken: undefined,
       debugFaults: false,

@@ -9,6 +9,7 @@ import { EnvReader, type ConfigProblem, type Env } from './env-reader';
 import { readRiskConfig } from './risk-config';
 import { readServiceConfig } from './service-config';
 import { readSignalConfig } from './signal-config';
+import { readStateBackendConfig } from './state-backend-config';
 
 export type { ConfigProblem } from './env-reader';
 export type { ConfigFiles } from './config-files';
@@ -28,7 +29,8 @@ export type ConfigResult =
 export function loadConfig(env: Env, files: ConfigFiles = nodeFiles): ConfigResult {
   const r = new EnvReader(env);
   const broker = readBrokerConfig(r);
-  const service = readServiceConfig(r);
+  const { stateBackend } = readStateBackendConfig(r);
+  const service = readServiceConfig(r, stateBackend.kind === 'files');
   const risk = readRiskConfig(r);
   const accountsFile = r.raw('ACCOUNTS_FILE');
   const fromFile = accountsFile === undefined ? undefined : readAccountsFile(accountsFile, env, files);
@@ -36,6 +38,7 @@ export function loadConfig(env: Env, files: ConfigFiles = nodeFiles): ConfigResu
   const tradesRealAccount = fromFile?.tradesRealAccount ?? broker.mt5.gateway === 'http';
   const base: Omit<AppConfig, 'accounts' | 'accountsFile'> = {
     ...service,
+    stateBackend,
     risk,
     ...broker,
     ...readSignalConfig(r, tradesRealAccount),

@@ -19,8 +19,12 @@ export type ServiceConfig = Pick<
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** Reads the process: port, log level, loop, heartbeat, state dir, close on shutdown, admin token, debug. */
-export function readServiceConfig(r: EnvReader): ServiceConfig {
+/**
+ * Reads the process: port, log level, loop, heartbeat, state dir, close on shutdown, admin token,
+ * debug. `closeByDefault`: false when several processes share the accounts (a stopping process
+ * hands them over rather than closing their positions, docs/scale-out.md).
+ */
+export function readServiceConfig(r: EnvReader, closeByDefault = true): ServiceConfig {
   const port = r.parse('PORT', int(0, 65_535), 3000, 'a TCP port, 0 to 65535');
   const logLevel = r.parse('LOG_LEVEL', z.enum(LOG_LEVELS), 'info', `one of ${LOG_LEVELS.join(', ')}`);
   const loopId = r.parse(
@@ -39,7 +43,7 @@ export function readServiceConfig(r: EnvReader): ServiceConfig {
     heartbeatIntervalMs,
     heartbeatStaleAfterMs,
     stateDir: r.parse('STATE_DIR', z.string(), './var', 'a directory path'),
-    closeOnShutdown: r.parse('CLOSE_ON_SHUTDOWN', bool, true, '`true` or `false`'),
+    closeOnShutdown: r.parse('CLOSE_ON_SHUTDOWN', bool, closeByDefault, '`true` or `false`'),
     adminToken: r.optional('ADMIN_TOKEN', z.string().min(16), 'at least 16 characters'),
     debugFaults: r.parse('DEBUG_FAULTS', bool, false, '`true` or `false`'),
   };

@@ -1,0 +1,60 @@
+import { loadConfig, type ConfigProblem } from './load-config';
+
+const PG = { STATE_BACKEND: 'postgres', DATABASE_URL: 'postgres://trader:s3cret-pw@db:5432/trading' };
+
+const problems = (env: Record<string, string | undefined>): ConfigProblem[] => {
+  const result = loadConfig(env);
+  return result.ok ? [] : result.problems;
+};
+
+describe('loadConfig: the state backend', () => {
+  it('defaults to files under STATE_DIR, closing positions on shutdown as before', () => {
+    const result = loadConfig({});
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    expect(result.config.stateBackend).toEqual({ kind: 'files' });
+    expect(result.config.closeOnShutdown).toBe(true);
+  });
+
+  it('postgres: the URL and the lease defaults; a stopping process hands over rather than closing', () => {
+    const result = loadConfig(PG);
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    expect(result.config.stateBackend).toEqual({
+      kind: 'postgres',
+      databaseUrl: PG.DATABASE_URL,
+      poolSize: 10,
+      leaseTtlMs: 10_000,
+      leaseRenewMs: 3_000,
+    });
+    expect(result.config.closeOnShutdown).toBe(false);
+    const closing = loadConfig({ ...PG, CLOSE_ON_SHUTDOWN: 'true' });
+    expect(closing.ok && closing.config.closeOnShutdown).toBe(true);
+  });
+
+  it('postgres needs DATABASE_URL, and never echoes it', () => {
+    expect(problems({ STATE_BACKEND: 'postgres' })).toEqual([
+      { variable: 'DATABASE_URL', expected: 'a postgres:// URL (required with STATE_BACKEND=postgres)' },
+    ]);
+    const bad = problems({ STATE_BACKEND: 'postgres', DATABASE_URL: 'mysql://u:hunter2@db/x' });
+    expect(bad.map((p) => p.variable)).toEqual(['DATABASE_URL']);
+    expect(JSON.stringify(bad)).not.toContain('hunter2');
+  });
+
+  it.each([
+    ['STATE_BACKEND', 'sqlite'],
+    ['DATABASE_POOL_SIZE', '0'],
+    ['LEASE_TTL_MS', '500'],
+    ['LEASE_RENEW_MS', 'soon'],
+  ])('refuses %s=%s naming it', (variable, value) => {
+    expect(problems({ ...PG, [variable]: value }).map((p) => p.variable)).toEqual([variable]);
+  });
+
+  it('a renewal period above half the lease is refused: one late renewal would lose every account', () => {
+    expect(problems({ ...PG, LEASE_TTL_MS: '4000', LEASE_RENEW_MS: '3000' })).toEqual([
+      {
+        variable: 'LEASE_RENEW_MS',
+        expected: 'at most half of LEASE_TTL_MS (LEASE_TTL_MS 4000, LEASE_RENEW_MS 3000)',
+      },
+    ]);
+    expect(problems({ ...PG, LEASE_TTL_MS: '4000' }).map((p) => p.variable)).toEqual(['LEASE_TTL_MS']);
+  });
+});
