@@ -2,9 +2,10 @@
  * `npm run bench`: the performance targets of the issues, measured against baselines in the same
  * run, written as a Markdown table to bench-results/report.md (and to stderr).
  *
- * 1. Inbox to fill on the paper account: sustained signals/s, and p50/p99 of request arrival to
- *    order sent at 200 signals/s; baseline: a bare node:http server doing the same parse, verify
- *    and forward, so our figures are also reported as ratios to it.
+ * 1. Inbox to fill on the paper account: sustained signals/s (after the same 2,000-signal warm-up
+ *    on both sides), and p50/p99 of request arrival to order sent at 200 signals/s; baseline: a
+ *    bare node:http server doing the same parse, verify, append + fdatasync and forward, so our
+ *    figures are also reported as ratios to it.
  * 2. Drawdown reaction: equity breach visible at a loopback bridge to the last close request, with
  *    100 open positions; baseline: the same 100 closes sent directly.
  * 3. Analytics cost per published event (scripts/bench/analytics-bench.cjs against the compiled
@@ -49,6 +50,12 @@ async function measureBaseline(
 ): Promise<{ rate: number; latency: number[] }> {
   const probe = new LatencyProbe();
   const bare = await startBareServer(probe, { durable });
+  // The same warm-up as the service gets: sustained means after the JIT has settled, on both sides.
+  await runLoad(bare.port, {
+    count: WARM_UP_SIGNALS,
+    concurrency: THROUGHPUT_CLIENTS,
+    prefix: `bare-w-${durable}`,
+  });
   const run = await runLoad(bare.port, {
     count,
     concurrency: THROUGHPUT_CLIENTS,
@@ -66,6 +73,9 @@ async function measureBaseline(
   return { rate: (count / run.elapsedMs) * 1000, latency };
 }
 
+/** Signals sent before a throughput run, to the service and to each baseline alike, and not counted. */
+const WARM_UP_SIGNALS = 2000;
+
 async function benchInbox(): Promise<void> {
   const count = Number(process.env.BENCH_SIGNALS ?? 4000);
   // Baselines first, on an idle process: the fair one makes one record durable per signal, as we do.
@@ -74,6 +84,9 @@ async function benchInbox(): Promise<void> {
 
   const probe = new LatencyProbe();
   const service = await startService({}, probe);
+  const warmedUp = waitForTrades(service.app, WARM_UP_SIGNALS, 120_000);
+  await runLoad(service.port, { count: WARM_UP_SIGNALS, concurrency: THROUGHPUT_CLIENTS, prefix: 'svc-w' });
+  await warmedUp;
   const started = performance.now();
   const finished = waitForTrades(service.app, count, 120_000);
   const load = await runLoad(service.port, { count, concurrency: THROUGHPUT_CLIENTS, prefix: 'svc-t' });
