@@ -24,6 +24,23 @@ export class AccountRegistry implements FanOutDirectory {
     }
   }
 
+  /**
+   * Takes an account out (with STATE_BACKEND=postgres, when this process stops owning it): from
+   * then on the fan-out, the control surfaces and the heartbeat no longer see it here.
+   */
+  remove(id: string): AccountRuntime | undefined {
+    const runtime = this.byId.get(id);
+    if (runtime === undefined) return undefined;
+    this.byId.delete(id);
+    this.ordered.splice(this.ordered.indexOf(runtime), 1);
+    for (const channel of runtime.settings.channels) {
+      const list = this.byChannel.get(channel)?.filter((r) => r !== runtime) ?? [];
+      if (list.length === 0) this.byChannel.delete(channel);
+      else this.byChannel.set(channel, list);
+    }
+    return runtime;
+  }
+
   account(id: string): AccountRuntime | undefined {
     return this.byId.get(id);
   }
