@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { AppConfig } from './app-config';
 import { int, type EnvReader } from './env-reader';
 
 /** Where the durable state lives (docs/scale-out.md): files under STATE_DIR, or one PostgreSQL shared by several processes. */
@@ -19,7 +18,7 @@ const POSTGRES_URL = z
   .refine((value) => URL.canParse(value) && /^postgres(ql)?:$/.test(new URL(value).protocol));
 
 /** STATE_BACKEND and, for `postgres`, DATABASE_URL, DATABASE_POOL_SIZE, LEASE_TTL_MS and LEASE_RENEW_MS. */
-export function readStateBackendConfig(r: EnvReader): Pick<AppConfig, 'stateBackend'> {
+export function readStateBackendConfig(r: EnvReader): { stateBackend: StateBackendConfig } {
   const kind = r.parse('STATE_BACKEND', z.enum(['files', 'postgres']), 'files', '`files` or `postgres`');
   if (kind === 'files') return { stateBackend: { kind } };
   r.require('DATABASE_URL', 'a postgres:// URL', 'with STATE_BACKEND=postgres');
