@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * The pure rules of the Telegram bot commands: who is obeyed, what a command's argument is, and
  * how an approval button refers to its signal. No telegraf here, so each rule is unit-tested.
@@ -80,11 +82,14 @@ const DEFAULT_ACCOUNT = 'default';
 /**
  * Callback data of the Approve/Reject buttons: `a:<signal>` for the account `default`,
  * `a:<account>/<signal>` for another (`/` is in neither id alphabet). Short enough, it is carried
- * as is (it survives a restart); longer, it gets a short in-memory reference `#<n>`.
+ * as is (it survives a restart); longer, it gets a short in-memory reference `#<run>.<n>`. The
+ * run part is random per process, so a button posted before a restart is unknown after it
+ * (answered as expired), never another signal that happens to get the same number.
  */
 export class ApprovalButtons {
   private readonly longIds = new Map<string, string>();
   private next = 1;
+  private readonly run = randomBytes(4).toString('hex');
 
   data(action: ApprovalAction, signalId: string, accountId: string = DEFAULT_ACCOUNT): string {
     const prefix = action === 'approve' ? 'a:' : 'r:';
@@ -92,7 +97,7 @@ export class ApprovalButtons {
     if (Buffer.byteLength(prefix + key) <= MAX_CALLBACK_DATA && !key.startsWith('#')) return prefix + key;
     let ref = [...this.longIds].find(([, id]) => id === key)?.[0];
     if (ref === undefined) {
-      ref = `#${this.next++}`;
+      ref = `#${this.run}.${this.next++}`;
       this.longIds.set(ref, key);
     }
     return prefix + ref;

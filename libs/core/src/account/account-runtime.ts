@@ -101,7 +101,14 @@ export class AccountRuntime implements FanOutAccount {
     );
     this.intake = new SignalIntake(
       { approvalMode: settings.signals.approvalMode },
-      { ledger: ports.ledger, isHalted: () => this.guard.isHalted(), events, clock, logger },
+      {
+        ledger: ports.ledger,
+        isHalted: () => this.guard.isHalted(),
+        haltCount: () => this.guard.haltCount(),
+        events,
+        clock,
+        logger,
+      },
     );
     this.executor = new SignalExecutor(
       {
@@ -164,26 +171,28 @@ export class AccountRuntime implements FanOutAccount {
   /** Latch and baselines first (untrusted state starts halted), then unfinished signals, then the loop. */
   async start(startup: AccountStartup): Promise<void> {
     await this.load(startup);
-    await this.begin(startup);
+    await this.begin();
   }
 
   /**
-   * The part of the start that needs only the state store: the latch and baselines. After it the
-   * account is `ready` (everyone knows whether it is halted) and signals may be queued for it.
+   * The part of the start that needs only the state store: the latch and baselines, then the
+   * signals the last run left unfinished, queued first (a `close` that arrives later must not
+   * overtake the order it closes). After it the account is `ready`: everyone knows whether it is
+   * halted, and new signals queue behind the restored ones.
    */
-  async load(startup: GuardStartup): Promise<void> {
+  async load(startup: AccountStartup): Promise<void> {
     await this.guard.load(startup);
+    this.intake.onWork(() => this.loop.wake());
+    await this.intake.restoreUnfinished(startup.unfinished);
     this.started = true;
   }
 
   /**
    * The part that needs the broker: the first equity reading (a breach during the downtime is
-   * caught before any order), then the signals the last run left unfinished, then the loop.
+   * caught before any order), then the loop.
    */
-  async begin(startup: Pick<AccountStartup, 'unfinished'>): Promise<void> {
+  async begin(): Promise<void> {
     await this.guard.firstCheck();
-    this.intake.onWork(() => this.loop.wake());
-    await this.intake.restoreUnfinished(startup.unfinished);
     if (this.loop.isStopping) return;
     this.loop.start();
   }

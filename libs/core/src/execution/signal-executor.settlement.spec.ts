@@ -17,6 +17,7 @@ function gate(): OpenGate & { closed: Position[] } {
   return {
     closed,
     isHalted: () => false,
+    haltCount: () => 0,
     openRefusal: () => null,
     closedPositionWithRequestId: () => undefined,
     noteOpened: () => undefined,

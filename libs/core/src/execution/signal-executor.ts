@@ -45,6 +45,8 @@ export interface SignalExecutorSettings {
 /** What the executor asks of the drawdown guard, and nothing more. */
 export interface OpenGate {
   isHalted(): boolean;
+  /** Halts latched so far: a signal queued before the latest one is refused as `halted`. */
+  haltCount(): number;
   openRefusal(): OpenRefusal | null;
   closedPositionWithRequestId(requestId: string): Position | undefined;
   /** What the service's own orders opened and closed, so position_closed knows its own work. */
@@ -130,7 +132,7 @@ export class SignalExecutor {
     for (;;) {
       switch (step.kind) {
         case 'admit':
-          step = settlement.onAdmission(this.admission(gate));
+          step = settlement.onAdmission(this.admission(gate, signal));
           break;
         case 'send': {
           const sized = await this.size(signal, gate);
@@ -239,8 +241,11 @@ export class SignalExecutor {
   }
 
   /** Why this order may not be sent now: halted first, then the batch's read, the trading state, the rate. */
-  private admission(gate: BatchGate): string | null {
+  private admission(gate: BatchGate, signal: TradeSignal): string | null {
     if (this.ports.gate.isHalted()) return 'halted';
+    // Queued before a halt that has since been resumed: it came in before the halt, so never.
+    if (signal.queuedAfterHalts !== undefined && this.ports.gate.haltCount() > signal.queuedAfterHalts)
+      return 'halted';
     if (!gate.allowed) return gate.reason;
     // The batch's gate may be older than the guard's latest read: that read counts too.
     const refusal = this.ports.gate.openRefusal();

@@ -36,6 +36,7 @@ export class TradingLoop {
   private inFlight: Promise<void> | undefined;
   private rerunRequested = false;
   private stopping = false;
+  private started = false;
   private stallNextTickMs = 0;
   private cancelTick: Cancel | undefined;
 
@@ -46,13 +47,17 @@ export class TradingLoop {
     this.progress = new LoopProgress(ports.clock.now());
   }
 
+  /** Ticks from now on, the first at once: signals queued before the start wait for it. */
   start(): void {
+    if (this.stopping || this.started) return;
+    this.started = true;
     this.cancelTick = this.ports.scheduler.every(this.tickMs, () => this.wake());
+    this.wake();
   }
 
-  /** Run a tick now, or right after the one in flight. */
+  /** Run a tick now, or right after the one in flight; nothing before `start`. */
   wake(): void {
-    if (this.stopping) return;
+    if (this.stopping || !this.started) return;
     if (this.inFlight !== undefined) {
       this.rerunRequested = true;
       return;

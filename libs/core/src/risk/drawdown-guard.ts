@@ -114,6 +114,7 @@ export class DrawdownGuard {
   /** The cap the latest periodic read breached (not yet confirmed), if any. */
   private lastBreach: 'drawdown_cap' | 'daily_cap' | null = null;
   private stopped = false;
+  private haltsLatched = 0;
   /**
    * Writes of the risk state, one after the other, each taking the state as it stands when its
    * turn comes: a write queued before a resume can never put the latch back on disk after it.
@@ -179,6 +180,7 @@ export class DrawdownGuard {
         { halt },
         'starting halted: the latch survived the restart; continuing its sequence',
       );
+      this.haltsLatched++;
       const { sequence, effects } = HaltSequence.restore(halt, this.ports.clock.now());
       this.sequence = sequence;
       await this.apply(sequence, effects);
@@ -205,6 +207,15 @@ export class DrawdownGuard {
 
   isHalted(): boolean {
     return this.policy.isHalted();
+  }
+
+  /**
+   * How many halts this runtime has latched, a latch found at start counting as one. A signal
+   * queued before the latest of them came in before a halt, and is never sent, even after a
+   * resume (docs/risk.md, Signals while halted).
+   */
+  haltCount(): number {
+    return this.haltsLatched;
   }
 
   /** The account's trading state, from what the guard already knows (no broker call). */
@@ -507,6 +518,7 @@ export class DrawdownGuard {
     });
     const latched = this.policy.halt();
     if (latched === null) throw new Error('the latch did not hold');
+    this.haltsLatched++;
     await this.runSequence(HaltSequence.begin(latched));
     return this.policy.halt() ?? latched;
   }

@@ -17,6 +17,8 @@ export interface SignalIntakeSettings {
 export interface SignalIntakePorts {
   ledger: AccountSignalLedger;
   isHalted(): boolean;
+  /** The guard's count of latched halts (DrawdownGuard.haltCount). */
+  haltCount(): number;
   events: EventSink;
   clock: Clock;
   logger: CoreLogger;
@@ -159,7 +161,9 @@ export class SignalIntake {
   }
 
   private enqueueApproved(signal: TradeSignal): void {
-    this.approved.push(signal);
+    // Queued while halted (taken up at a start that found the latch): it came in before that halt.
+    const halts = this.ports.haltCount();
+    this.approved.push({ ...signal, queuedAfterHalts: this.ports.isHalted() ? halts - 1 : halts });
     for (const listener of this.wakeListeners) listener();
   }
 }

@@ -19,6 +19,11 @@ export interface TradeSignal {
   approvedAtMs?: number;
   /** Set when an earlier run accepted it but never recorded how it ended (taken up after a restart). */
   restoredAtMs?: number;
+  /**
+   * Set when the account queues it for its loop: how many halts the account had latched then
+   * (one fewer if it was halted then). A halt latched since means it came in before that halt.
+   */
+  queuedAfterHalts?: number;
   /** The channel whose subscribed accounts trade it (docs/accounts.md); `default` when neither this nor `accounts` is set. */
   channel?: string;
   /** Exactly these accounts trade it (an approvals platform where each user approved it for their own account). */

@@ -125,8 +125,8 @@ export class TradingAccounts {
   }
 
   /**
-   * Latches and baselines of every account first (state store only), then each account's broker
-   * part (first equity reading, unfinished signals, loop), then the heartbeat. With one account
+   * Latches, baselines and unfinished signals of every account first (state store only), then
+   * each account's broker part (first equity reading, then its loop), then the heartbeat. With one account
    * the start waits for all of it, as it always has. With several, one account whose broker does
    * not answer must not keep the others, or the inbox, waiting (docs/accounts.md, Isolation):
    * the start waits for the broker parts at most START_WAIT_FOR_BROKERS_MS; an account still
@@ -143,6 +143,7 @@ export class TradingAccounts {
         problems: state.loaded.problems,
         ledgerTrusted: state.loaded.ledgerTrusted,
         where: state.loaded.where,
+        unfinished: state.loaded.unfinished,
       });
     });
     const begun = runtimes.map((runtime) => this.begin(runtime));
@@ -151,25 +152,16 @@ export class TradingAccounts {
     this.heartbeat.start();
   }
 
+  /** Never rejects with several accounts: one account's broker part is its own (logged). */
   private async begin(runtime: AccountRuntime): Promise<void> {
-    const state = this.states.get(runtime.id);
-    if (state === undefined) throw new Error(`account ${runtime.id} has no state`);
     try {
-      await runtime.begin({ unfinished: state.loaded.unfinished });
+      await runtime.begin();
     } catch (error) {
       if (this.registry.size === 1) throw error;
-      // Several accounts: the others trade on. This one must not take orders it could not start
-      // on, so it halts; a person reads the log, fixes the cause and resumes it.
-      const message = error instanceof Error ? error.message : String(error);
-      this.logger.error({ err: error, account_id: runtime.id }, 'account failed to start; halting it');
-      try {
-        await runtime.guard.manualHalt(`start failed: ${message}`, 'the service');
-      } catch (haltError) {
-        this.logger.error(
-          { err: haltError, account_id: runtime.id },
-          'could not halt the account that failed to start',
-        );
-      }
+      this.logger.error(
+        { err: error, account_id: runtime.id },
+        'account start failed after its latch was loaded',
+      );
     }
   }
 
