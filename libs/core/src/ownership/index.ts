@@ -1,2 +1,4 @@
 export * from './lease-store.port';
 export * from './ownership-lost';
+export * from './ownership-manager';
+export * from './in-memory-lease-store';

@@ -28,6 +28,12 @@ export interface LeaseStore {
   acquire(processId: string, max: number, ttlMs: number): Promise<Lease[]>;
   /** Gives these leases up at once (hand-over on SIGTERM, or shedding above the fair share). */
   release(processId: string, leases: readonly Lease[]): Promise<void>;
+  /**
+   * Says this process is gone (a clean exit, after `release`): the others stop counting it at
+   * once, so their fair share grows and they take its accounts on their next round instead of
+   * waiting for its announcement to expire.
+   */
+  leave(processId: string): Promise<void>;
 }
 
 export const LEASE_STORE = Symbol('LEASE_STORE');
