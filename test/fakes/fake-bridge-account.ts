@@ -21,6 +21,10 @@ import { SIGNED_REQUEST_HEADER, SIGNED_REQUEST_MAX_SKEW_MS, verifyRequestSignatu
  * code of the gateway runs in tests. A `FakeMt5Bridge` (fake-mt5-bridge.ts) is an account at the
  * root of a host of its own; `host.addAccount('t2')` makes one under `/t2` of a shared host.
  *
+ * Fencing (docs/mt5-bridge.md): it keeps the highest X-Fencing-Token it has accepted and answers a
+ * lower one `409 stale_fencing_token` right after the signature check, before any injected fault
+ * and before an idempotent replay; a call without the header is accepted, an equal token too.
+ *
  * Fills are at a fixed price per symbol (`setPrice`), no spread; profit is
  * (current - open) * volume * 100 000 for a buy, the opposite for a sell, in account currency.
  */
@@ -55,6 +59,10 @@ export interface BridgeRequestRecord {
   timestamp: string | undefined;
   body: string;
   fault: BridgeFault['kind'] | undefined;
+  /** X-Fencing-Token as sent, when it was. */
+  fencingToken: string | undefined;
+  /** Refused with 409 stale_fencing_token: a lower token than one already seen. */
+  fenced: boolean;
   /** performance.now() when the request was read, for benchmarks. */
   receivedAt: number;
 }
@@ -154,6 +162,13 @@ export interface AccountsFileBridge {
 
 class BadRequest extends Error {}
 
+/** What a bridge makes of a call's X-Fencing-Token. */
+type FencingVerdict = 'accepted' | 'stale' | 'malformed';
+
+/** A decimal count, at most a JavaScript safe integer. */
+const FENCING_TOKEN_PATTERN = /^\d{1,16}$/;
+const FENCING_TOKEN_HEADER = 'X-Fencing-Token';
+
 const CONTRACT_SIZE = 100_000;
 /** Symbols the bridge knows without `setSymbol` or `setPrice`. */
 const DEFAULT_SYMBOLS: ReadonlySet<string> = new Set(['EURUSD', 'GBPUSD', 'USDJPY', 'XAUUSD']);
@@ -200,6 +215,9 @@ export class FakeBridgeAccount {
   /** The account's deal history, oldest first (GET /v1/deals). */
   private readonly dealLog: Deal[] = [];
 
+  /** The highest X-Fencing-Token accepted so far (undefined: none seen). */
+  private highestToken: number | undefined;
+
   /** Made by a host (`host.addAccount`), or by `new FakeMt5Bridge()` with a host of its own; attaches itself. */
   constructor(options: FakeMt5BridgeOptions, host: BridgeAccountHost, prefix: string) {
     this.prefix = prefix;
@@ -232,6 +250,22 @@ export class FakeBridgeAccount {
   /** Its entry in an accounts file: `{ url, key_id, secret }` (put the secret where the file says). */
   accountsFileBridge(): AccountsFileBridge {
     return { url: this.url, key_id: this.keyId, secret: this.secret };
+  }
+
+  /** The highest X-Fencing-Token it accepted, or undefined when no call carried one. */
+  get highestFencingToken(): number | undefined {
+    return this.highestToken;
+  }
+
+  /** The calls it refused with 409 stale_fencing_token, in arrival order. */
+  get fencedRequests(): BridgeRequestRecord[] {
+    return this.requests.filter((r) => r.fenced);
+  }
+
+  /** As if it had already accepted `token` (a bridge that saw a newer owner before the test's client). */
+  seeFencingToken(token: number): void {
+    if (!Number.isSafeInteger(token) || token < 0) throw new RangeError(`bad fencing token ${token}`);
+    this.highestToken = Math.max(this.highestToken ?? 0, token);
   }
 
   /** Distinct Idempotency-Key values seen on POST /v1/orders. */
@@ -435,7 +469,14 @@ export class FakeBridgeAccount {
         header(SIGNED_REQUEST_HEADER.signature),
       );
     const idempotencyKey = header(SIGNED_REQUEST_HEADER.idempotencyKey);
-    const rule = this.takeFault(method, path);
+    const skewOk =
+      timestamp !== undefined &&
+      /^\d+$/.test(timestamp) &&
+      Math.abs(this.now() - Number(timestamp)) <= SIGNED_REQUEST_MAX_SKEW_MS;
+    const fencingToken = header(FENCING_TOKEN_HEADER);
+    // Only a signed call may move the fence; a fenced one takes no fault and reaches nothing else.
+    const verdict: FencingVerdict = signatureOk && skewOk ? this.fence(fencingToken) : 'accepted';
+    const rule = verdict === 'accepted' ? this.takeFault(method, path) : undefined;
     this.requests.push({
       method,
       path,
@@ -444,17 +485,28 @@ export class FakeBridgeAccount {
       timestamp,
       body,
       fault: rule?.kind,
+      fencingToken,
+      fenced: verdict === 'stale',
       receivedAt: performance.now(),
     });
 
-    const skewOk =
-      timestamp !== undefined &&
-      /^\d+$/.test(timestamp) &&
-      Math.abs(this.now() - Number(timestamp)) <= SIGNED_REQUEST_MAX_SKEW_MS;
     if (!signatureOk || !skewOk) {
       const message = signatureOk ? 'timestamp outside the 30 s window' : 'bad key or signature';
       return sendJson(res, { status: 401, body: { error: 'unauthorized', message } });
     }
+    if (verdict === 'malformed')
+      return sendJson(res, {
+        status: 400,
+        body: { error: 'bad_request', message: `${FENCING_TOKEN_HEADER} must be an integer >= 0` },
+      });
+    if (verdict === 'stale')
+      return sendJson(res, {
+        status: 409,
+        body: {
+          error: 'stale_fencing_token',
+          message: `${FENCING_TOKEN_HEADER} ${fencingToken ?? ''} is below ${this.highestToken ?? 0}: another process owns this account`,
+        },
+      });
 
     switch (rule?.kind) {
       case 'http':
@@ -503,6 +555,16 @@ export class FakeBridgeAccount {
       return;
     }
     sendJson(res, answer);
+  }
+
+  /** Accepts a missing, equal or higher token (raising the mark); refuses a lower one. */
+  private fence(token: string | undefined): FencingVerdict {
+    if (token === undefined) return 'accepted';
+    if (!FENCING_TOKEN_PATTERN.test(token) || !Number.isSafeInteger(Number(token))) return 'malformed';
+    const value = Number(token);
+    if (this.highestToken !== undefined && value < this.highestToken) return 'stale';
+    this.highestToken = value;
+    return 'accepted';
   }
 
   private route(

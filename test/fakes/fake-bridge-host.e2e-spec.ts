@@ -208,6 +208,60 @@ describe('FakeBridgeHost: many bridge accounts on one server, each under its own
     expect(accounts.every((account) => account.requests.length === 1)).toBe(true);
   });
 
+  it('fences each account by its own highest token: a lower one is 409 before any fault or replay', async () => {
+    const a = host.addAccount('t1');
+    const b = host.addAccount('t2');
+    let epochA = 5;
+    const ga = client(a, { fencingToken: () => epochA });
+    const gb = client(b, { fencingToken: () => 1 });
+    const order = { request_id: 'o-fence', symbol: 'EURUSD', type: 'buy' as const, volume: 0.1 };
+
+    expect(value(await ga.openPosition(order)).retcode).toBe(10009);
+    // Another terminal, another fence: epoch 1 is fine on t2 while t1 has seen 5.
+    expect(value(await gb.openPosition(order)).retcode).toBe(10009);
+    expect([a.highestFencingToken, b.highestFencingToken]).toEqual([5, 1]);
+
+    // A stale writer on t1: refused before the injected fault (left for the next call) and
+    // before the replay of its stored fill.
+    epochA = 4;
+    a.failNext({ method: 'POST' }, { kind: 'http', status: 503 });
+    expect(await ga.openPosition(order)).toMatchObject({
+      ok: false,
+      error: { kind: 'final', code: 'stale_fencing_token' },
+    });
+    expect(a.fencedRequests.map((r) => [r.path, r.fencingToken, r.fault])).toEqual([
+      ['/v1/orders', '4', undefined],
+    ]);
+    expect(a.highestFencingToken).toBe(5);
+    // Equal is accepted, and meets the fault the refused call did not take.
+    epochA = 5;
+    expect(await ga.openPosition(order)).toMatchObject({ ok: false, error: { code: 'http_503' } });
+    expect(value(await ga.openPosition(order)).retcode).toBe(10009);
+    // Without the header (single-process mode) it is accepted and the mark stays.
+    expect(value(await client(a).openPosition(order)).retcode).toBe(10009);
+    expect([a.fills, b.fills, a.highestFencingToken]).toEqual([1, 1, 5]);
+    expect(b.fencedRequests).toEqual([]);
+  });
+
+  it('moves the fence only for a signed call, and refuses a token that is not a count', async () => {
+    const a = host.addAccount('t1');
+    const body = JSON.stringify({ request_id: 'o-raw', symbol: 'EURUSD', type: 'buy', volume: 0.1 });
+    const unsigned = await signedPost(a, '/t1/v1/orders', body, { token: '99', secret: 'not-the-secret' });
+    expect(unsigned.status).toBe(401);
+    expect(a.highestFencingToken).toBeUndefined();
+    for (const token of ['-1', '1.5', 'abc', '99999999999999999']) {
+      const bad = await signedPost(a, '/t1/v1/orders', body, { token });
+      expect([token, bad.status]).toEqual([token, 400]);
+    }
+    expect(a.fills).toBe(0);
+    const accepted = await signedPost(a, '/t1/v1/orders', body, { token: '7' });
+    expect(accepted.status).toBe(200);
+    expect(a.highestFencingToken).toBe(7);
+    const stale = await signedPost(a, '/t1/v1/orders', body, { token: '6' });
+    expect(stale.status).toBe(409);
+    expect(await stale.json()).toMatchObject({ error: 'stale_fencing_token' });
+  });
+
   it('refuses a bad or taken prefix, and a prefix account next to a root one', async () => {
     host.addAccount('t1');
     expect(() => host.addAccount('t1')).toThrow(/already/);
@@ -289,6 +343,35 @@ async function signedGet(
       [SIGNED_REQUEST_HEADER.apiKey]: account.keyId,
       [SIGNED_REQUEST_HEADER.timestamp]: timestamp,
       [SIGNED_REQUEST_HEADER.signature]: signature,
+    },
+  });
+}
+
+/** A POST of `body` to `path` of the account's host, signed with its key (and secret, unless given). */
+async function signedPost(
+  account: FakeBridgeAccount,
+  path: string,
+  body: string,
+  options: { token?: string; secret?: string } = {},
+): Promise<Response> {
+  const timestamp = String(Date.now());
+  const signature = signRequest(options.secret ?? account.secret, {
+    timestamp,
+    method: 'POST',
+    pathWithQuery: path,
+    body,
+  });
+  const request = JSON.parse(body) as { request_id: string };
+  return fetch(`${new URL(account.url).origin}${path}`, {
+    method: 'POST',
+    body,
+    headers: {
+      'Content-Type': 'application/json',
+      [SIGNED_REQUEST_HEADER.apiKey]: account.keyId,
+      [SIGNED_REQUEST_HEADER.timestamp]: timestamp,
+      [SIGNED_REQUEST_HEADER.signature]: signature,
+      [SIGNED_REQUEST_HEADER.idempotencyKey]: request.request_id,
+      ...(options.token === undefined ? {} : { 'X-Fencing-Token': options.token }),
     },
   });
 }

@@ -5,6 +5,8 @@ Implements the bridge protocol of ``docs/mt5-bridge.openapi.yaml`` (``docs/mt5-b
 - ``verify_signature``: the request signature and the 30 s timestamp window;
 - ``IdempotencyStore``: request ids on disk (sqlite3, stdlib), stored BEFORE ``order_send``,
   final outcomes only;
+- ``FencingTokenStore``: the highest ``X-Fencing-Token`` seen, in a small file replaced
+  atomically; a lower token is refused (``409 stale_fencing_token``) before anything else;
 - ``classify_retcode``: MQL5 ``TRADE_RETCODE_*`` to what a client does with it;
 - ``open_request`` / ``close_request``: protocol body to the ``order_send`` request dict;
 - ``check_path_prefix`` / ``wsgi_target``: the optional path prefix, and the request target as
@@ -20,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -236,6 +239,102 @@ class IdempotencyStore:
 
 
 # ---------------------------------------------------------------------------------------------
+# Fencing
+# ---------------------------------------------------------------------------------------------
+
+
+class BadRequest(Exception):
+    """The request breaks the protocol: answered 400, nothing traded, nothing stored."""
+
+
+HEADER_FENCING_TOKEN = "X-Fencing-Token"
+STALE_FENCING_TOKEN = "stale_fencing_token"
+# A decimal count that fits a JavaScript safe integer, which is what the service sends.
+_FENCING_TOKEN = re.compile(r"[0-9]{1,16}")
+_MAX_FENCING_TOKEN = 2**53 - 1
+
+
+def fencing_token(headers: Mapping[str, str]) -> Optional[int]:
+    """The request's ``X-Fencing-Token``: None when absent (single-process mode), else an integer
+    ``>= 0``; anything else is BadRequest (400)."""
+    raw = headers.get(HEADER_FENCING_TOKEN)
+    if raw is None:
+        return None
+    if not _FENCING_TOKEN.fullmatch(raw) or int(raw) > _MAX_FENCING_TOKEN:
+        raise BadRequest(f"{HEADER_FENCING_TOKEN} must be an integer >= 0")
+    return int(raw)
+
+
+def default_fencing_path(db_path: str) -> str:
+    """The fencing file next to the idempotency store: ``t2.sqlite3`` -> ``t2.fencing.json``."""
+    return os.path.splitext(db_path)[0] + ".fencing.json"
+
+
+class FencingTokenStore:
+    """The highest ``X-Fencing-Token`` this bridge (one terminal) has accepted.
+
+    The token rises each time the account changes owner among the service's processes; a write
+    with a lower one comes from a process that lost the account (paused, say) and is refused.
+    The mark is durable, so a bridge restart does not let such a process back in: ``admit``
+    writes a higher token to a temporary file, fsyncs it, renames it over the file and fsyncs the
+    folder (POSIX; NTFS journals the rename) BEFORE the request goes on. ``path=None`` keeps it in
+    memory only (tests). A file that cannot be read at start raises: forgetting the fence would
+    let a stale process trade.
+    """
+
+    def __init__(self, path: Optional[str]) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._highest = self._load()
+
+    @property
+    def highest(self) -> Optional[int]:
+        with self._lock:
+            return self._highest
+
+    def admit(self, token: int) -> bool:
+        """True for a token at least the highest seen (raising the mark, on disk first); False for a
+        lower one. Raises OSError when a higher token cannot be stored: the request must not go on."""
+        with self._lock:
+            if self._highest is not None and token < self._highest:
+                return False
+            if self._highest is None or token > self._highest:
+                self._store(token)
+                self._highest = token
+            return True
+
+    def _load(self) -> Optional[int]:
+        if self._path is None or not os.path.exists(self._path):
+            return None
+        with open(self._path, "r", encoding="utf-8") as file:
+            text = file.read()
+        try:
+            value = json.loads(text)["highest_fencing_token"]
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise ValueError(f"{self._path}: not a fencing file ({error}); refusing to start without the fence") from error
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{self._path}: highest_fencing_token must be an integer >= 0, got {value!r}")
+        return value
+
+    def _store(self, token: int) -> None:
+        if self._path is None:
+            return
+        folder = os.path.dirname(os.path.abspath(self._path))
+        temporary = self._path + ".tmp"
+        with open(temporary, "w", encoding="utf-8") as file:
+            file.write(json.dumps({"highest_fencing_token": token}))
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, self._path)
+        if os.name == "posix":  # a folder cannot be opened for fsync on Windows
+            descriptor = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+
+
+# ---------------------------------------------------------------------------------------------
 # Protocol bodies to MetaTrader5 requests
 # ---------------------------------------------------------------------------------------------
 
@@ -243,10 +342,6 @@ MAX_COMMENT_LENGTH = 26
 DEFAULT_DEVIATION = 20
 _REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _SYMBOL = re.compile(r"[A-Za-z0-9._#+-]{1,32}")
-
-
-class BadRequest(Exception):
-    """The body breaks the protocol: answered 400, nothing traded, nothing stored."""
 
 
 def _number(body: Mapping[str, Any], field: str, *, required: bool, positive: bool = False) -> Optional[float]:
@@ -476,6 +571,10 @@ class Bridge:
 
     With a ``path_prefix`` (``/t2``) the calls are served under it (``/t2/v1/orders``), the
     signature is checked over that full path, and any path outside it is 404.
+
+    ``fencing`` keeps the highest ``X-Fencing-Token`` (in memory only when not given). A signed
+    call with a lower one is ``409 stale_fencing_token`` before anything else; a trade checks it
+    again under the terminal lock, so no stale order is sent once a newer owner has been seen.
     """
 
     def __init__(
@@ -487,6 +586,7 @@ class Bridge:
         now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         history_lookback_s: int = 48 * 3600,
         path_prefix: str = "",
+        fencing: Optional[FencingTokenStore] = None,
     ) -> None:
         if len(secret) < 16:
             raise ValueError("the bridge secret must be at least 16 characters")
@@ -497,6 +597,7 @@ class Bridge:
         self.secret = secret
         self.now_ms = now_ms
         self.history_lookback_s = history_lookback_s
+        self.fencing = fencing if fencing is not None else FencingTokenStore(None)
         self._lock = threading.Lock()
 
     def handle(self, method: str, path_with_query: str, headers: Mapping[str, str], body: bytes) -> Answer:
@@ -513,6 +614,11 @@ class Bridge:
         if not ok:
             return _error(401, "unauthorized", reason)
         try:
+            # Fenced before anything else, a stored answer's replay included (docs/mt5-bridge.md, Fencing).
+            token = fencing_token(headers)
+            refused = self._fence(token)
+            if refused is not None:
+                return refused
             if method == "GET" and path == "/v1/health":
                 return self._health()
             if method == "GET" and path == "/v1/account":
@@ -527,13 +633,13 @@ class Bridge:
             if method == "POST" and path == "/v1/orders":
                 payload = _json_object(body)
                 request_id = check_request_id(payload, headers.get(HEADER_IDEMPOTENCY_KEY))
-                return self._idempotent(request_id, lambda: self._open(payload, request_id))
+                return self._idempotent(request_id, token, lambda: self._open(payload, request_id))
             match = _CLOSE_PATH.fullmatch(path)
             if method == "POST" and match is not None:
                 payload = _json_object(body)
                 request_id = check_request_id(payload, headers.get(HEADER_IDEMPOTENCY_KEY))
                 ticket = int(match.group(1))
-                return self._idempotent(request_id, lambda: self._close(payload, request_id, ticket))
+                return self._idempotent(request_id, token, lambda: self._close(payload, request_id, ticket))
         except BadRequest as error:
             return _error(400, "bad_request", str(error))
         return _error(404, "not_found", f"{method} {path}")
@@ -637,8 +743,25 @@ class Bridge:
 
     # -- trades -------------------------------------------------------------------------------
 
-    def _idempotent(self, request_id: str, execute: Callable[[], Answer]) -> Answer:
+    def _fence(self, token: Optional[int]) -> Optional[Answer]:
+        """None when the call may go on: no token, or one at least the highest seen."""
+        if token is None:
+            return None
+        try:
+            admitted = self.fencing.admit(token)
+        except OSError as error:
+            return _error(503, "fencing_store_error", f"could not store {HEADER_FENCING_TOKEN} {token}: {error}; nothing was sent")
+        if admitted:
+            return None
+        return _error(409, STALE_FENCING_TOKEN, f"{HEADER_FENCING_TOKEN} {token} is below {self.fencing.highest}: another process owns this account")
+
+    def _idempotent(self, request_id: str, token: Optional[int], execute: Callable[[], Answer]) -> Answer:
         with self._lock:
+            # Again under the terminal lock: a newer owner's call may have been admitted while this
+            # one waited for it.
+            refused = self._fence(token)
+            if refused is not None:
+                return refused
             claim = self.store.claim(request_id)
             if claim.state == "final":
                 return 200, claim.result or {}

@@ -20,7 +20,7 @@ import threading
 import MetaTrader5 as mt5  # only on Windows, next to the terminal
 from flask import Flask, Response, request
 
-from bridge_core import Bridge, IdempotencyStore, check_path_prefix, wsgi_target
+from bridge_core import Bridge, FencingTokenStore, IdempotencyStore, check_path_prefix, default_fencing_path, wsgi_target
 
 LOG = logging.getLogger("mt5-bridge")
 MAX_BODY_BYTES = 64 * 1024
@@ -86,10 +86,15 @@ def main() -> None:
         prefix = check_path_prefix(os.environ.get("MT5_BRIDGE_PATH_PREFIX", ""))
     except ValueError as error:
         sys.exit(f"MT5_BRIDGE_PATH_PREFIX: {error}")
+    db_path = os.environ.get("MT5_BRIDGE_DB", "mt5-bridge.sqlite3")
+    try:
+        fencing = FencingTokenStore(os.environ.get("MT5_BRIDGE_FENCING_FILE") or default_fencing_path(db_path))
+    except (OSError, ValueError) as error:
+        sys.exit(f"MT5_BRIDGE_FENCING_FILE: {error}")
     connect_terminal()
-    store = IdempotencyStore(os.environ.get("MT5_BRIDGE_DB", "mt5-bridge.sqlite3"))
+    store = IdempotencyStore(db_path)
     purge_forever(store)
-    bridge = Bridge(mt5, store, key_id=env("MT5_BRIDGE_KEY_ID"), secret=env("MT5_BRIDGE_SECRET"), path_prefix=prefix)
+    bridge = Bridge(mt5, store, key_id=env("MT5_BRIDGE_KEY_ID"), secret=env("MT5_BRIDGE_SECRET"), path_prefix=prefix, fencing=fencing)
     host = os.environ.get("MT5_BRIDGE_HOST", "127.0.0.1")
     port = int(os.environ.get("MT5_BRIDGE_PORT", "8080"))
     LOG.info("MT5 bridge on http://%s:%d%s", host, port, prefix)

@@ -56,6 +56,7 @@ def serve(db_path: str) -> None:
         key_id=os.environ.get("MT5_BRIDGE_KEY_ID", KEY_ID),
         secret=os.environ.get("MT5_BRIDGE_SECRET", SECRET),
         path_prefix=os.environ.get("MT5_BRIDGE_PATH_PREFIX", ""),
+        fencing=bridge_core.FencingTokenStore(bridge_core.default_fencing_path(db_path)),
     )
     server = make_server("127.0.0.1", 0, application(bridge), handler_class=QuietHandler)
     print(f"listening on {server.server_port}", flush=True)

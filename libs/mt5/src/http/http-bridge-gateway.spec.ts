@@ -484,3 +484,110 @@ describe('HttpBridgeGateway: circuit breaker', () => {
     expect(gateway.circuitState()).toBe('closed');
   });
 });
+
+describe('HttpBridgeGateway: fencing (docs/mt5-bridge.md, Fencing)', () => {
+  it('sends X-Fencing-Token on every POST, orders and closes, and on no GET', async () => {
+    let epoch = 4;
+    const { bridge, gateway } = await setup({ fencingToken: () => epoch });
+    const opened = expectOk(await gateway.openPosition(order()));
+    epoch = 5;
+    expectOk(await gateway.closePosition({ request_id: 'c-fenced', ticket: opened.position }));
+    expectOk(await gateway.positions());
+    expectOk(await gateway.health());
+    expect(bridge.requests.map((r) => [r.method, r.fencingToken])).toEqual([
+      ['POST', '4'],
+      ['POST', '5'],
+      ['GET', undefined],
+      ['GET', undefined],
+    ]);
+    expect(bridge.highestFencingToken).toBe(5);
+  });
+
+  it('sends no header while the source answers undefined (single-process mode)', async () => {
+    const { bridge, gateway } = await setup({ fencingToken: () => undefined });
+    expectOk(await gateway.openPosition(order()));
+    expect(bridge.requests[0]?.fencingToken).toBeUndefined();
+    expect(bridge.highestFencingToken).toBeUndefined();
+  });
+
+  it('a lower token than the bridge has seen is final stale_fencing_token: not traded, not retried, counted', async () => {
+    const told: string[] = [];
+    const { bridge, gateway, warnings } = await setup({
+      fencingToken: () => 6,
+      onFenced: (refusal) => told.push(`${refusal.method} ${refusal.path} ${refusal.requestId ?? ''}`),
+    });
+    bridge.seeFencingToken(7);
+    const error = expectError(await gateway.openPosition(order()));
+    expect(error).toMatchObject({ kind: 'final', code: 'stale_fencing_token', attempts: 1 });
+    expect(bridge.requestsTo('POST', '/v1/orders')).toHaveLength(1);
+    expect(bridge.fills).toBe(0);
+    expect(gateway.fencedWrites).toBe(1);
+    expect(warnings).toEqual([expect.stringContaining('stale fencing token')]);
+    const seeded = bridge.addPosition({ symbol: 'EURUSD', type: 'buy', volume: 0.1 });
+    expect(
+      expectError(await gateway.closePosition({ request_id: 'c-stale', ticket: seeded.ticket })),
+    ).toMatchObject({ kind: 'final', code: 'stale_fencing_token' });
+    expect(bridge.positions()).toHaveLength(1);
+    expect(gateway.fencedWrites).toBe(2);
+    expect(told).toEqual([
+      expect.stringMatching(/^POST \/v1\/orders o-test-\d+$/),
+      `POST /v1/positions/${seeded.ticket}/close c-stale`,
+    ]);
+  });
+
+  it('a process that lost the account gets no replay of its own stored fill', async () => {
+    let epoch = 1;
+    const { bridge, gateway } = await setup({ fencingToken: () => epoch });
+    const request = order();
+    expectOk(await gateway.openPosition(request));
+    // The new owner writes with epoch 2; the old one, paused meanwhile, re-sends its order.
+    bridge.seeFencingToken(2);
+    expect(expectError(await gateway.openPosition(request))).toMatchObject({ code: 'stale_fencing_token' });
+    // Once it holds the account again with the new epoch, the stored fill repeats: still one position.
+    epoch = 2;
+    expect(expectOk(await gateway.openPosition(request)).retcode).toBe(Retcode.DONE);
+    expect(bridge.fills).toBe(1);
+  });
+
+  it('an equal token is accepted', async () => {
+    const { bridge, gateway } = await setup({ fencingToken: () => 3 });
+    bridge.seeFencingToken(3);
+    expectOk(await gateway.openPosition(order()));
+    expectOk(await gateway.openPosition(order()));
+    expect(bridge.fills).toBe(2);
+    expect(gateway.fencedWrites).toBe(0);
+  });
+
+  it('refusals are answers, not transport failures: the circuit stays closed', async () => {
+    const { bridge, gateway } = await setup({
+      fencingToken: () => 1,
+      circuit: { failureThreshold: 2, coolDownMs: 1_000 },
+    });
+    bridge.seeFencingToken(9);
+    for (let i = 0; i < 4; i++) await gateway.openPosition(order());
+    expect(gateway.circuitState()).toBe('closed');
+    expect(gateway.fencedWrites).toBe(4);
+  });
+
+  it('any other 409 stays http_409 and is not counted as fenced', async () => {
+    const told: unknown[] = [];
+    const { bridge, gateway } = await setup({ fencingToken: () => 1, onFenced: (r) => told.push(r) });
+    bridge.failNext({ method: 'POST' }, { kind: 'http', status: 409 });
+    expect(expectError(await gateway.openPosition(order()))).toMatchObject({
+      kind: 'final',
+      code: 'http_409',
+    });
+    expect(gateway.fencedWrites).toBe(0);
+    expect(told).toEqual([]);
+  });
+
+  it('refuses to send a token that is not a count, rather than send the order unfenced', async () => {
+    const { bridge, gateway } = await setup({ fencingToken: () => Number.NaN });
+    expect(expectError(await gateway.openPosition(order()))).toMatchObject({
+      kind: 'final',
+      code: 'invalid_fencing_token',
+      attempts: 0,
+    });
+    expect(bridge.requests).toHaveLength(0);
+  });
+});

@@ -59,6 +59,16 @@ export interface HttpBridgeGatewayOptions {
    * Default 16.
    */
   maxConcurrent?: number;
+  /**
+   * The account's ownership epoch, read before every POST and sent as X-Fencing-Token
+   * (docs/mt5-bridge.md, Fencing). Undefined, or answering undefined: no header (single-process mode).
+   */
+  fencingToken?: () => number | undefined;
+  /**
+   * Told of every `409 stale_fencing_token`, as it happens: the account belongs to another
+   * process now, whichever call (an open, a close, a halt's close-all) found out.
+   */
+  onFenced?: (refusal: { method: string; path: string; requestId?: string; message: string }) => void;
 }
 
 /** Pino-style (`warn(obj, msg)`); Nest's Logger fits as well. */
@@ -89,6 +99,12 @@ const DEFAULT_MAX_CONCURRENT = 16;
 
 /** What an MT5 symbol name looks like (letters, digits and the few marks brokers use). */
 const SYMBOL_PATTERN = /^[A-Za-z0-9._#+-]{1,32}$/;
+
+/** The header a bridge fences writes by (docs/mt5-bridge.md, Fencing). */
+export const FENCING_TOKEN_HEADER = 'X-Fencing-Token';
+
+/** The error code of a bridge's 409 to a token lower than one it has seen, and of the final BrokerError it becomes. */
+export const STALE_FENCING_TOKEN = 'stale_fencing_token';
 
 /** Visible ASCII only: the id travels in a header and in the order comment. */
 const REQUEST_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
@@ -129,12 +145,16 @@ interface AttemptLog {
  * - Trade retcodes are returned as they are (REQUOTE included): retrying retcodes is the order
  *   executor's business, not the transport's.
  * - A circuit breaker fails calls fast while the bridge is down; a health probe closes it.
+ * - With a fencing token source, every POST carries X-Fencing-Token; the bridge's
+ *   `409 stale_fencing_token` (another process owns the account now) is final, never retried and
+ *   not a transport failure.
  */
 export class HttpBridgeGateway implements BrokerGateway {
   private readonly http: AxiosInstance;
   private readonly circuit: CircuitBreaker;
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
+  private staleFencingRefusals = 0;
 
   constructor(
     private readonly options: HttpBridgeGatewayOptions,
@@ -181,6 +201,11 @@ export class HttpBridgeGateway implements BrokerGateway {
 
   circuitState(): CircuitState {
     return this.circuit.state();
+  }
+
+  /** Writes the bridge refused as fenced (409 stale_fencing_token) since this gateway was made. */
+  get fencedWrites(): number {
+    return this.staleFencingRefusals;
   }
 
   /** Releases pooled keep-alive sockets (tests, shutdown). */
@@ -363,6 +388,23 @@ export class HttpBridgeGateway implements BrokerGateway {
     const headers: Record<string, string> = {};
     if (data !== undefined) headers['Content-Type'] = 'application/json';
     if (spec.requestId !== undefined) headers[SIGNED_REQUEST_HEADER.idempotencyKey] = spec.requestId;
+    if (spec.method === 'POST') {
+      const token = this.options.fencingToken?.();
+      if (token !== undefined) {
+        // A token that is not a count is a bug upstream; sending without it would disarm the fence.
+        if (!Number.isSafeInteger(token) || token < 0)
+          return {
+            result: fail(
+              'final',
+              'invalid_fencing_token',
+              `${describeCall(spec)}: fencing token must be an integer >= 0, got ${String(token)}; not sent`,
+              0,
+            ),
+            transportFailure: false,
+          };
+        headers[FENCING_TOKEN_HEADER] = String(token);
+      }
+    }
     try {
       const response = await this.http.request<string>({
         method: spec.method,
@@ -457,6 +499,21 @@ export class HttpBridgeGateway implements BrokerGateway {
         };
       if (status === 401)
         return { result: fail('final', 'unauthorized', detail, attempts), transportFailure: false };
+      // Another process owns the account now: final, so the caller stops trading it.
+      if (status === 409 && errorBodyOf(response.data)?.error === STALE_FENCING_TOKEN) {
+        this.staleFencingRefusals += 1;
+        this.logger?.warn(
+          { method: spec.method, path: spec.path, request_id: spec.requestId },
+          `MT5 bridge refused a stale fencing token: ${detail}`,
+        );
+        this.options.onFenced?.({
+          method: spec.method,
+          path: spec.path,
+          ...(spec.requestId === undefined ? {} : { requestId: spec.requestId }),
+          message: detail,
+        });
+        return { result: fail('final', STALE_FENCING_TOKEN, detail, attempts), transportFailure: false };
+      }
       // A symbol the terminal does not know; any other 404 (a wrong path prefix, say) stays http_404.
       if (status === 404 && errorBodyOf(response.data)?.error === 'unknown_symbol')
         return { result: fail('final', 'unknown_symbol', detail, attempts), transportFailure: false };

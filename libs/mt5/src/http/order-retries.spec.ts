@@ -81,6 +81,47 @@ describe('retries of one order over the HTTP bridge', () => {
     expect(bridge.requestsTo('POST', path)).toHaveLength(MAX_RETRIES + 1);
   });
 
+  it('an order refused as fenced (409 stale_fencing_token) is sent once: final, never retried', async () => {
+    const unfenced = new HttpBridgeGateway(
+      {
+        baseUrl: bridge.url,
+        keyId: bridge.keyId,
+        secret: bridge.secret,
+        timeoutMs: 100,
+        maxRetries: MAX_RETRIES,
+      },
+      new ManualClock(Date.now()),
+    );
+    const stale = new HttpBridgeGateway(
+      {
+        baseUrl: bridge.url,
+        keyId: bridge.keyId,
+        secret: bridge.secret,
+        timeoutMs: 100,
+        maxRetries: MAX_RETRIES,
+        fencingToken: () => 1,
+      },
+      new ManualClock(Date.now()),
+    );
+    try {
+      bridge.seeFencingToken(2);
+      const request = { request_id: 'o-fenced', symbol: 'EURUSD', type: 'buy' as const, volume: 0.1 };
+      const outcome = await executeOpenOrder(stale, request, policy);
+      expect(outcome).toMatchObject({
+        kind: 'error',
+        attempts: 1,
+        error: { kind: 'final', code: 'stale_fencing_token' },
+      });
+      expect(bridge.requestsTo('POST', '/v1/orders')).toHaveLength(1);
+      expect(bridge.fills).toBe(0);
+      // A process without the header (single-process mode) is not fenced.
+      expect((await executeOpenOrder(unfenced, request, policy)).kind).toBe('filled');
+    } finally {
+      unfenced.close();
+      stale.close();
+    }
+  });
+
   it('a read that keeps failing is retried by the gateway alone: MT5_MAX_RETRIES + 1 GETs', async () => {
     bridge.failNext({ method: 'GET', path: '/v1/account' }, { kind: 'http', status: 503 }, 100);
     expect((await gateway.account()).ok).toBe(false);
