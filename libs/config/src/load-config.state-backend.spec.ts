@@ -48,13 +48,14 @@ describe('loadConfig: the state backend', () => {
     expect(problems({ ...PG, [variable]: value }).map((p) => p.variable)).toEqual([variable]);
   });
 
-  it('a renewal period above half the lease is refused: one late renewal would lose every account', () => {
-    expect(problems({ ...PG, LEASE_TTL_MS: '4000', LEASE_RENEW_MS: '3000' })).toEqual([
+  it('a renewal period of a third of the lease or more is refused: one late renewal would lose every account', () => {
+    expect(problems({ ...PG, LEASE_TTL_MS: '9000', LEASE_RENEW_MS: '3000' })).toEqual([
       {
         variable: 'LEASE_RENEW_MS',
-        expected: 'at most half of LEASE_TTL_MS (LEASE_TTL_MS 4000, LEASE_RENEW_MS 3000)',
+        expected: 'less than a third of LEASE_TTL_MS (LEASE_TTL_MS 9000, LEASE_RENEW_MS 3000)',
       },
     ]);
-    expect(problems({ ...PG, LEASE_TTL_MS: '4000' }).map((p) => p.variable)).toEqual(['LEASE_TTL_MS']);
+    expect(problems({ ...PG, LEASE_TTL_MS: '9000' }).map((p) => p.variable)).toEqual(['LEASE_TTL_MS']);
+    expect(problems({ ...PG, LEASE_TTL_MS: '9001' })).toEqual([]);
   });
 });

@@ -37,11 +37,12 @@ export function readStateBackendConfig(r: EnvReader): { stateBackend: StateBacke
     3_000,
     'an integer of milliseconds, 100 to 600000',
   );
-  // A renewal must fit in a lease at least twice, or one late renewal loses every account.
-  if (r.problems.length === before && leaseRenewMs * 2 > leaseTtlMs)
+  // A lease must survive one failed renewal and still end locally (one renewal period early)
+  // before the database lets another process take it (docs/scale-out.md, Ownership).
+  if (r.problems.length === before && leaseTtlMs <= 3 * leaseRenewMs)
     r.problems.push({
       variable: r.raw('LEASE_RENEW_MS') !== undefined ? 'LEASE_RENEW_MS' : 'LEASE_TTL_MS',
-      expected: `at most half of LEASE_TTL_MS (LEASE_TTL_MS ${leaseTtlMs}, LEASE_RENEW_MS ${leaseRenewMs})`,
+      expected: `less than a third of LEASE_TTL_MS (LEASE_TTL_MS ${leaseTtlMs}, LEASE_RENEW_MS ${leaseRenewMs})`,
     });
   return { stateBackend: { kind, databaseUrl, poolSize, leaseTtlMs, leaseRenewMs } };
 }
