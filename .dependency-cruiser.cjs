@@ -14,7 +14,7 @@ const LIB_DEPENDENCIES = {
   core: [],
   config: ['core'],
   common: ['core', 'config'],
-  state: ['core', 'config'],
+  state: ['core', 'config', 'common'],
   drawdown: ['core', 'config'],
   alerts: ['core', 'config', 'common'],
   signals: ['core', 'config', 'common'],

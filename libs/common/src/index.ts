@@ -8,3 +8,5 @@ export * from './time/system-scheduler';
 export * from './time/time.module';
 export * from './http/describe-issues';
 export * from './http/account-routes';
+export * from './logging/core-logger';
+export * from './time/monotonic-clock';

@@ -1,5 +1,5 @@
 export * from './account-settings';
-export * from './core-logger';
+
 export * from './heartbeat/heartbeat-stamp';
 export * from './runtime.module';
 export * from './runtime-lifecycle';

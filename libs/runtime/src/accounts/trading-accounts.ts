@@ -24,7 +24,7 @@ import {
 import type { Lifecycle } from '@app/common';
 import type { AppConfig } from '@app/config';
 import { accountSettingsFor } from '../account-settings';
-import { coreLoggerFor } from '../core-logger';
+import { coreLoggerFor } from '@app/common';
 
 /** Accounts whose state is opened, or whose latch is loaded, at once at start-up. */
 const START_CONCURRENCY = 32;

@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Pool } from 'pg';
+import {
+  OwnershipManager,
+  withDeadline,
+  type OwnershipCounts,
+  type PendingWork,
+  type ScaleOut,
+  type Clock,
+  type CoreLogger,
+  type Lease,
+  type OwnershipListener,
+  type OwnershipLossReason,
+  type Scheduler,
+} from '@app/core';
+import { migrate } from './migrations';
+import { PostgresLeaseStore } from './postgres-lease-store';
+import { PostgresStateBackend } from './postgres-state-backend';
+import { WorkNotifications } from './work-notifications';
+
+export interface PostgresScaleOutSettings {
+  databaseUrl: string;
+  poolSize: number;
+  leaseTtlMs: number;
+  leaseRenewMs: number;
+  /** LOOP_ID: the readable part of this process's id (several replicas may share it). */
+  loopId: string;
+  /** The accounts of this process's configuration, upserted as rows at start. */
+  accountIds: readonly string[];
+}
+
+export interface PostgresScaleOutPorts {
+  scheduler: Scheduler;
+  /** Monotonic: the lease's local validity is measured on it. */
+  monotonicClock: Clock;
+  logger: CoreLogger;
+}
+
+/** Where ownership changes are delivered: set once the accounts runtime exists (before `start`). */
+class OwnershipRelay implements OwnershipListener {
+  target: OwnershipListener | undefined;
+
+  onGained(lease: Lease): void {
+    if (this.target === undefined) throw new Error('ownership gained before the accounts runtime listens');
+    this.target.onGained(lease);
+  }
+
+  onLost(lease: Lease, why: OwnershipLossReason): void {
+    this.target?.onLost(lease, why);
+  }
+}
+
+/**
+ * Everything of STATE_BACKEND=postgres in one place (docs/scale-out.md): the pool, the schema
+ * (migrated at start, safely when several processes start at once), the accounts as rows, the
+ * state backend fenced by this process's leases, the ownership manager, and the notifications
+ * that wake owners when another process accepted work for them.
+ */
+export class PostgresScaleOut implements ScaleOut {
+  readonly processId: string;
+  readonly backend: PostgresStateBackend;
+  readonly manager: OwnershipManager;
+  readonly notifications: WorkNotifications;
+  private readonly relay = new OwnershipRelay();
+  private readonly scheduler: Scheduler;
+
+  private constructor(
+    readonly pool: Pool,
+    settings: PostgresScaleOutSettings,
+    ports: PostgresScaleOutPorts,
+  ) {
+    this.scheduler = ports.scheduler;
+    this.processId = `${settings.loopId}/${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+    this.manager = new OwnershipManager(
+      { processId: this.processId, leaseTtlMs: settings.leaseTtlMs, leaseRenewMs: settings.leaseRenewMs },
+      {
+        store: new PostgresLeaseStore(pool),
+        scheduler: ports.scheduler,
+        clock: ports.monotonicClock,
+        logger: ports.logger,
+      },
+      this.relay,
+    );
+    this.backend = new PostgresStateBackend({
+      pool,
+      processId: this.processId,
+      epochOf: (accountId) => this.manager.epochOf(accountId),
+    });
+    this.notifications = new WorkNotifications(
+      { connectionString: settings.databaseUrl },
+      ports.scheduler,
+      ports.logger,
+    );
+  }
+
+  static async open(
+    settings: PostgresScaleOutSettings,
+    ports: PostgresScaleOutPorts,
+  ): Promise<PostgresScaleOut> {
+    // A query never waits longer than a lease lasts: a hung database must not hold a caller for ever.
+    const pool = new Pool({
+      connectionString: settings.databaseUrl,
+      max: settings.poolSize,
+      query_timeout: settings.leaseTtlMs,
+      connectionTimeoutMillis: settings.leaseTtlMs,
+    });
+    // An idle client that loses its server must not take the process down (it is logged; the
+    // next query gets a new connection, and readiness follows the database).
+    pool.on('error', (error) => ports.logger.warn({ err: error }, 'database connection lost'));
+    try {
+      const applied = await migrate(pool);
+      if (applied.length > 0) ports.logger.info({ versions: applied }, 'database schema migrated');
+      await pool.query(
+        `INSERT INTO accounts (id, config) SELECT id, jsonb_build_object('id', id) FROM unnest($1::text[]) AS id
+         ON CONFLICT (id) DO NOTHING`,
+        [settings.accountIds],
+      );
+      const scaleOut = new PostgresScaleOut(pool, settings, ports);
+      await scaleOut.notifications.open();
+      return scaleOut;
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+  }
+
+  /** The accounts runtime: told when this process gains or loses an account. */
+  listen(listener: OwnershipListener): void {
+    this.relay.target = listener;
+  }
+
+  startOwning(): Promise<void> {
+    return this.manager.start();
+  }
+
+  handOver(): Promise<void> {
+    return this.manager.handOver();
+  }
+
+  onWork(listener: () => void): void {
+    this.notifications.onWork(listener);
+  }
+
+  counts(): OwnershipCounts & { fencedWrites: number } {
+    return { ...this.manager.counts(), fencedWrites: this.backend.fencedWrites };
+  }
+
+  mayTrade(accountId: string): boolean {
+    return this.manager.mayTrade(accountId);
+  }
+
+  epochOf(accountId: string): number | undefined {
+    return this.manager.epochOf(accountId);
+  }
+
+  lostElsewhere(accountId: string, epoch: number): void {
+    this.manager.lostElsewhere(accountId, epoch);
+  }
+
+  pendingWork(accountIds: readonly string[]): Promise<PendingWork[]> {
+    return this.backend.pendingWork(accountIds);
+  }
+
+  /** For readiness: the database answers within `timeoutMs` (an error counts as no answer). */
+  async databaseAnswers(timeoutMs: number): Promise<boolean> {
+    const answered = this.pool.query('SELECT 1').then(
+      () => true,
+      () => false,
+    );
+    return (await withDeadline(this.scheduler, answered, timeoutMs)) === 'done' && (await answered);
+  }
+
+  async close(): Promise<void> {
+    this.manager.stop();
+    await this.notifications.close();
+    await this.pool.end();
+  }
+}

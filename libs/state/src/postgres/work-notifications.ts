@@ -1,0 +1,67 @@
+import { Client, type ClientConfig } from 'pg';
+import type { CoreLogger, Scheduler } from '@app/core';
+import { WORK_CHANNEL } from './postgres-signal-ledger';
+
+/** How long a lost LISTEN connection waits before it tries again; polling covers the gap. */
+const RECONNECT_AFTER_MS = 1_000;
+
+/**
+ * The owners' wake-up call (docs/scale-out.md, Intake): one connection LISTENs on the channel
+ * every claim notifies in its transaction, so an owner picks up work another process accepted at
+ * once. Notifications are a hint, never the record: a lost connection only means the owners'
+ * polling finds the work a little later, and the connection is made again.
+ */
+export class WorkNotifications {
+  private client: Client | undefined;
+  private readonly listeners: (() => void)[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly connection: ClientConfig,
+    private readonly scheduler: Scheduler,
+    private readonly logger: CoreLogger,
+  ) {}
+
+  onWork(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  async open(): Promise<void> {
+    if (this.closed) return;
+    const client = new Client(this.connection);
+    client.on('notification', () => {
+      for (const listener of this.listeners) listener();
+    });
+    client.on('error', (error) => {
+      this.logger.warn({ err: error }, 'work notifications: connection lost; polling until it is back');
+      this.reconnect(client);
+    });
+    client.on('end', () => this.reconnect(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${WORK_CHANNEL}`);
+      this.client = client;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'work notifications: could not listen; polling until it can');
+      this.reconnect(client);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const client = this.client;
+    this.client = undefined;
+    await client
+      ?.end()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'work notifications: close failed'));
+  }
+
+  private reconnect(client: Client): void {
+    if (this.client !== undefined && this.client !== client) return;
+    this.client = undefined;
+    client.removeAllListeners('end');
+    void client.end().catch(() => undefined); // already broken: its own error was logged
+    if (this.closed) return;
+    this.scheduler.after(RECONNECT_AFTER_MS, () => void this.open());
+  }
+}
