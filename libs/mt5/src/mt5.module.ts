@@ -1,5 +1,13 @@
 import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { BROKER_FLEET, STATE_BACKEND, type BrokerFleet, type BrokerGateway, type Clock } from '@app/core';
+import {
+  ACCOUNT_OWNERSHIP,
+  BROKER_FLEET,
+  STATE_BACKEND,
+  type AccountOwnership,
+  type BrokerFleet,
+  type BrokerGateway,
+  type Clock,
+} from '@app/core';
 import { APP_CONFIG, CLOCK, accountStateDir, type AccountConfig, type AppConfig } from '@app/config';
 import { openPaperFleet } from './paper/paper-fleet';
 import { createHttpBridgeGateway } from './http/create-http-bridge-gateway';
@@ -38,8 +46,13 @@ class BrokerAdapters implements BrokerFleet {
       provide: BrokerAdapters,
       // STATE_BACKEND exists once this process owns STATE_DIR: the paper accounts' files are
       // never opened (let alone compacted) by a process that is about to be refused.
-      inject: [APP_CONFIG, CLOCK, STATE_BACKEND],
-      useFactory: async (config: AppConfig, clock: Clock): Promise<BrokerAdapters> => {
+      inject: [APP_CONFIG, CLOCK, STATE_BACKEND, ACCOUNT_OWNERSHIP],
+      useFactory: async (
+        config: AppConfig,
+        clock: Clock,
+        _state: unknown,
+        ownership: AccountOwnership,
+      ): Promise<BrokerAdapters> => {
         const gateways = new Map<string, BrokerGateway>();
         const closers: (() => Promise<void>)[] = [];
         const paperAccounts = config.accounts.filter((account) => account.gateway === 'paper');
@@ -51,7 +64,15 @@ class BrokerAdapters implements BrokerFleet {
         }
         for (const account of config.accounts) {
           if (account.gateway !== 'http') continue;
-          const bridge = createHttpBridgeGateway(account, clock, new Logger('mt5-bridge'));
+          // With STATE_BACKEND=postgres every order carries the account's epoch, and a bridge that
+          // has seen a higher one refuses it: the account changed owner (docs/mt5-bridge.md, Fencing).
+          const bridge = createHttpBridgeGateway(account, clock, new Logger('mt5-bridge'), {
+            fencingToken: () => ownership.epochOf(account.id),
+            onFenced: () => {
+              const epoch = ownership.epochOf(account.id);
+              if (epoch !== undefined) ownership.lostElsewhere(account.id, epoch, 'bridge');
+            },
+          });
           gateways.set(account.id, bridge);
           closers.push(async () => bridge.close());
         }

@@ -7,6 +7,7 @@ import {
   EVENT_SINK,
   HEARTBEAT_STAMP,
   ProcessHeartbeat,
+  SCALE_OUT,
   SCHEDULER,
   STATE_BACKEND,
   SignalFanOut,
@@ -15,6 +16,7 @@ import {
   type BrokerFleet,
   type Clock,
   type EventSink,
+  type ScaleOut,
   type Scheduler,
   type StateBackend,
 } from '@app/core';
@@ -53,6 +55,7 @@ import { HeartbeatWatchdogService } from './heartbeat/heartbeat-watchdog.service
         ALERT_SINK,
         HEARTBEAT_STAMP,
         Lifecycle,
+        SCALE_OUT,
       ],
       useFactory: (
         config: AppConfig,
@@ -65,6 +68,7 @@ import { HeartbeatWatchdogService } from './heartbeat/heartbeat-watchdog.service
         alerts: AlertSink,
         stamp: SharedHeartbeatStamp,
         lifecycle: Lifecycle,
+        scaleOut: ScaleOut | null,
       ) =>
         TradingAccounts.build(config, {
           drawdown,
@@ -76,6 +80,7 @@ import { HeartbeatWatchdogService } from './heartbeat/heartbeat-watchdog.service
           scheduler,
           clock,
           lifecycle,
+          scaleOut,
         }),
     },
     { provide: AccountRegistry, inject: [TradingAccounts], useFactory: (a: TradingAccounts) => a.registry },

@@ -47,7 +47,8 @@ export interface AccountCounts {
  */
 export class ProcessHeartbeat {
   private cancel: Cancel | undefined;
-  private ticksAtLastBeat = -1;
+  /** Each account's completed ticks at the last beat (accounts come and go with shared accounts). */
+  private ticksAtLastBeat = new Map<HeartbeatAccount, number>();
   private lastBeat: number | null = null;
   private readonly startedAt: number;
   /** Accounts alerted as stale, with when their staleness began. */
@@ -59,6 +60,11 @@ export class ProcessHeartbeat {
       staleAfterMs: number;
       loopId: string;
       alertStaleAccounts: boolean;
+      /**
+       * Shared accounts (docs/scale-out.md): a process that owns no account right now still
+       * beats, since it runs; it is not stuck for having nothing to trade.
+       */
+      beatWithoutAccounts?: boolean;
     },
     private readonly ports: ProcessHeartbeatPorts,
   ) {
@@ -67,7 +73,7 @@ export class ProcessHeartbeat {
 
   start(): void {
     this.ports.stamp.stamp(this.ports.clock.now()); // start of the staleness clock
-    this.ticksAtLastBeat = this.totalTicks();
+    this.loopsProgressed();
     this.cancel = this.ports.scheduler.every(this.settings.intervalMs, () => this.beat());
   }
 
@@ -88,9 +94,7 @@ export class ProcessHeartbeat {
   beat(): boolean {
     const now = this.ports.clock.now();
     this.watchAccounts(now);
-    const ticks = this.totalTicks();
-    if (ticks <= this.ticksAtLastBeat) return false;
-    this.ticksAtLastBeat = ticks;
+    if (!this.loopsProgressed()) return false;
     this.lastBeat = now;
     this.ports.stamp.stamp(now);
     this.ports.events.publish('heartbeat', {
@@ -101,10 +105,19 @@ export class ProcessHeartbeat {
     return true;
   }
 
-  private totalTicks(): number {
-    let ticks = 0;
-    for (const account of this.ports.accounts()) ticks += account.loop.progress.ticksCompleted;
-    return ticks;
+  /** Whether some account's loop completed a tick since the last call (an account new since counts if it ticked). */
+  private loopsProgressed(): boolean {
+    const accounts = this.ports.accounts();
+    if (accounts.length === 0) return this.settings.beatWithoutAccounts === true;
+    const ticks = new Map<HeartbeatAccount, number>();
+    let progressed = false;
+    for (const account of accounts) {
+      const completed = account.loop.progress.ticksCompleted;
+      ticks.set(account, completed);
+      if (completed > (this.ticksAtLastBeat.get(account) ?? 0)) progressed = true;
+    }
+    this.ticksAtLastBeat = ticks;
+    return progressed;
   }
 
   /** Totals over the accounts; with one account, its own equity and drawdown (the single-account line). */

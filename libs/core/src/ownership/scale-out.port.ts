@@ -3,7 +3,11 @@ import type { AccountOwnership } from './account-ownership';
 import type { OwnershipCounts, OwnershipListener } from './ownership-manager';
 
 /** Work another process (or this one) accepted for an account, not yet taken up by its owner. */
-export type PendingWork = UnfinishedSignal & { accountId: string };
+export type PendingWork = UnfinishedSignal & {
+  accountId: string;
+  /** The signal's place in arrival order across all processes. */
+  seq: number;
+};
 
 /**
  * Several processes on one database (STATE_BACKEND=postgres, docs/scale-out.md), as the accounts
@@ -17,10 +21,12 @@ export interface ScaleOut extends AccountOwnership {
   startOwning(): Promise<void>;
   /** SIGTERM: stop trading every owned account and release its lease, so the others take it at once. */
   handOver(): Promise<void>;
-  pendingWork(accountIds: readonly string[]): Promise<PendingWork[]>;
+  /** Accepted work of these accounts, of signals after `afterSeq`, oldest first, a bounded number at a time. */
+  pendingWork(accountIds: readonly string[], afterSeq?: number): Promise<PendingWork[]>;
   onWork(listener: () => void): void;
   databaseAnswers(timeoutMs: number): Promise<boolean>;
-  counts(): OwnershipCounts & { fencedWrites: number };
+  /** `fencedWrites`: writes refused for a stale epoch, by the database and by the bridges. */
+  counts(): OwnershipCounts & { fencedWrites: { database: number; bridge: number } };
 }
 
 export const SCALE_OUT = Symbol('SCALE_OUT');

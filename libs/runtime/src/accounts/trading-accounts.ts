@@ -19,12 +19,13 @@ import {
   type EventSink,
   type HeartbeatStamp,
   type Scheduler,
+  type ScaleOut,
   type StateBackend,
 } from '@app/core';
-import type { Lifecycle } from '@app/common';
-import type { AppConfig } from '@app/config';
+import { coreLoggerFor, type Lifecycle } from '@app/common';
+import type { AccountConfig, AppConfig } from '@app/config';
 import { accountSettingsFor } from '../account-settings';
-import { coreLoggerFor } from '@app/common';
+import { SharedAccounts } from './shared-accounts';
 
 /** Accounts whose state is opened, or whose latch is loaded, at once at start-up. */
 const START_CONCURRENCY = 32;
@@ -43,6 +44,8 @@ export interface TradingAccountsPorts {
   scheduler: Scheduler;
   clock: Clock;
   lifecycle: Lifecycle;
+  /** Several processes on one database (STATE_BACKEND=postgres); null with files. */
+  scaleOut: ScaleOut | null;
 }
 
 /**
@@ -58,15 +61,31 @@ export class TradingAccounts {
   private readonly states = new Map<string, AccountState>();
   private readonly logger = new Logger('accounts');
   private readonly scheduler: Scheduler;
+  private readonly hostRateLimiter: OrderRateLimiter;
+  /** With STATE_BACKEND=postgres: the accounts this process owns come and go (docs/scale-out.md). */
+  private readonly shared: SharedAccounts | undefined;
 
-  private constructor(config: AppConfig, ports: TradingAccountsPorts) {
+  private constructor(
+    private readonly config: AppConfig,
+    private readonly ports: TradingAccountsPorts,
+  ) {
     this.scheduler = ports.scheduler;
+    this.hostRateLimiter = new OrderRateLimiter(config.signals.hostMaxOrdersPerSecond);
     const stopping = () => ports.lifecycle.stopping;
+    this.shared =
+      ports.scaleOut === null
+        ? undefined
+        : new SharedAccounts(config, ports.scaleOut, this.registry, {
+            backend: ports.backend,
+            build: (account, state) => this.createRuntime(account, state),
+            scheduler: ports.scheduler,
+            logger: coreLoggerFor(new Logger('ownership')),
+          });
     this.fanOut = new SignalFanOut(
-      { loopId: config.loopId, where: config.stateDir },
+      { loopId: config.loopId, where: ports.scaleOut === null ? config.stateDir : 'the database' },
       {
         ledger: ports.backend.ledger,
-        accounts: this.registry,
+        accounts: this.shared?.directory ?? this.registry,
         stopping,
         alerts: ports.alerts,
         clock: ports.clock,
@@ -80,6 +99,7 @@ export class TradingAccounts {
         loopId: config.loopId,
         // With one account the process's own watchdog alert says it all (docs/service.md).
         alertStaleAccounts: config.accounts.length > 1,
+        beatWithoutAccounts: ports.scaleOut !== null,
       },
       {
         accounts: () => this.registry.all(),
@@ -93,35 +113,48 @@ export class TradingAccounts {
     );
   }
 
-  /** Opens every account's state and builds its runtime; nothing trades yet. */
+  /**
+   * Opens every account's state and builds its runtime; nothing trades yet. With
+   * STATE_BACKEND=postgres none: an account's runtime is built when this process comes to own it.
+   */
   static async build(config: AppConfig, ports: TradingAccountsPorts): Promise<TradingAccounts> {
     const accounts = new TradingAccounts(config, ports);
-    const several = config.accounts.length > 1;
-    const hostRateLimiter = new OrderRateLimiter(config.signals.hostMaxOrdersPerSecond);
+    if (ports.scaleOut !== null) return accounts;
     const opened = await mapWithConcurrency(config.accounts, START_CONCURRENCY, async (account) => ({
       account,
       state: await ports.backend.openAccount(account.id),
     }));
     for (const { account, state } of opened) {
       accounts.states.set(account.id, state);
-      const risk = ports.drawdown.get(account.id);
-      if (risk === undefined) throw new Error(`account ${account.id} has no drawdown settings`);
-      const runtime = createAccountRuntime(accountSettingsFor(config, account, risk), {
-        broker: ports.brokers.gateway(account.id),
-        ledger: accountLedger(ports.backend.ledger, account.id),
-        riskState: state.riskState,
-        audit: state.audit,
-        events: accountEvents(ports.events, account.id),
-        alerts: accountAlerts(ports.alerts, account.id, several),
-        scheduler: ports.scheduler,
-        clock: ports.clock,
-        logger: coreLoggerFor(new Logger('trading'), account.id),
-        stopping: () => ports.lifecycle.stopping,
-        hostRateLimiter,
-      });
-      accounts.registry.add(runtime);
+      accounts.registry.add(accounts.createRuntime(account, state));
     }
     return accounts;
+  }
+
+  /** The one place an account's runtime is made, on its state, its broker and this process's ports. */
+  private createRuntime(account: AccountConfig, state: AccountState): AccountRuntime {
+    const { ports, config } = this;
+    const risk = ports.drawdown.get(account.id);
+    if (risk === undefined) throw new Error(`account ${account.id} has no drawdown settings`);
+    const scaleOut = ports.scaleOut;
+    return createAccountRuntime(accountSettingsFor(config, account, risk), {
+      broker: ports.brokers.gateway(account.id),
+      ledger: accountLedger(ports.backend.ledger, account.id),
+      riskState: state.riskState,
+      audit: state.audit,
+      events: accountEvents(ports.events, account.id),
+      alerts: accountAlerts(ports.alerts, account.id, config.accounts.length > 1),
+      scheduler: ports.scheduler,
+      clock: ports.clock,
+      logger: coreLoggerFor(new Logger('trading'), account.id),
+      // Shared accounts: no order once this process may no longer trade it (its lease ran out
+      // locally, or a write or a bridge refused its epoch), checked before every send.
+      stopping:
+        scaleOut === null
+          ? () => ports.lifecycle.stopping
+          : () => ports.lifecycle.stopping || !scaleOut.mayTrade(account.id),
+      hostRateLimiter: this.hostRateLimiter,
+    });
   }
 
   /**
@@ -134,6 +167,11 @@ export class TradingAccounts {
    * answers.
    */
   async start(): Promise<void> {
+    if (this.shared !== undefined) {
+      await this.shared.start();
+      this.heartbeat.start();
+      return;
+    }
     const runtimes = this.registry.all();
     await mapWithConcurrency(runtimes, START_CONCURRENCY, async (runtime) => {
       const state = this.states.get(runtime.id);
@@ -173,6 +211,8 @@ export class TradingAccounts {
 
   /** Graceful stop, first part: no new tick anywhere; ticks in flight finish, outcomes are written. */
   async stopTrading(): Promise<void> {
+    // Shared accounts are handed over: each stops trading, then its lease is released at once.
+    if (this.shared !== undefined) await this.shared.handOver();
     await Promise.all(this.registry.all().map((runtime) => runtime.stopTrading()));
   }
 
@@ -197,6 +237,7 @@ export class TradingAccounts {
 
   /** Last part: the guards' checks and the heartbeat stop. */
   stop(): void {
+    this.shared?.stop();
     for (const runtime of this.registry.all()) runtime.stop();
     this.heartbeat.stop();
   }

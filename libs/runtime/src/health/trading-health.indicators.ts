@@ -1,9 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { type Clock } from '@app/core';
+import { SCALE_OUT, type Clock, type ScaleOut } from '@app/core';
 import { Lifecycle } from '@app/common';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { TradingAccounts } from '../accounts/trading-accounts';
+
+/** Readiness asks the database at most this long (probes time out after a few seconds). */
+const DATABASE_PROBE_TIMEOUT_MS = 1_000;
 
 /** The health indicators behind /health, /health/live and /health/ready. */
 @Injectable()
@@ -14,6 +17,7 @@ export class TradingHealthIndicators {
     private readonly accounts: TradingAccounts,
     private readonly lifecycle: Lifecycle,
     private readonly health: HealthIndicatorService,
+    @Inject(SCALE_OUT) private readonly scaleOut: ScaleOut | null,
   ) {}
 
   /**
@@ -27,8 +31,13 @@ export class TradingHealthIndicators {
     return ageMs > this.config.heartbeatStaleAfterMs ? check.down(data) : check.up(data);
   }
 
-  stateLoaded() {
+  /** Files: every account's state is loaded. PostgreSQL: the database answers (docs/scale-out.md). */
+  async stateLoaded() {
     const check = this.health.check('state');
+    if (this.scaleOut !== null)
+      return (await this.scaleOut.databaseAnswers(DATABASE_PROBE_TIMEOUT_MS))
+        ? check.up()
+        : check.down({ message: 'database unreachable' });
     return this.accounts.registry.ready() ? check.up() : check.down({ message: 'state not loaded' });
   }
 

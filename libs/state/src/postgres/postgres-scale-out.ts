@@ -64,6 +64,7 @@ export class PostgresScaleOut implements ScaleOut {
   readonly notifications: WorkNotifications;
   private readonly relay = new OwnershipRelay();
   private readonly scheduler: Scheduler;
+  private fencedAtBridge = 0;
 
   private constructor(
     readonly pool: Pool,
@@ -142,8 +143,11 @@ export class PostgresScaleOut implements ScaleOut {
     this.notifications.onWork(listener);
   }
 
-  counts(): OwnershipCounts & { fencedWrites: number } {
-    return { ...this.manager.counts(), fencedWrites: this.backend.fencedWrites };
+  counts(): OwnershipCounts & { fencedWrites: { database: number; bridge: number } } {
+    return {
+      ...this.manager.counts(),
+      fencedWrites: { database: this.backend.fencedWrites, bridge: this.fencedAtBridge },
+    };
   }
 
   mayTrade(accountId: string): boolean {
@@ -154,12 +158,13 @@ export class PostgresScaleOut implements ScaleOut {
     return this.manager.epochOf(accountId);
   }
 
-  lostElsewhere(accountId: string, epoch: number): void {
+  lostElsewhere(accountId: string, epoch: number, where: 'database' | 'bridge'): void {
+    if (where === 'bridge') this.fencedAtBridge++;
     this.manager.lostElsewhere(accountId, epoch);
   }
 
-  pendingWork(accountIds: readonly string[]): Promise<PendingWork[]> {
-    return this.backend.pendingWork(accountIds);
+  pendingWork(accountIds: readonly string[], afterSeq?: number): Promise<PendingWork[]> {
+    return this.backend.pendingWork(accountIds, afterSeq);
   }
 
   /** For readiness: the database answers within `timeoutMs` (an error counts as no answer). */

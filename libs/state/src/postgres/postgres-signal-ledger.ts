@@ -1,4 +1,5 @@
 import {
+  type PendingWork,
   type SignalLedger,
   type SignalLedgerRecord,
   type SignalStatus,
@@ -32,7 +33,6 @@ interface QueuedClaim {
 }
 
 /** An unfinished signal of some account, as the work of whichever process owns that account. */
-export type PendingWork = UnfinishedSignal & { accountId: string };
 
 interface WorkRow {
   account_id: string;
@@ -108,15 +108,24 @@ export class PostgresSignalLedger implements SignalLedger {
     return result.rows.map((row) => ({ signal: row.body, status: row.status }));
   }
 
-  /** Accepted work of these accounts, oldest first and at most PENDING_WORK_LIMIT, whichever process accepted it. */
-  async pendingWork(accountIds: readonly string[]): Promise<PendingWork[]> {
+  /**
+   * Accepted work of these accounts, whichever process accepted it, of signals after `afterSeq`
+   * in arrival order (`seq`), oldest first and at most PENDING_WORK_LIMIT.
+   */
+  async pendingWork(accountIds: readonly string[], afterSeq = 0): Promise<PendingWork[]> {
     if (accountIds.length === 0) return [];
-    const result = await this.pool.query<WorkRow>(
-      `SELECT w.account_id, w.status, s.body FROM signal_work w JOIN signals s ON s.id = w.signal_id
-       WHERE w.account_id = ANY($1::text[]) AND w.status = 'accepted' ORDER BY s.seq, w.account_id LIMIT $2`,
-      [accountIds, PENDING_WORK_LIMIT],
+    const result = await this.pool.query<WorkRow & { seq: string }>(
+      `SELECT w.account_id, w.status, s.body, s.seq FROM signal_work w JOIN signals s ON s.id = w.signal_id
+       WHERE w.account_id = ANY($1::text[]) AND w.status = 'accepted' AND s.seq > $3
+       ORDER BY s.seq, w.account_id LIMIT $2`,
+      [accountIds, PENDING_WORK_LIMIT, afterSeq],
     );
-    return result.rows.map((row) => ({ accountId: row.account_id, signal: row.body, status: row.status }));
+    return result.rows.map((row) => ({
+      accountId: row.account_id,
+      signal: row.body,
+      status: row.status,
+      seq: Number(row.seq),
+    }));
   }
 
   /** Commits the queue, one batch at a time, until it is empty. */

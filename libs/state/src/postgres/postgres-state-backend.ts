@@ -1,9 +1,9 @@
-import type { AccountState, AuditEntry, RiskStateLoad, StateBackend } from '@app/core';
+import type { AccountState, AuditEntry, PendingWork, RiskStateLoad, StateBackend } from '@app/core';
 import type { Pool } from 'pg';
 import { LeaseFence, type LeaseFenceOptions } from './lease-fence';
 import { PostgresAuditLog, readAudit } from './postgres-audit-log';
 import { PostgresRiskStateStore, loadRiskState } from './postgres-risk-state-store';
-import { PostgresSignalLedger, type PendingWork } from './postgres-signal-ledger';
+import { PostgresSignalLedger } from './postgres-signal-ledger';
 
 export type PostgresStateBackendOptions = LeaseFenceOptions;
 
@@ -43,8 +43,8 @@ export class PostgresStateBackend implements StateBackend {
   }
 
   /** Accepted work of these accounts, whichever process accepted it (an owner woken by WORK_CHANNEL). */
-  pendingWork(accountIds: readonly string[]): Promise<PendingWork[]> {
-    return this.ledger.pendingWork(accountIds);
+  pendingWork(accountIds: readonly string[], afterSeq?: number): Promise<PendingWork[]> {
+    return this.ledger.pendingWork(accountIds, afterSeq);
   }
 
   /** An account's risk state as last saved, for any process's accounts API (not fenced: a read). */

@@ -1,0 +1,224 @@
+import {
+  DEFAULT_SIGNAL_CHANNEL,
+  type AccountRegistry,
+  type AccountRuntime,
+  type AccountState,
+  type CoreLogger,
+  type FanOutAccount,
+  type FanOutDirectory,
+  type Lease,
+  type OwnershipListener,
+  type OwnershipLossReason,
+  type PendingWork,
+  type ScaleOut,
+  type Scheduler,
+  type StateBackend,
+} from '@app/core';
+import type { AccountConfig, AppConfig } from '@app/config';
+import { SharedWorkPickup } from './shared-work-pickup';
+
+export interface SharedAccountsPorts {
+  backend: StateBackend;
+  /** Builds an account's runtime on its state (TradingAccounts.createRuntime). */
+  build(account: AccountConfig, state: AccountState): AccountRuntime;
+  scheduler: Scheduler;
+  logger: CoreLogger;
+}
+
+/**
+ * The fan-out's view with shared accounts: every configured account, owned here or not. A claim
+ * commits the signal's work for all of them in the database; each owner then takes its part up
+ * through the pickup (woken at once when the owner is this process). A halted account is known
+ * to its owner only: its owner rejects the signal (reason `halted`) when it takes it up.
+ */
+class AllAccountsDirectory implements FanOutDirectory {
+  private readonly byId = new Map<string, FanOutAccount>();
+  private readonly byChannel = new Map<string, FanOutAccount[]>();
+
+  constructor(accounts: readonly AccountConfig[], wake: () => void) {
+    for (const account of accounts) {
+      const entry: FanOutAccount = {
+        id: account.id,
+        isHalted: () => false,
+        admit: () => {
+          wake();
+          return Promise.resolve();
+        },
+        rejectHalted: () => undefined,
+      };
+      this.byId.set(account.id, entry);
+      for (const channel of account.channels) {
+        const list = this.byChannel.get(channel) ?? [];
+        list.push(entry);
+        this.byChannel.set(channel, list);
+      }
+    }
+  }
+
+  account(id: string): FanOutAccount | undefined {
+    return this.byId.get(id);
+  }
+
+  subscribers(channel: string = DEFAULT_SIGNAL_CHANNEL): readonly FanOutAccount[] {
+    return this.byChannel.get(channel) ?? [];
+  }
+
+  ready(): boolean {
+    return true;
+  }
+}
+
+/**
+ * With STATE_BACKEND=postgres (docs/scale-out.md), the accounts this process trades are those it
+ * owns, and they come and go: an account gained is opened from the database where its last owner
+ * left it (latch, baselines, close-all, unfinished signals) and starts trading; an account lost
+ * stops at once (no further order: its runtime's `stopping` already says so) and leaves the
+ * registry. Changes of one account are applied one after the other, in the order they came.
+ */
+export class SharedAccounts implements OwnershipListener {
+  readonly directory: FanOutDirectory;
+  private readonly pickup: SharedWorkPickup;
+  private readonly configById: Map<string, AccountConfig>;
+  private readonly chains = new Map<string, Promise<void>>();
+
+  constructor(
+    config: AppConfig,
+    private readonly scaleOut: ScaleOut,
+    private readonly registry: AccountRegistry,
+    private readonly ports: SharedAccountsPorts,
+  ) {
+    this.configById = new Map(config.accounts.map((account) => [account.id, account]));
+    this.pickup = new SharedWorkPickup(
+      scaleOut,
+      () => this.registry.all().map((runtime) => runtime.id),
+      { admit: (work) => this.admit(work) },
+      ports.scheduler,
+      ports.logger,
+    );
+    this.directory = new AllAccountsDirectory(config.accounts, () => this.pickup.wake());
+  }
+
+  /** Listens, starts the pickup and the ownership rounds; resolves once the first round's accounts are started. */
+  async start(): Promise<void> {
+    this.scaleOut.listen(this);
+    this.scaleOut.onWork(() => this.pickup.wake());
+    this.pickup.start();
+    await this.scaleOut.startOwning();
+    await this.settled();
+  }
+
+  onGained(lease: Lease): void {
+    this.serially(lease.accountId, () => this.adopt(lease));
+  }
+
+  onLost(lease: Lease, why: OwnershipLossReason): void {
+    this.pickup.dropped(lease.accountId);
+    if (why === 'released')
+      this.ports.logger.info(
+        { type: 'ownership_released', account_id: lease.accountId, epoch: lease.epoch },
+        `ownership_released: account ${lease.accountId}, for another process to take`,
+      );
+    else
+      this.ports.logger.warn(
+        { type: 'ownership_lost', account_id: lease.accountId, epoch: lease.epoch, why },
+        `ownership_lost: account ${lease.accountId} (${why}); no further order is sent for it`,
+      );
+    this.serially(lease.accountId, () => this.drop(lease.accountId));
+  }
+
+  /** SIGTERM: every account stops trading and its lease is released, so the others take it at once. */
+  async handOver(): Promise<void> {
+    this.pickup.stop();
+    await this.scaleOut.handOver();
+    await this.settled();
+  }
+
+  stop(): void {
+    this.pickup.stop();
+  }
+
+  private async adopt(lease: Lease): Promise<void> {
+    const id = lease.accountId;
+    if (!this.scaleOut.mayTrade(id) || this.registry.account(id) !== undefined) return;
+    const account = this.configById.get(id);
+    if (account === undefined) {
+      this.ports.logger.error(
+        { account_id: id },
+        `owns account ${id}, which this process's configuration does not have: it is not traded here`,
+      );
+      return;
+    }
+    const state = await this.ports.backend.openAccount(id);
+    if (!this.scaleOut.mayTrade(id)) return;
+    const runtime = this.ports.build(account, state);
+    this.registry.add(runtime);
+    this.pickup.adopted(
+      id,
+      state.loaded.unfinished.map((entry) => entry.signal.id),
+    );
+    try {
+      await runtime.load({
+        riskState: await state.riskState.load(),
+        problems: state.loaded.problems,
+        ledgerTrusted: state.loaded.ledgerTrusted,
+        where: state.loaded.where,
+        unfinished: state.loaded.unfinished,
+      });
+    } catch (error) {
+      this.ports.logger.error({ err: error, account_id: id }, 'could not take the account on; leaving it');
+      this.registry.remove(id);
+      this.pickup.dropped(id);
+      runtime.stop();
+      return;
+    }
+    this.ports.logger.info(
+      {
+        type: 'ownership_gained',
+        account_id: id,
+        epoch: lease.epoch,
+        unfinished: state.loaded.unfinished.length,
+      },
+      `ownership_gained: account ${id} at epoch ${lease.epoch}`,
+    );
+    runtime
+      .begin()
+      .catch((error: unknown) =>
+        this.ports.logger.error(
+          { err: error, account_id: id },
+          'account start failed after its latch was loaded',
+        ),
+      );
+  }
+
+  private async drop(accountId: string): Promise<void> {
+    const runtime = this.registry.remove(accountId);
+    if (runtime === undefined) return;
+    await runtime.stopTrading();
+    runtime.stop();
+  }
+
+  /** A signal accepted for an account this process owns, taken up from the database. */
+  private async admit(work: PendingWork): Promise<void> {
+    const runtime = this.registry.account(work.accountId);
+    if (runtime === undefined || !runtime.ready) return;
+    await runtime.admit(work.signal);
+  }
+
+  private serially(accountId: string, change: () => Promise<void>): void {
+    const previous = this.chains.get(accountId) ?? Promise.resolve();
+    const next = previous
+      .then(change)
+      .catch((error: unknown) =>
+        this.ports.logger.error({ err: error, account_id: accountId }, 'ownership change failed'),
+      )
+      .finally(() => {
+        if (this.chains.get(accountId) === next) this.chains.delete(accountId);
+      });
+    this.chains.set(accountId, next);
+  }
+
+  /** Every change so far applied. */
+  private async settled(): Promise<void> {
+    while (this.chains.size > 0) await Promise.all([...this.chains.values()]);
+  }
+}
