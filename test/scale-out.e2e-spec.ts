@@ -268,6 +268,13 @@ describe('scale-out: several processes on one PostgreSQL', () => {
       (line) => line.type === 'ownership_lost' && paused.includes(String(line.account_id)),
       LEASE_TTL_MS * 4,
     );
+    // Its metrics say what happened (docs/scale-out.md, Health and metrics).
+    const metrics = await (await fetch(`${a.baseUrl}/metrics`)).text();
+    const value = (name: string) =>
+      Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'm').exec(metrics)?.[1]);
+    expect(value('trading_ownership_lost_total')).toBeGreaterThanOrEqual(paused.length);
+    expect(metrics).toMatch(/^trading_accounts_owned\{[^}]*\} \d+/m);
+    expect(metrics).toMatch(/^trading_fenced_writes_total\{[^}]*where="bridge"[^}]*\} \d+/m);
     const again = signalBody({ channel: CHANNEL, instrument: 'EURUSD', volume: 0.01 });
     expect((await postSignal(a.baseUrl, SECRET, again)).status).toBe(202);
     await filledOnce(again.id as string, IDS);

@@ -40,6 +40,7 @@ const { SystemScheduler } = lib('common', 'time/system-scheduler');
 const { SIGNALS_HMAC_SECRET } = lib('signals', 'signals.tokens');
 const { DrawdownGuard } = lib('core', 'risk/drawdown-guard');
 const { AccountRegistry } = lib('core', 'account/account-registry');
+const { SCALE_OUT } = lib('core', 'ownership/scale-out.port');
 const { AnalyticsService } = lib('analytics', 'analytics/analytics.service');
 const { TradingMetrics } = lib('analytics', 'metrics/trading-metrics');
 const { AnalyticsMetrics } = lib('analytics', 'metrics/analytics-metrics');
@@ -98,6 +99,7 @@ async function startContexts(webhookUrl) {
       { provide: DrawdownGuard, useValue: guardStub },
       // The accounts' gauges are read at scrape time only; the per-event cost does not depend on them.
       { provide: AccountRegistry, useValue: new AccountRegistry() },
+      { provide: SCALE_OUT, useValue: null },
       ...optionalProviders(),
       TradingMetrics,
       AnalyticsMetrics,

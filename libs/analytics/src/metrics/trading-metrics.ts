@@ -1,6 +1,13 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { AccountRegistry, isCapTrigger, type GuardSnapshot, type TradingEvent } from '@app/core';
+import {
+  AccountRegistry,
+  SCALE_OUT,
+  isCapTrigger,
+  type GuardSnapshot,
+  type ScaleOut,
+  type TradingEvent,
+} from '@app/core';
 import { AlertDrops } from '@app/alerts';
 import { EventBus } from '@app/common';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
@@ -100,6 +107,7 @@ export class TradingMetrics implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly platform: PlatformSignalSource,
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(CLOCK) clock: Clock,
+    @Inject(SCALE_OUT) scaleOut: ScaleOut | null,
   ) {
     // LOOP_ID names the loop in metrics as in logs and alerts: every series carries it.
     this.registry.setDefaultLabels({ loop_id: config.loopId });
@@ -124,6 +132,7 @@ export class TradingMetrics implements OnApplicationBootstrap, OnModuleDestroy {
     guardGauge('trading_drawdown_cap_percent', 'The configured drawdown cap, percent', (s) => s.capPercent);
     guardGauge('trading_halted', '1 while trading is halted', (s) => (s.halted ? 1 : 0));
     guardGauge('trading_open_positions', 'Open positions at the last check', (s) => s.openPositions);
+    if (scaleOut !== null) this.registerScaleOut(scaleOut);
     new Gauge({
       name: 'trading_accounts',
       help: 'Accounts by state: running, halted, stale (docs/accounts.md)',
@@ -252,5 +261,49 @@ export class TradingMetrics implements OnApplicationBootstrap, OnModuleDestroy {
       default:
         break;
     }
+  }
+
+  /** STATE_BACKEND=postgres (docs/scale-out.md, Health and metrics): ownership, read at scrape time. */
+  private registerScaleOut(scaleOut: ScaleOut): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'trading_accounts_owned',
+      help: 'Accounts this process owns (holds the lease of) now',
+      registers,
+      collect() {
+        this.set(scaleOut.counts().owned);
+      },
+    });
+    new Counter({
+      name: 'trading_lease_takeovers_total',
+      help: 'Accounts this process took on that had an owner before (epoch above 1)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(scaleOut.counts().takeovers);
+      },
+    });
+    new Counter({
+      name: 'trading_ownership_lost_total',
+      help: 'Accounts this process stopped owning other than by giving them up (taken over, expired, database unreachable)',
+      registers,
+      collect() {
+        const { lost } = scaleOut.counts();
+        this.reset();
+        this.inc(lost.taken_over + lost.expired + lost.database_unreachable);
+      },
+    });
+    new Counter({
+      name: 'trading_fenced_writes_total',
+      help: 'Writes refused for a stale epoch: by the database, or by a bridge (stale_fencing_token)',
+      labelNames: ['where'],
+      registers,
+      collect() {
+        const { fencedWrites } = scaleOut.counts();
+        this.reset();
+        this.labels('database').inc(fencedWrites.database);
+        this.labels('bridge').inc(fencedWrites.bridge);
+      },
+    });
   }
 }
