@@ -93,9 +93,9 @@ describe('PostgresSignalLedger: claims from several processes', () => {
     expect(outcomes).toEqual(['claimed', 'claimed', 'duplicate', 'claimed', 'duplicate']);
     expect(processA.ledger.commits).toBe(2);
     expect(await processB.pendingWork([A, B])).toEqual([
-      { accountId: A, signal: signal('first'), status: 'accepted' },
-      { accountId: A, signal: signal('repeated'), status: 'accepted' },
-      { accountId: A, signal: signal('other'), status: 'accepted' },
+      { accountId: A, signal: signal('first'), status: 'accepted', seq: expect.any(Number) },
+      { accountId: A, signal: signal('repeated'), status: 'accepted', seq: expect.any(Number) },
+      { accountId: A, signal: signal('other'), status: 'accepted', seq: expect.any(Number) },
     ]);
   });
 
@@ -153,14 +153,17 @@ describe('PostgresSignalLedger: claims from several processes', () => {
     await processA.ledger.update(A, 'w-1', 'approved', T0 + 5);
 
     expect(await processA.pendingWork([A])).toEqual([
-      { accountId: A, signal: signal('w-2'), status: 'accepted' },
-      { accountId: A, signal: signal('w-4'), status: 'accepted' },
+      { accountId: A, signal: signal('w-2'), status: 'accepted', seq: expect.any(Number) },
+      { accountId: A, signal: signal('w-4'), status: 'accepted', seq: expect.any(Number) },
     ]);
     expect((await processA.pendingWork([B, C])).map((w) => `${w.accountId}:${w.signal.id}`)).toEqual([
       'acct-b:w-2',
       'acct-c:w-3',
     ]);
     expect(await processA.pendingWork([])).toEqual([]);
+    // After a signal's place in arrival order: only later ones (an owner's cursor).
+    const [first] = await processA.pendingWork([A]);
+    expect((await processA.pendingWork([A], first?.seq)).map((w) => w.signal.id)).toEqual(['w-4']);
   });
 
   it('answers seen only for ids this process claimed or found duplicate', async () => {
