@@ -195,6 +195,98 @@ describe('scale-out: several processes on one PostgreSQL', () => {
     );
   }, 90_000);
 
+  it('SIGTERM hands the accounts over: the other process owns them within 2 s of the exit, and trades them', async () => {
+    const a = await start('proc-a');
+    const b = await start('proc-b');
+    await split(a, b);
+    const moving = IDS.filter((id) => owners([a]).get(id)?.length === 1);
+    a.kill('SIGTERM');
+    const exit = await a.exited();
+    const exitedAt = Date.now();
+    expect(exit.code).toBe(0);
+    expect(a.lines.some((l) => l.msg === 'ownership_handed_over')).toBe(true);
+    await waitUntil(() => moving.every((id) => owners([b]).get(id)?.length === 1), {
+      what: `proc-b owns ${moving.join(', ')} after the hand-over`,
+      timeoutMs: 10_000,
+    });
+    const handOverMs = Date.now() - exitedAt;
+    expect(handOverMs).toBeLessThan(2_000);
+    const body = signalBody({ channel: CHANNEL, instrument: 'EURUSD', volume: 0.01 });
+    expect((await postSignal(b.baseUrl, SECRET, body)).status).toBe(202);
+    await filledOnce(body.id as string, IDS);
+    console.log(
+      `scale-out: SIGTERM hand-over of ${moving.length} accounts, owned by the other ${handOverMs} ms after the exit`,
+    );
+  }, 90_000);
+
+  it('any process answers: a halt and a resume of an account another process owns, and the platform kill switch', async () => {
+    const a = await start('proc-a');
+    const b = await start('proc-b');
+    await split(a, b);
+    const ofA = IDS.find((id) => owners([a]).get(id)?.length === 1) as string;
+    const admin = (p: ServiceProcess, method: string, path: string, body?: object) =>
+      fetch(`${p.baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+
+    // Asked on b, carried out by a (the owner), answered with a's outcome.
+    const halted = await admin(b, 'POST', `/api/v1/accounts/${ofA}/halt`, {
+      reason: 'asked on b',
+      by: 'ops',
+    });
+    expect(halted).toEqual({
+      status: 200,
+      body: expect.objectContaining({ account_id: ofA, state: 'halted', already_halted: false }),
+    });
+    expect((await admin(a, 'GET', `/api/v1/accounts/${ofA}/status`)).body.account_state).toBe('halted');
+    // Reads need the owner: b names it.
+    const read = await admin(b, 'GET', `/api/v1/accounts/${ofA}/status`);
+    expect(read.status).toBe(409);
+    expect(read.body).toMatchObject({ reason: 'owned_elsewhere', owner: expect.stringMatching(/^proc-a\//) });
+    const resumed = await admin(b, 'POST', `/api/v1/accounts/${ofA}/resume`, { reviewed_by: 'ops' });
+    expect(resumed.body).toMatchObject({ account_id: ofA, resumed: true, state: 'running' });
+    expect((await admin(a, 'GET', `/api/v1/accounts/${ofA}/status`)).body.account_state).toBe('running');
+
+    // The platform kill switch on one process halts every account, whoever owns it.
+    const all = await admin(a, 'POST', '/api/v1/halt', { scope: 'all', reason: 'platform', by: 'ops' });
+    expect(all.body).toMatchObject({
+      scope: 'all',
+      accounts: IDS.length,
+      newly_halted: IDS.length,
+      requested: [],
+    });
+    const body = signalBody({ channel: CHANNEL, instrument: 'EURUSD', volume: 0.01 });
+    expect((await postSignal(b.baseUrl, SECRET, body)).status).toBe(202);
+    const bulk = await admin(b, 'POST', '/api/v1/resume', { scope: 'all', reviewed_by: 'ops' });
+    expect(bulk.body).toMatchObject({ scope: 'all', failed: [], still_halted: [], requested: [] });
+    expect(new Set(bulk.body.resumed as string[])).toEqual(new Set(IDS));
+    // The signal that came in while everything was halted is never sent, even after the resume.
+    const pool = new Pool({ connectionString: databaseUrl });
+    try {
+      await waitUntil(
+        async () =>
+          (
+            await pool.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM signal_work WHERE signal_id = $1 AND status = 'rejected' AND reason = 'halted'`,
+              [body.id],
+            )
+          ).rows[0]?.n === IDS.length,
+        { what: 'the signal rejected as halted on every account', timeoutMs: 10_000, intervalMs: 100 },
+      );
+    } finally {
+      await pool.end();
+    }
+    for (const id of IDS)
+      expect(
+        bridges
+          .get(id)
+          ?.requestsTo('POST', '/v1/orders')
+          .some((r) => r.idempotencyKey === openRequestId(body.id as string)),
+      ).toBe(false);
+  }, 90_000);
+
   it('a halted account stays halted when its owner dies: the new owner sends nothing for it', async () => {
     const a = await start('proc-a');
     const b = await start('proc-b');

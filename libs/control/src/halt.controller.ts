@@ -3,11 +3,20 @@ import {
   ConflictException,
   Controller,
   HttpCode,
+  Inject,
   Post,
   ServiceUnavailableException,
   UseGuards,
 } from '@nestjs/common';
-import { AccountRegistry, type AccountRuntime } from '@app/core';
+import {
+  AccountRegistry,
+  SCALE_OUT,
+  type AccountCommand,
+  type AccountRuntime,
+  type ScaleOut,
+} from '@app/core';
+import { APP_CONFIG, type AppConfig } from '@app/config';
+import { askEveryOwner } from './accounts/remote-account-commands';
 import { AdminTokenGuard, onlyAccount, parseBody } from '@app/common';
 import { z } from 'zod';
 
@@ -49,7 +58,39 @@ export async function resumeAccount(runtime: AccountRuntime, body: ResumeBody) {
 @Controller('api/v1')
 @UseGuards(AdminTokenGuard)
 export class HaltController {
-  constructor(private readonly accounts: AccountRegistry) {}
+  constructor(
+    private readonly accounts: AccountRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(SCALE_OUT) private readonly scaleOut: ScaleOut | null,
+  ) {}
+
+  /**
+   * Shared accounts (docs/scale-out.md): the platform kill switch and its bulk resume reach every
+   * account, whichever process owns it, as one command per account for its owner.
+   */
+  private async everyOwner(command: AccountCommand, scaleOut: ScaleOut) {
+    const ids = this.config.accounts.map((account) => account.id);
+    const { outcomes, pending } = await askEveryOwner(scaleOut, ids, command);
+    if (command.kind === 'halt')
+      return {
+        scope: 'all',
+        state: 'halted',
+        accounts: ids.length,
+        newly_halted: outcomes.filter((o) => o.already_halted === false).length,
+        already_halted: outcomes.filter((o) => o.already_halted === true).map((o) => o.account_id),
+        // Written for their owners, not yet confirmed: they halt as soon as an owner reads them.
+        requested: pending,
+      };
+    return {
+      scope: 'all',
+      resumed: outcomes.filter((o) => o.resumed === true).map((o) => o.account_id),
+      failed: outcomes.filter(
+        (o) => o.resumed === false && o.reason !== 'not_bulk_halt' && o.reason !== 'not_halted',
+      ),
+      still_halted: outcomes.filter((o) => o.reason === 'not_bulk_halt').map((o) => o.account_id),
+      requested: pending,
+    };
+  }
 
   @Post('halt')
   @HttpCode(200)
@@ -58,6 +99,8 @@ export class HaltController {
     if (body.scope !== 'all') return haltAccount(onlyAccount(this.accounts), body);
     const reason = body.reason ?? 'platform kill switch';
     const by = body.by ?? 'admin api';
+    if (this.scaleOut !== null)
+      return this.everyOwner({ kind: 'halt', reason, by, scope: 'all' }, this.scaleOut);
     const results = await Promise.all(
       this.accounts.all().map(async (runtime) => {
         const result = await runtime.guard.manualHalt(reason, by, 'all');
@@ -78,6 +121,11 @@ export class HaltController {
   async resume(@Body() raw: unknown) {
     const body = parseBody(resumeBody, raw ?? {});
     if (body.scope !== 'all') return resumeAccount(onlyAccount(this.accounts), body);
+    if (this.scaleOut !== null)
+      return this.everyOwner(
+        { kind: 'resume', reviewedBy: body.reviewed_by, note: body.note ?? '', scope: 'all' },
+        this.scaleOut,
+      );
     const bulk = this.accounts.all().filter((runtime) => runtime.guard.snapshot().halt?.scope === 'all');
     const results = await Promise.all(
       bulk.map(async (runtime) => {

@@ -1,6 +1,7 @@
 import {
   BadRequestException,
   Body,
+  ConflictException,
   Controller,
   Get,
   HttpCode,
@@ -11,11 +12,19 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { z } from 'zod';
-import { AccountRegistry, type AccountRuntime, type AccountStatus, type Clock } from '@app/core';
+import {
+  AccountRegistry,
+  SCALE_OUT,
+  type AccountRuntime,
+  type AccountStatus,
+  type Clock,
+  type ScaleOut,
+} from '@app/core';
 import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
 import { accountById, AdminTokenGuard, Lifecycle, parseBody } from '@app/common';
 import { haltAccount, resumeAccount } from '../halt.controller';
 import { accountPositions, accountStatus } from './account-view';
+import { askOwner } from './remote-account-commands';
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
@@ -50,8 +59,35 @@ export class AccountsController {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly accounts: AccountRegistry,
     private readonly lifecycle: Lifecycle,
+    @Inject(SCALE_OUT) private readonly scaleOut: ScaleOut | null,
   ) {
     this.gateways = new Map(config.accounts.map((account) => [account.id, account.gateway]));
+    this.configured = new Set(config.accounts.map((account) => account.id));
+  }
+
+  private readonly configured: ReadonlySet<string>;
+
+  /** With shared accounts, one owned by another process (docs/scale-out.md); undefined when owned here or unknown. */
+  private elsewhere(id: string): ScaleOut | undefined {
+    return this.scaleOut !== null && this.accounts.account(id) === undefined && this.configured.has(id)
+      ? this.scaleOut
+      : undefined;
+  }
+
+  /** Reads need the account's own runtime: 409 naming its owner when another process has it. */
+  private async local(id: string): Promise<AccountRuntime> {
+    const scaleOut = this.elsewhere(id);
+    if (scaleOut !== undefined) {
+      const owner = (await scaleOut.owners()).find((row) => row.accountId === id);
+      throw new ConflictException({
+        status: 'refused',
+        reason: 'owned_elsewhere',
+        account_id: id,
+        owner: owner?.owner ?? null,
+        message: 'another process owns this account: ask it, or halt and resume it from here',
+      });
+    }
+    return accountById(this.accounts, id);
   }
 
   private readonly gateways: ReadonlyMap<string, string>;
@@ -101,8 +137,8 @@ export class AccountsController {
   }
 
   @Get(':id/status')
-  status(@Param('id') id: string) {
-    const runtime = accountById(this.accounts, id);
+  async status(@Param('id') id: string) {
+    const runtime = await this.local(id);
     // An account's heartbeat is its last completed pass (docs/accounts.md), as in the list.
     return {
       account_id: runtime.id,
@@ -112,22 +148,38 @@ export class AccountsController {
   }
 
   @Get(':id/positions')
-  positions(@Param('id') id: string) {
-    return accountPositions(accountById(this.accounts, id));
+  async positions(@Param('id') id: string) {
+    return accountPositions(await this.local(id));
   }
 
   @Post(':id/halt')
   @HttpCode(200)
   async halt(@Param('id') id: string, @Body() raw: unknown) {
+    const body = parseBody(haltBody, raw ?? {});
+    const scaleOut = this.elsewhere(id);
+    if (scaleOut !== undefined)
+      return askOwner(scaleOut, this.configured, id, {
+        kind: 'halt',
+        reason: body.reason ?? 'manual halt',
+        by: body.by ?? 'admin api',
+      });
     const runtime = accountById(this.accounts, id);
-    return { account_id: runtime.id, ...(await haltAccount(runtime, parseBody(haltBody, raw ?? {}))) };
+    return { account_id: runtime.id, ...(await haltAccount(runtime, body)) };
   }
 
   @Post(':id/resume')
   @HttpCode(200)
   async resume(@Param('id') id: string, @Body() raw: unknown) {
+    const body = parseBody(resumeBody, raw ?? {});
+    const scaleOut = this.elsewhere(id);
+    if (scaleOut !== undefined)
+      return askOwner(scaleOut, this.configured, id, {
+        kind: 'resume',
+        reviewedBy: body.reviewed_by,
+        note: body.note ?? '',
+      });
     const runtime = accountById(this.accounts, id);
-    return { account_id: runtime.id, ...(await resumeAccount(runtime, parseBody(resumeBody, raw ?? {}))) };
+    return { account_id: runtime.id, ...(await resumeAccount(runtime, body)) };
   }
 
   private row(runtime: AccountRuntime, state: AccountStatus) {

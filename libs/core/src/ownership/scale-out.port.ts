@@ -9,6 +9,20 @@ export type PendingWork = UnfinishedSignal & {
   seq: number;
 };
 
+/** A halt or a resume asked on any process, for the account's owner to carry out (docs/scale-out.md). */
+export type AccountCommand =
+  | { kind: 'halt'; reason: string; by: string; scope?: 'all' }
+  | { kind: 'resume'; reviewedBy: string; note: string; scope?: 'all' };
+
+export interface PendingCommand {
+  id: number;
+  accountId: string;
+  command: AccountCommand;
+}
+
+/** What the owner answered, as the admin API shows it. */
+export type CommandOutcome = Record<string, unknown>;
+
 /**
  * Several processes on one database (STATE_BACKEND=postgres, docs/scale-out.md), as the accounts
  * runtime sees it: which accounts this process owns (told through `listen`), the work accepted
@@ -25,6 +39,17 @@ export interface ScaleOut extends AccountOwnership {
   pendingWork(accountIds: readonly string[], afterSeq?: number): Promise<PendingWork[]>;
   onWork(listener: () => void): void;
   databaseAnswers(timeoutMs: number): Promise<boolean>;
+  /** Writes the command for the account's owner, wherever it runs (durable when it resolves), and wakes it. */
+  requestCommand(accountId: string, command: AccountCommand): Promise<number>;
+  /** The owner's outcome of a command, waiting for it at most `waitMs`; undefined if not done by then. */
+  commandOutcome(id: number, waitMs: number): Promise<CommandOutcome | undefined>;
+  /** Commands not yet carried out for these accounts, oldest first. */
+  pendingCommands(accountIds: readonly string[]): Promise<PendingCommand[]>;
+  /** Records the outcome (fenced: only the owner at its epoch); rejects with OwnershipLostError otherwise. */
+  completeCommand(command: PendingCommand, outcome: CommandOutcome): Promise<void>;
+  onCommand(listener: () => void): void;
+  /** The accounts of the database, with their owner (process id) and epoch, for the accounts API of any process. */
+  owners(): Promise<{ accountId: string; owner: string | null; epoch: number }[]>;
   /** `fencedWrites`: writes refused for a stale epoch, by the database and by the bridges. */
   counts(): OwnershipCounts & { fencedWrites: { database: number; bridge: number } };
 }

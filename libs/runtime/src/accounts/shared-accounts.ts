@@ -15,7 +15,11 @@ import {
   type StateBackend,
 } from '@app/core';
 import type { AccountConfig, AppConfig } from '@app/config';
+import { carryOutCommand } from './account-commands';
 import { SharedWorkPickup } from './shared-work-pickup';
+
+/** The backstop when a command's notification is lost. */
+const COMMAND_POLL_MS = 1_000;
 
 export interface SharedAccountsPorts {
   backend: StateBackend;
@@ -80,6 +84,9 @@ export class SharedAccounts implements OwnershipListener {
   private readonly pickup: SharedWorkPickup;
   private readonly configById: Map<string, AccountConfig>;
   private readonly chains = new Map<string, Promise<void>>();
+  private cancelCommandPoll: (() => void) | undefined;
+  private commandsRunning: Promise<void> | undefined;
+  private commandsAgain = false;
 
   constructor(
     config: AppConfig,
@@ -102,6 +109,8 @@ export class SharedAccounts implements OwnershipListener {
   async start(): Promise<void> {
     this.scaleOut.listen(this);
     this.scaleOut.onWork(() => this.pickup.wake());
+    this.scaleOut.onCommand(() => this.wakeCommands());
+    this.cancelCommandPoll = this.ports.scheduler.every(COMMAND_POLL_MS, () => this.wakeCommands());
     this.pickup.start();
     await this.scaleOut.startOwning();
     await this.settled();
@@ -129,12 +138,14 @@ export class SharedAccounts implements OwnershipListener {
   /** SIGTERM: every account stops trading and its lease is released, so the others take it at once. */
   async handOver(): Promise<void> {
     this.pickup.stop();
+    this.cancelCommandPoll?.();
     await this.scaleOut.handOver();
     await this.settled();
   }
 
   stop(): void {
     this.pickup.stop();
+    this.cancelCommandPoll?.();
   }
 
   private async adopt(lease: Lease): Promise<void> {
@@ -171,6 +182,8 @@ export class SharedAccounts implements OwnershipListener {
       runtime.stop();
       return;
     }
+    // A halt asked while nobody owned it (or of the last owner, which died first) comes first.
+    await this.runCommands([id]);
     this.ports.logger.info(
       {
         type: 'ownership_gained',
@@ -195,6 +208,42 @@ export class SharedAccounts implements OwnershipListener {
     if (runtime === undefined) return;
     await runtime.stopTrading();
     runtime.stop();
+  }
+
+  /** Runs the commands now, or right after the run in flight. */
+  private wakeCommands(): void {
+    if (this.commandsRunning !== undefined) {
+      this.commandsAgain = true;
+      return;
+    }
+    const owned = this.registry
+      .all()
+      .filter((runtime) => runtime.ready)
+      .map((runtime) => runtime.id);
+    this.commandsRunning = this.runCommands(owned).finally(() => {
+      this.commandsRunning = undefined;
+      if (this.commandsAgain) {
+        this.commandsAgain = false;
+        this.wakeCommands();
+      }
+    });
+  }
+
+  /** Carries out the accounts' pending halts and resumes, oldest first; never rejects (logged). */
+  private async runCommands(accountIds: readonly string[]): Promise<void> {
+    try {
+      for (const pending of await this.scaleOut.pendingCommands(accountIds)) {
+        const runtime = this.registry.account(pending.accountId);
+        if (runtime === undefined || !this.scaleOut.mayTrade(pending.accountId)) continue;
+        const outcome = await carryOutCommand(runtime, pending.command);
+        await this.scaleOut.completeCommand(pending, outcome);
+      }
+    } catch (error) {
+      this.ports.logger.warn(
+        { err: error },
+        'carrying out asked halts and resumes failed; tried again shortly',
+      );
+    }
   }
 
   /** A signal accepted for an account this process owns, taken up from the database. */

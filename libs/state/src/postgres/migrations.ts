@@ -66,6 +66,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_account_seq ON audit (account_id, seq);
     `,
   },
+  {
+    version: 2,
+    name: 'account commands: a halt or a resume asked on any process, for the owner to carry out',
+    sql: `
+      CREATE TABLE account_commands (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account_id text NOT NULL,
+        kind text NOT NULL CHECK (kind IN ('halt', 'resume')),
+        body jsonb NOT NULL,
+        requested_at timestamptz NOT NULL DEFAULT now(),
+        done_at timestamptz,
+        outcome jsonb
+      );
+      CREATE INDEX account_commands_pending ON account_commands (account_id, id) WHERE done_at IS NULL;
+    `,
+  },
 ];
 
 /** Any fixed number: every process of the service takes this lock to migrate, one at a time. */

@@ -49,6 +49,9 @@ const RENEW = `
   RETURNING l.account_id, l.epoch`;
 
 /** Frees the leases $1 holds at these epochs; the epoch stays, the next owner's is one higher. */
+/** Notified when a process leaves after releasing its leases: the others run a round at once. */
+export const LEASES_CHANNEL = 'trading_leases';
+
 const RELEASE = `
   UPDATE leases l SET owner = NULL, expires_at = now()
   FROM unnest($2::text[], $3::bigint[]) AS held(account_id, epoch)
@@ -118,7 +121,12 @@ export class PostgresLeaseStore implements LeaseStore {
     ]);
   }
 
+  /** Also tells the other processes (LEASES_CHANNEL), so they take the released accounts at once. */
   async leave(processId: string): Promise<void> {
-    await this.pool.query('DELETE FROM processes WHERE id = $1', [processId]);
+    await this.pool.query(
+      `WITH gone AS (DELETE FROM processes WHERE id = $1 RETURNING id)
+       SELECT pg_notify('${LEASES_CHANNEL}', id) FROM gone`,
+      [processId],
+    );
   }
 }

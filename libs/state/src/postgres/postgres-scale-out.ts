@@ -4,7 +4,10 @@ import { Pool } from 'pg';
 import {
   OwnershipManager,
   withDeadline,
+  type AccountCommand,
+  type CommandOutcome,
   type OwnershipCounts,
+  type PendingCommand,
   type PendingWork,
   type ScaleOut,
   type Clock,
@@ -15,6 +18,7 @@ import {
   type Scheduler,
 } from '@app/core';
 import { migrate } from './migrations';
+import { PostgresAccountCommands } from './postgres-account-commands';
 import { PostgresLeaseStore } from './postgres-lease-store';
 import { PostgresStateBackend } from './postgres-state-backend';
 import { WorkNotifications } from './work-notifications';
@@ -62,6 +66,7 @@ export class PostgresScaleOut implements ScaleOut {
   readonly backend: PostgresStateBackend;
   readonly manager: OwnershipManager;
   readonly notifications: WorkNotifications;
+  private readonly commands: PostgresAccountCommands;
   private readonly relay = new OwnershipRelay();
   private readonly scheduler: Scheduler;
   private fencedAtBridge = 0;
@@ -88,6 +93,7 @@ export class PostgresScaleOut implements ScaleOut {
       processId: this.processId,
       epochOf: (accountId) => this.manager.epochOf(accountId),
     });
+    this.commands = new PostgresAccountCommands(pool, this.backend.fence, ports.scheduler);
     this.notifications = new WorkNotifications(
       { connectionString: settings.databaseUrl },
       ports.scheduler,
@@ -118,6 +124,13 @@ export class PostgresScaleOut implements ScaleOut {
         [settings.accountIds],
       );
       const scaleOut = new PostgresScaleOut(pool, settings, ports);
+      scaleOut.notifications.onLeasesFreed(() => {
+        scaleOut.manager
+          .roundNow()
+          .catch((error: unknown) =>
+            ports.logger.warn({ err: error }, 'ownership round after a hand-over failed'),
+          );
+      });
       await scaleOut.notifications.open();
       return scaleOut;
     } catch (error) {
@@ -141,6 +154,34 @@ export class PostgresScaleOut implements ScaleOut {
 
   onWork(listener: () => void): void {
     this.notifications.onWork(listener);
+  }
+
+  requestCommand(accountId: string, command: AccountCommand): Promise<number> {
+    return this.commands.request(accountId, command);
+  }
+
+  commandOutcome(id: number, waitMs: number): Promise<CommandOutcome | undefined> {
+    return this.commands.outcome(id, waitMs);
+  }
+
+  pendingCommands(accountIds: readonly string[]): Promise<PendingCommand[]> {
+    return this.commands.pending(accountIds);
+  }
+
+  completeCommand(command: PendingCommand, outcome: CommandOutcome): Promise<void> {
+    return this.commands.complete(command, outcome);
+  }
+
+  onCommand(listener: () => void): void {
+    this.notifications.onCommand(listener);
+  }
+
+  async owners(): Promise<{ accountId: string; owner: string | null; epoch: number }[]> {
+    const result = await this.pool.query<{ id: string; owner: string | null; epoch: string | null }>(
+      `SELECT a.id, CASE WHEN l.expires_at > now() THEN l.owner END AS owner, coalesce(l.epoch, 0) AS epoch
+       FROM accounts a LEFT JOIN leases l ON l.account_id = a.id ORDER BY a.id`,
+    );
+    return result.rows.map((row) => ({ accountId: row.id, owner: row.owner, epoch: Number(row.epoch) }));
   }
 
   counts(): OwnershipCounts & { fencedWrites: { database: number; bridge: number } } {

@@ -16,7 +16,8 @@ export type PostgresStateBackendOptions = LeaseFenceOptions;
  */
 export class PostgresStateBackend implements StateBackend {
   readonly ledger: PostgresSignalLedger;
-  private readonly fence: LeaseFence;
+  /** The lease check every write of an account goes through (also for the account commands). */
+  readonly fence: LeaseFence;
 
   constructor(private readonly options: PostgresStateBackendOptions) {
     this.fence = new LeaseFence(options);

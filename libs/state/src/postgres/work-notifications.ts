@@ -1,19 +1,23 @@
 import { Client, type ClientConfig } from 'pg';
 import type { CoreLogger, Scheduler } from '@app/core';
+import { COMMANDS_CHANNEL } from './postgres-account-commands';
+import { LEASES_CHANNEL } from './postgres-lease-store';
 import { WORK_CHANNEL } from './postgres-signal-ledger';
 
 /** How long a lost LISTEN connection waits before it tries again; polling covers the gap. */
 const RECONNECT_AFTER_MS = 1_000;
 
 /**
- * The owners' wake-up call (docs/scale-out.md, Intake): one connection LISTENs on the channel
- * every claim notifies in its transaction, so an owner picks up work another process accepted at
- * once. Notifications are a hint, never the record: a lost connection only means the owners'
+ * The owners' wake-up calls (docs/scale-out.md): one connection LISTENs on the channel every
+ * claim notifies in its transaction, so an owner picks up work another process accepted at once,
+ * and on the one a leaving process notifies, so the others take its released accounts at once. Notifications are a hint, never the record: a lost connection only means the owners'
  * polling finds the work a little later, and the connection is made again.
  */
 export class WorkNotifications {
   private client: Client | undefined;
   private readonly listeners: (() => void)[] = [];
+  private readonly leaseListeners: (() => void)[] = [];
+  private readonly commandListeners: (() => void)[] = [];
   private closed = false;
 
   constructor(
@@ -26,11 +30,27 @@ export class WorkNotifications {
     this.listeners.push(listener);
   }
 
+  /** A halt or a resume was asked for some account (its owner carries it out). */
+  onCommand(listener: () => void): void {
+    this.commandListeners.push(listener);
+  }
+
+  /** A process left and released its leases: worth an ownership round now rather than at the next tick. */
+  onLeasesFreed(listener: () => void): void {
+    this.leaseListeners.push(listener);
+  }
+
   async open(): Promise<void> {
     if (this.closed) return;
     const client = new Client(this.connection);
-    client.on('notification', () => {
-      for (const listener of this.listeners) listener();
+    client.on('notification', (message) => {
+      const listeners =
+        message.channel === LEASES_CHANNEL
+          ? this.leaseListeners
+          : message.channel === COMMANDS_CHANNEL
+            ? this.commandListeners
+            : this.listeners;
+      for (const listener of listeners) listener();
     });
     client.on('error', (error) => {
       this.logger.warn({ err: error }, 'work notifications: connection lost; polling until it is back');
@@ -39,7 +59,7 @@ export class WorkNotifications {
     client.on('end', () => this.reconnect(client));
     try {
       await client.connect();
-      await client.query(`LISTEN ${WORK_CHANNEL}`);
+      await client.query(`LISTEN ${WORK_CHANNEL}; LISTEN ${LEASES_CHANNEL}; LISTEN ${COMMANDS_CHANNEL}`);
       this.client = client;
     } catch (error) {
       this.logger.warn({ err: error }, 'work notifications: could not listen; polling until it can');

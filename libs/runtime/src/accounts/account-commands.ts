@@ -1,0 +1,25 @@
+import type { AccountCommand, AccountRuntime, CommandOutcome } from '@app/core';
+
+/**
+ * Carries out a halt or a resume asked on any process (docs/scale-out.md, Any process answers)
+ * on the account this process owns, and answers what the admin API would have answered had it
+ * been asked here. A `scope: all` resume lifts only a halt a `scope: all` halt latched.
+ */
+export async function carryOutCommand(
+  runtime: AccountRuntime,
+  command: AccountCommand,
+): Promise<CommandOutcome> {
+  const account_id = runtime.id;
+  if (command.kind === 'halt') {
+    const result = await runtime.guard.manualHalt(command.reason, command.by, command.scope ?? 'account');
+    return { account_id, state: 'halted', already_halted: result.alreadyHalted, halt_id: result.halt.id };
+  }
+  if (command.scope === 'all' && runtime.guard.snapshot().halt?.scope !== 'all')
+    return runtime.isHalted()
+      ? { account_id, resumed: false, reason: 'not_bulk_halt', message: 'halted for its own reason' }
+      : { account_id, resumed: false, reason: 'not_halted', message: 'not halted' };
+  const result = await runtime.guard.resume(command.reviewedBy, command.note);
+  return result.ok
+    ? { account_id, resumed: true, state: 'running', baseline_equity: result.baselineEquity }
+    : { account_id, resumed: false, reason: result.code, message: result.message };
+}
