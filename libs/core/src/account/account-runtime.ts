@@ -16,6 +16,7 @@ import type { TradeSignal } from '../signals/trade-signal';
 import type { AuditLog } from '../state/audit-log.port';
 import type { RiskStateStore } from '../state/risk-state-store.port';
 import type { AccountSignalLedger, UnfinishedSignal } from '../state/signal-ledger.port';
+import type { AccountState } from '../state/state-backend.port';
 import type { Clock } from '../time/clock';
 import type { Scheduler } from '../time/scheduler';
 
@@ -58,6 +59,17 @@ export interface AccountPorts {
 /** What start-up found on disk (or in the database) for this account. */
 export interface AccountStartup extends GuardStartup {
   unfinished: readonly UnfinishedSignal[];
+}
+
+/** What an account's start needs, from the state its backend opened. */
+export async function accountStartup(state: AccountState): Promise<AccountStartup> {
+  return {
+    riskState: await state.riskState.load(),
+    problems: state.loaded.problems,
+    ledgerTrusted: state.loaded.ledgerTrusted,
+    where: state.loaded.where,
+    unfinished: state.loaded.unfinished,
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import {
   DEFAULT_SIGNAL_CHANNEL,
+  accountStartup,
   type AccountRegistry,
   type AccountRuntime,
   type AccountState,
@@ -168,13 +169,7 @@ export class SharedAccounts implements OwnershipListener {
       state.loaded.unfinished.map((entry) => entry.signal.id),
     );
     try {
-      await runtime.load({
-        riskState: await state.riskState.load(),
-        problems: state.loaded.problems,
-        ledgerTrusted: state.loaded.ledgerTrusted,
-        where: state.loaded.where,
-        unfinished: state.loaded.unfinished,
-      });
+      await runtime.load(await accountStartup(state));
     } catch (error) {
       this.ports.logger.error({ err: error, account_id: id }, 'could not take the account on; leaving it');
       this.registry.remove(id);

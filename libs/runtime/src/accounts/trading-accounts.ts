@@ -6,6 +6,7 @@ import {
   accountAlerts,
   accountEvents,
   accountLedger,
+  accountStartup,
   createAccountRuntime,
   mapWithConcurrency,
   OrderRateLimiter,
@@ -176,13 +177,7 @@ export class TradingAccounts {
     await mapWithConcurrency(runtimes, START_CONCURRENCY, async (runtime) => {
       const state = this.states.get(runtime.id);
       if (state === undefined) throw new Error(`account ${runtime.id} has no state`);
-      await runtime.load({
-        riskState: await state.riskState.load(),
-        problems: state.loaded.problems,
-        ledgerTrusted: state.loaded.ledgerTrusted,
-        where: state.loaded.where,
-        unfinished: state.loaded.unfinished,
-      });
+      await runtime.load(await accountStartup(state));
     });
     const begun = runtimes.map((runtime) => this.begin(runtime));
     if (runtimes.length === 1) await Promise.all(begun);
