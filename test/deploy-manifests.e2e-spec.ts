@@ -255,6 +255,318 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
   });
 });
 
+/** Every document of the resources a kustomization directory lists (no rendering). */
+function resourcesOf(dir: string): Manifest[] {
+  const kustomization = readYaml(posix.join(dir, 'kustomization.yaml'));
+  return (kustomization.resources as string[]).flatMap((file) =>
+    parseAllDocuments(readFileSync(repoPath(dir, file), 'utf8')).map((doc) => doc.toJS() as Manifest),
+  );
+}
+
+describe('Kubernetes manifests for several replicas on PostgreSQL (deploy/k8s-postgres)', () => {
+  const resources = resourcesOf('deploy/k8s-postgres');
+  const databaseResources = resourcesOf('deploy/k8s-postgres/database');
+  const named = (kind: string, name?: string) => {
+    const found = resources.filter(
+      (r) => r.kind === kind && (name === undefined || r.metadata.name === name),
+    );
+    expect(found).toHaveLength(1);
+    return found[0];
+  };
+  const deployment = named('Deployment');
+  const pod = deployment.spec.template.spec;
+  const container = pod.containers[0];
+  const podLabels = deployment.spec.template.metadata.labels as Record<string, string>;
+  const selects = (selector: Record<string, string>) =>
+    Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => podLabels[k] === v);
+  const envFromNames = () =>
+    (container.envFrom as { configMapRef?: { name: string }; secretRef?: { name: string } }[]).map((e) =>
+      e.configMapRef !== undefined ? { configMap: e.configMapRef.name } : { secret: e.secretRef?.name },
+    );
+  const configMap = named('ConfigMap', envFromNames().find((e) => 'configMap' in e)!.configMap);
+  const secret = named('Secret', envFromNames().find((e) => 'secret' in e)!.secret);
+  const volumeAt = (mountPath: string) => {
+    const mount = container.volumeMounts.find((m: { mountPath: string }) => m.mountPath === mountPath);
+    expect({ mountPath, mounted: mount !== undefined }).toEqual({ mountPath, mounted: true });
+    return pod.volumes.find((v: { name: string }) => v.name === mount.name);
+  };
+  /** The accounts file the pods read: ACCOUNTS_FILE, from the ConfigMap mounted at its directory. */
+  const accountsFile = () => {
+    const path = configMap.data.ACCOUNTS_FILE as string;
+    const volume = volumeAt(posix.dirname(path));
+    const source = named('ConfigMap', volume.configMap.name);
+    const text = source.data[posix.basename(path)] as string;
+    expect(typeof text).toBe('string');
+    return { path, text, parsed: parse(text) as { accounts: { bridge?: { secret_env?: string } }[] } };
+  };
+  const bridgeSecretNames = () =>
+    accountsFile().parsed.accounts.flatMap((a) =>
+      a.bridge?.secret_env === undefined ? [] : [a.bridge.secret_env],
+    );
+  /** The container's environment as the kubelet makes it, with `podName` for the pod's name. */
+  const literalEnv = (podName: string) =>
+    Object.fromEntries(
+      (container.env as { name: string; value?: string; valueFrom?: unknown }[]).map((e) => {
+        if (e.value !== undefined) return [e.name, e.value];
+        expect(e.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+        return [e.name, podName];
+      }),
+    );
+
+  it('every resource, and the CloudNativePG Cluster, passes its schema', () => {
+    const { status, report, stderr } = runValidator(
+      repoPath('deploy/k8s-postgres'),
+      repoPath('deploy/k8s-postgres/database'),
+    );
+    expect({ status, failures: report.filter((r) => r.errors.length > 0), stderr }).toEqual({
+      status: 0,
+      failures: [],
+      stderr: '',
+    });
+    expect(report.map((r) => r.kind).sort()).toEqual([
+      'Cluster',
+      'ConfigMap',
+      'ConfigMap',
+      'Deployment',
+      'PodDisruptionBudget',
+      'PrometheusRule',
+      'Secret',
+      'Service',
+      'ServiceMonitor',
+    ]);
+  });
+
+  it('the validator rejects a broken Cluster and a broken PodDisruptionBudget (so the check above can fail)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'k8s-pg-bad-'));
+    try {
+      const cluster = structuredClone(databaseResources.find((r) => r.kind === 'Cluster')!);
+      cluster.spec.instances = 0;
+      delete cluster.spec.storage.size;
+      delete cluster.spec.bootstrap.initdb.owner;
+      const budget = structuredClone(named('PodDisruptionBudget'));
+      budget.spec.selector = 'all';
+      writeFileSync(join(dir, 'cluster.yaml'), JSON.stringify(cluster));
+      writeFileSync(join(dir, 'budget.yaml'), JSON.stringify(budget));
+      const { status, report } = runValidator(join(dir, 'cluster.yaml'), join(dir, 'budget.yaml'));
+      expect(status).toBe(1);
+      expect(report[0].errors).toEqual([
+        expect.stringMatching(/^spec\/instances: .*>=1/),
+        expect.stringMatching(/^spec\/storage\/size: /),
+        expect.stringMatching(/^spec\/bootstrap\/initdb\/owner: /),
+      ]);
+      expect(report[1].errors.join(' ')).toMatch(/spec\/selector must be object/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const kubectl = [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/usr/local/bin']
+    .map((d) => join(d, 'kubectl'))
+    .find((p) => existsSync(p));
+  (kubectl === undefined ? it.skip : it)(
+    'kustomize renders both kustomizations, and the rendered resources pass the schemas',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'k8s-pg-rendered-'));
+      try {
+        const rendered = ['deploy/k8s-postgres', 'deploy/k8s-postgres/database'].map((path) => {
+          const render = spawnSync(kubectl!, ['kustomize', repoPath(path)], {
+            encoding: 'utf8',
+            timeout: 30_000,
+          });
+          expect({ path, status: render.status, stderr: render.stderr }).toEqual({
+            path,
+            status: 0,
+            stderr: '',
+          });
+          return render.stdout;
+        });
+        writeFileSync(join(dir, 'rendered.yaml'), rendered.join('---\n'));
+        const { status, report } = runValidator(join(dir, 'rendered.yaml'));
+        expect({ status, failures: report.filter((r) => r.errors.length > 0) }).toEqual({
+          status: 0,
+          failures: [],
+        });
+        expect(report).toHaveLength(resources.length + databaseResources.length);
+        const manifests = rendered.flatMap((text) =>
+          parseAllDocuments(text).map((d) => d.toJS() as Manifest),
+        );
+        expect(
+          manifests.every((r) => r.metadata.labels?.['app.kubernetes.io/part-of'] === 'mt5-trading-runtime'),
+        ).toBe(true);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it('runs several replicas with a rolling update, spread over nodes, with a grace period above the 10 s handover', () => {
+    expect(deployment.spec.replicas).toBe(3);
+    expect(deployment.spec.strategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxUnavailable: 1, maxSurge: 1 },
+    });
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(10);
+    const antiAffinity = pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution;
+    expect(antiAffinity).toHaveLength(1);
+    expect(antiAffinity[0].podAffinityTerm.topologyKey).toBe('kubernetes.io/hostname');
+    expect(selects(antiAffinity[0].podAffinityTerm.labelSelector.matchLabels)).toBe(true);
+    expect(selects(deployment.spec.selector.matchLabels)).toBe(true);
+  });
+
+  it('has the probes, security context and resources of the one-process Deployment', () => {
+    const single = kustomizationResources().find((r) => r.kind === 'Deployment')!.spec.template.spec;
+    const singleContainer = single.containers[0];
+    for (const field of [
+      'livenessProbe',
+      'readinessProbe',
+      'startupProbe',
+      'resources',
+      'securityContext',
+      'ports',
+    ])
+      expect({ field, value: container[field] }).toEqual({ field, value: singleContainer[field] });
+    expect(pod.securityContext).toEqual(single.securityContext);
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.containers).toHaveLength(1);
+  });
+
+  it('keeps STATE_DIR and /tmp on emptyDirs (per process, not shared) and claims no volume', () => {
+    const env = literalEnv('trading-bot-0');
+    expect(env.STATE_DIR).toBe('/data');
+    expect(volumeAt(env.STATE_DIR).emptyDir).toBeDefined();
+    expect(volumeAt('/tmp').emptyDir).toBeDefined();
+    expect(resources.filter((r) => r.kind === 'PersistentVolumeClaim')).toEqual([]);
+    expect(pod.volumes.filter((v: { persistentVolumeClaim?: unknown }) => v.persistentVolumeClaim)).toEqual(
+      [],
+    );
+  });
+
+  it("a PodDisruptionBudget selects the Deployment's pods and keeps all but one running", () => {
+    const budget = named('PodDisruptionBudget');
+    expect(selects(budget.spec.selector.matchLabels)).toBe(true);
+    const allowedDown =
+      budget.spec.maxUnavailable ?? deployment.spec.replicas - (budget.spec.minAvailable as number);
+    expect(allowedDown).toBe(1);
+  });
+
+  it('DATABASE_URL and every other secret come only from the Secret, which ships them empty', () => {
+    expect(envFromNames()).toEqual([
+      { configMap: configMap.metadata.name },
+      { secret: secret.metadata.name },
+    ]);
+    const secretNames = ['DATABASE_URL', 'ADMIN_TOKEN', 'SIGNALS_HMAC_SECRET', ...bridgeSecretNames()];
+    expect(Object.keys(secret.stringData).sort()).toEqual([...secretNames].sort());
+    expect(Object.values(secret.stringData).every((v) => v === '')).toBe(true);
+    expect(secret.data).toBeUndefined();
+    const everySecret = [...secretNames, ...SECRET_VARIABLES];
+    for (const source of resources.filter((r) => r.kind === 'ConfigMap'))
+      expect(Object.keys(source.data).filter((k) => everySecret.includes(k))).toEqual([]);
+    // Not set literally in the Deployment either (an env entry would win over the Secret).
+    const literal = (container.env as { name: string }[]).map((e) => e.name);
+    expect(literal.filter((name) => everySecret.includes(name))).toEqual([]);
+    // The accounts file names its bridge secrets, never holds them.
+    expect(accountsFile().text).not.toMatch(/\bsecret:/);
+  });
+
+  it('ConfigMap, accounts file and Secret make a postgres configuration the service accepts; empty secrets are refused by name', () => {
+    const { path, text, parsed } = accountsFile();
+    const files = {
+      readText: (file: string) => {
+        if (file === path) return text;
+        throw Object.assign(new Error(`ENOENT: ${file}`), { code: 'ENOENT' });
+      },
+    };
+    const cluster = databaseResources.find((r) => r.kind === 'Cluster')!;
+    const { database, owner } = cluster.spec.bootstrap.initdb;
+    // Test values only: the URL of the example cluster's -rw Service, as its operator writes it.
+    const testSecrets: Record<string, string> = {
+      DATABASE_URL: `postgresql://${owner}:test-password@${cluster.metadata.name}-rw.trading:5432/${database}`,
+      ADMIN_TOKEN: 'test-admin-token-0123456789',
+      SIGNALS_HMAC_SECRET: 'test-hmac-secret-0123456789',
+      ...Object.fromEntries(bridgeSecretNames().map((name) => [name, `test-bridge-secret-${name}`])),
+    };
+    expect(Object.keys(testSecrets).sort()).toEqual(Object.keys(secret.stringData).sort());
+    const env = literalEnv('trading-bot-7d9f8b6c5d-x2x9q');
+
+    const loaded = loadConfig({ ...configMap.data, ...secret.stringData, ...testSecrets, ...env }, files);
+    expect(loaded).toMatchObject({ ok: true, warnings: [] });
+    if (!loaded.ok) return;
+    expect(loaded.config.stateBackend).toEqual({
+      kind: 'postgres',
+      databaseUrl: testSecrets.DATABASE_URL,
+      poolSize: Number(configMap.data.DATABASE_POOL_SIZE),
+      leaseTtlMs: Number(configMap.data.LEASE_TTL_MS),
+      leaseRenewMs: Number(configMap.data.LEASE_RENEW_MS),
+    });
+    expect(loaded.config.closeOnShutdown).toBe(false);
+    expect(loaded.config.loopId).toBe('trading-bot-7d9f8b6c5d-x2x9q');
+    expect(loaded.config.stateDir).toBe('/data');
+    expect(loaded.config.debugFaults).toBe(false);
+    // Bridge accounts only: a paper account's book would not follow it to another replica.
+    expect(loaded.config.accounts.length).toBe(parsed.accounts.length);
+    expect(loaded.config.accounts.length).toBeGreaterThanOrEqual(2);
+    expect(loaded.config.accounts.every((a) => a.gateway === 'http' && a.bridge !== undefined)).toBe(true);
+
+    // As shipped (empty Secret), a replica refuses to start and names what is missing.
+    const shipped = loadConfig({ ...configMap.data, ...secret.stringData, ...env }, files);
+    expect(shipped.ok).toBe(false);
+    if (shipped.ok) return;
+    const missing = shipped.problems.map((p) => (p.key === undefined ? p.variable : `${p.account}.${p.key}`));
+    expect(missing).toEqual(
+      expect.arrayContaining([
+        'DATABASE_URL',
+        'SIGNALS_HMAC_SECRET',
+        ...parsed.accounts.map((a) => `${(a as { id: string }).id}.bridge.secret_env`),
+      ]),
+    );
+
+    // Every ConfigMap key is a documented variable; only the mode's own choices differ from the defaults.
+    const documented = envExample();
+    expect(Object.keys(configMap.data).filter((k) => !documented.has(k))).toEqual([]);
+    const differing = Object.entries(configMap.data as Record<string, string>)
+      .filter(([k, v]) => documented.get(k) !== undefined && documented.get(k) !== v)
+      .map(([k]) => k);
+    expect(differing.sort()).toEqual(['CLOSE_ON_SHUTDOWN', 'STATE_BACKEND']);
+  });
+
+  it('the Service and ServiceMonitor select the pods, and are those of deploy/k8s, as is the PrometheusRule', () => {
+    const service = named('Service');
+    const monitor = named('ServiceMonitor');
+    expect(selects(service.spec.selector)).toBe(true);
+    expect(service.spec.ports).toContainEqual(expect.objectContaining({ name: 'http', targetPort: 'http' }));
+    expect(
+      Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => service.metadata.labels?.[k] === v),
+    ).toBe(true);
+    expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
+    const single = kustomizationResources();
+    for (const kind of ['Service', 'ServiceMonitor', 'PrometheusRule'])
+      expect({ kind, resource: named(kind) }).toEqual({
+        kind,
+        resource: single.find((r) => r.kind === kind),
+      });
+    expect(named('PrometheusRule').spec).toEqual({
+      groups: readYaml('deploy/prometheus/trading-bot.rules.yml').groups,
+    });
+  });
+
+  it('the example CloudNativePG Cluster runs 3 instances with storage and creates the database and its owner', () => {
+    expect(databaseResources).toHaveLength(1);
+    const cluster = databaseResources[0];
+    expect(cluster).toMatchObject({ apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster' });
+    expect(cluster.spec.instances).toBe(3);
+    expect(cluster.spec.storage.size).toMatch(/^\d+Gi$/);
+    expect(cluster.spec.bootstrap.initdb).toEqual({
+      database: expect.any(String),
+      owner: expect.any(String),
+    });
+    // Replicas x (pool + the listening connection) fit the server's connections.
+    const perReplica = Number(configMap.data.DATABASE_POOL_SIZE) + 1;
+    expect(deployment.spec.replicas * perReplica).toBeLessThan(
+      Number(cluster.spec.postgresql.parameters.max_connections),
+    );
+  });
+});
+
 describe('docker compose stack (docker-compose.yml)', () => {
   const compose = readYaml('docker-compose.yml');
   const services = compose.services as Record<string, any>;

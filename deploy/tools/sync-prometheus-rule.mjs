@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// Writes deploy/k8s/prometheusrule.yaml from deploy/prometheus/trading-bot.rules.yml, so the
-// Prometheus Operator gets exactly the rules plain Prometheus (compose, tests) evaluates.
+// Writes deploy/k8s/prometheusrule.yaml and its copy in deploy/k8s-postgres from
+// deploy/prometheus/trading-bot.rules.yml, so the Prometheus Operator gets exactly the rules
+// plain Prometheus (compose, tests) evaluates.
 // Run after editing the rule file:  node deploy/tools/sync-prometheus-rule.mjs
 // test/deploy-manifests.e2e-spec.ts fails when the two differ.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as prettier from 'prettier';
 import { parse, stringify } from 'yaml';
 
 const deploy = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -22,4 +24,10 @@ const header = [
   '# Your Prometheus selects PrometheusRules by label (kube-prometheus-stack: `release: <helm release name>`).',
   '',
 ].join('\n');
-writeFileSync(join(deploy, 'k8s/prometheusrule.yaml'), header + stringify(resource, { lineWidth: 0 }));
+const text = header + stringify(resource, { lineWidth: 0 });
+writeFileSync(join(deploy, 'k8s/prometheusrule.yaml'), text);
+// The copy for deploy/k8s-postgres is formatted as Prettier checks it (only the original is in
+// .prettierignore); its content is the same, which the test compares.
+const copy = join(deploy, 'k8s-postgres/prometheusrule.yaml');
+const options = (await prettier.resolveConfig(copy)) ?? {};
+writeFileSync(copy, await prettier.format(text, { ...options, filepath: copy }));

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Offline schema validation of Kubernetes manifests with the `kubernetes-models` schemas (the
 // OpenAPI schemas of Kubernetes and of the Prometheus Operator CRDs), a stand-in for kubeconform,
-// which neither registry here offers. ESM because those packages are ESM-only.
+// which neither registry here offers. ESM because those packages are ESM-only. A CloudNativePG
+// `Cluster` is checked against the small schema of cnpg-cluster-schema.mjs instead.
 //
 //   node deploy/tools/validate-k8s.mjs deploy/k8s            # every resource of a kustomization
 //   node deploy/tools/validate-k8s.mjs some/manifest.yaml ... # these files
@@ -14,15 +15,20 @@ import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import * as core from 'kubernetes-models/v1';
 import * as apps from 'kubernetes-models/apps/v1';
+import * as policy from 'kubernetes-models/policy/v1';
 import * as monitoring from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import { cnpgClusterProblems } from './cnpg-cluster-schema.mjs';
 
 const models = new Map(
   [
     ['v1', core, ['ConfigMap', 'Secret', 'PersistentVolumeClaim', 'Service', 'ServiceAccount']],
     ['apps/v1', apps, ['Deployment', 'StatefulSet']],
+    ['policy/v1', policy, ['PodDisruptionBudget']],
     ['monitoring.coreos.com/v1', monitoring, ['ServiceMonitor', 'PodMonitor', 'PrometheusRule']],
   ].flatMap(([apiVersion, module, kinds]) => kinds.map((kind) => [`${apiVersion}/${kind}`, module[kind]])),
 );
+// Kinds without a kubernetes-models type: a function returning the problems of a manifest.
+const schemas = new Map([['postgresql.cnpg.io/v1/Cluster', cnpgClusterProblems]]);
 
 function filesOf(target) {
   if (!statSync(target).isDirectory()) return [target];
@@ -49,6 +55,11 @@ function validate(file, manifest) {
     name: manifest?.metadata?.name,
     errors: [],
   };
+  const schema = schemas.get(`${entry.apiVersion}/${entry.kind}`);
+  if (schema !== undefined) {
+    entry.errors.push(...schema(manifest));
+    return entry;
+  }
   const Model = models.get(`${entry.apiVersion}/${entry.kind}`);
   if (Model === undefined) {
     entry.errors.push(`no schema here for apiVersion ${entry.apiVersion} kind ${entry.kind}`);
