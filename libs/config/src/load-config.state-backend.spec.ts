@@ -1,6 +1,11 @@
 import { loadConfig, type ConfigProblem } from './load-config';
 
-const PG = { STATE_BACKEND: 'postgres', DATABASE_URL: 'postgres://trader:s3cret-pw@db:5432/trading' };
+const PG = {
+  STATE_BACKEND: 'postgres',
+  DATABASE_URL: 'postgres://trader:s3cret-pw@db:5432/trading',
+  ADMIN_TOKEN: 'admin-token-0123456789',
+  SIGNALS_HMAC_SECRET: 'inbox-secret-0123456789',
+};
 
 const problems = (env: Record<string, string | undefined>): ConfigProblem[] => {
   const result = loadConfig(env);
@@ -31,12 +36,20 @@ describe('loadConfig: the state backend', () => {
   });
 
   it('postgres needs DATABASE_URL, and never echoes it', () => {
-    expect(problems({ STATE_BACKEND: 'postgres' })).toEqual([
+    expect(problems({ ...PG, DATABASE_URL: undefined })).toEqual([
       { variable: 'DATABASE_URL', expected: 'a postgres:// URL (required with STATE_BACKEND=postgres)' },
     ]);
-    const bad = problems({ STATE_BACKEND: 'postgres', DATABASE_URL: 'mysql://u:hunter2@db/x' });
+    const bad = problems({ ...PG, DATABASE_URL: 'mysql://u:hunter2@db/x' });
     expect(bad.map((p) => p.variable)).toEqual(['DATABASE_URL']);
     expect(JSON.stringify(bad)).not.toContain('hunter2');
+  });
+
+  it('postgres needs the admin token and the inbox secret from the environment: every process must agree', () => {
+    expect(
+      problems({ ...PG, ADMIN_TOKEN: undefined, SIGNALS_HMAC_SECRET: undefined })
+        .map((p) => p.variable)
+        .sort(),
+    ).toEqual(['ADMIN_TOKEN', 'SIGNALS_HMAC_SECRET']);
   });
 
   it.each([

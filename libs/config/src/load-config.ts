@@ -50,6 +50,19 @@ export function loadConfig(env: Env, files: ConfigFiles = nodeFiles): ConfigResu
   if (fromFile === undefined) requireTheBridgeVariables(r, config);
   if (tradesRealAccount) requireWhatRealAccountsNeed(r, config);
   requireWhatTheSourcesNeed(r, config);
+  if (stateBackend.kind === 'postgres') {
+    // Several processes must agree: a secret generated into each one's STATE_DIR would differ.
+    r.require(
+      'ADMIN_TOKEN',
+      'at least 16 characters, the same on every process',
+      'with STATE_BACKEND=postgres',
+    );
+    r.require(
+      'SIGNALS_HMAC_SECRET',
+      'the inbox secret, the same on every process',
+      'with STATE_BACKEND=postgres',
+    );
+  }
   const warnings = [...telegramPairWarnings(config), ...ignoredBridgeWarnings(r, config)];
   return r.problems.length > 0 ? { ok: false, problems: r.problems } : { ok: true, config, warnings };
 }

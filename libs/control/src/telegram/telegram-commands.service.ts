@@ -10,18 +10,24 @@ import {
   ALERT_SINK,
   AccountRegistry,
   backoffDelay,
+  SCALE_OUT,
   SCHEDULER,
+  type AccountCommand,
   type AccountRuntime,
   type AlertSink,
   type Cancel,
   type PendingApproval,
+  type ScaleOut,
   type Scheduler,
 } from '@app/core';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { ApprovalButtons, CommandAccess, commandArgument, telegramActor } from './telegram-command-rules';
 import { positionsText, statusText } from './telegram-status-text';
+import { OUTCOME_WAIT_MS } from '../accounts/remote-account-commands';
 
 const MAX_POLL_BACKOFF_MS = 60_000;
+/** The role under which one process of several polls the bot (docs/scale-out.md). */
+const TELEGRAM_ROLE = 'telegram';
 
 /**
  * Bot commands over long polling (/status, /positions, /halt <reason>, /resume <note>) and, for
@@ -42,6 +48,10 @@ export class TelegramCommandsService implements OnApplicationBootstrap, OnModule
   private stopped = false;
   private pollFailures = 0;
   private cancelRestart: Cancel | undefined;
+  private cancelRole: Cancel | undefined;
+  /** False while another process holds the telegram role (shared accounts): no poll, no restart. */
+  private mayPoll = true;
+  private releaseRole: (() => Promise<void>) | undefined;
 
   private readonly access: CommandAccess;
 
@@ -50,6 +60,7 @@ export class TelegramCommandsService implements OnApplicationBootstrap, OnModule
     private readonly accounts: AccountRegistry,
     @Inject(ALERT_SINK) private readonly alerts: AlertSink,
     @Inject(SCHEDULER) private readonly scheduler: Scheduler,
+    @Inject(SCALE_OUT) private readonly scaleOut: ScaleOut | null,
   ) {
     this.access = new CommandAccess(
       config.telegram.allowedUserIds,
@@ -99,20 +110,43 @@ export class TelegramCommandsService implements OnApplicationBootstrap, OnModule
       }),
     );
     bot.command('halt', (ctx) =>
-      this.onAccount(ctx, ctx.message.text, async (runtime, rest) => {
-        const result = await runtime.guard.manualHalt(rest || 'halt from Telegram', telegramActor(ctx.from));
-        return result.alreadyHalted
-          ? `Already halted: ${result.halt.reason}`
-          : `Halting: ${result.halt.reason}. Closing every position.`;
-      }),
+      this.onAccount(
+        ctx,
+        ctx.message.text,
+        async (runtime, rest) => {
+          const result = await runtime.guard.manualHalt(
+            rest || 'halt from Telegram',
+            telegramActor(ctx.from),
+          );
+          return result.alreadyHalted
+            ? `Already halted: ${result.halt.reason}`
+            : `Halting: ${result.halt.reason}. Closing every position.`;
+        },
+        (scaleOut, accountId, rest) =>
+          this.askOwner(scaleOut, accountId, {
+            kind: 'halt',
+            reason: rest || 'halt from Telegram',
+            by: telegramActor(ctx.from),
+          }),
+      ),
     );
     bot.command('resume', (ctx) =>
-      this.onAccount(ctx, ctx.message.text, async (runtime, rest) => {
-        const result = await runtime.guard.resume(telegramActor(ctx.from), rest);
-        return result.ok
-          ? `Resumed; baseline equity ${result.baselineEquity.toFixed(2)}`
-          : `Not resumed: ${result.message}`;
-      }),
+      this.onAccount(
+        ctx,
+        ctx.message.text,
+        async (runtime, rest) => {
+          const result = await runtime.guard.resume(telegramActor(ctx.from), rest);
+          return result.ok
+            ? `Resumed; baseline equity ${result.baselineEquity.toFixed(2)}`
+            : `Not resumed: ${result.message}`;
+        },
+        (scaleOut, accountId, rest) =>
+          this.askOwner(scaleOut, accountId, {
+            kind: 'resume',
+            reviewedBy: telegramActor(ctx.from),
+            note: rest,
+          }),
+      ),
     );
     bot.on('callback_query', async (ctx) => {
       const query = ctx.callbackQuery;
@@ -147,11 +181,53 @@ export class TelegramCommandsService implements OnApplicationBootstrap, OnModule
       this.logger.error({ err: error, update_type: ctx.updateType }, 'telegram command failed'),
     );
     this.bot = bot;
-    this.poll();
+    if (this.scaleOut === null || this.config.stateBackend.kind !== 'postgres') this.poll();
+    else this.pollWhileHoldingTheRole(this.scaleOut, this.config.stateBackend);
   }
 
-  onModuleDestroy(): void {
+  /**
+   * Shared accounts (docs/scale-out.md): the Bot API allows one poller per bot, so only the
+   * process holding the `telegram` role polls; another takes the role when its holder stops
+   * renewing it. Commands for an account another process owns go to that owner as commands.
+   */
+  private pollWhileHoldingTheRole(
+    scaleOut: ScaleOut,
+    lease: { leaseTtlMs: number; leaseRenewMs: number },
+  ): void {
+    this.mayPoll = false;
+    const round = async () => {
+      const held = await scaleOut.holdRole(TELEGRAM_ROLE, lease.leaseTtlMs).catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'telegram role: the database did not answer');
+        return false;
+      });
+      if (this.stopped) return;
+      if (held && !this.mayPoll) {
+        this.mayPoll = true;
+        this.logger.log('telegram role taken: this process polls the bot');
+        this.poll();
+      } else if (!held && this.mayPoll) {
+        this.mayPoll = false;
+        this.logger.log('telegram role lost: another process polls the bot');
+        this.stopPolling();
+      }
+    };
+    const tick = () => void round();
+    this.cancelRole = this.scheduler.every(lease.leaseRenewMs, tick);
+    tick();
+    this.releaseRole = () =>
+      scaleOut
+        .releaseRole(TELEGRAM_ROLE)
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'telegram role: could not release it'));
+  }
+
+  async onModuleDestroy(): Promise<void> {
     this.stopped = true;
+    this.cancelRole?.();
+    this.stopPolling();
+    await this.releaseRole?.();
+  }
+
+  private stopPolling(): void {
     this.cancelRestart?.();
     try {
       this.bot?.stop('application closing');
@@ -163,7 +239,7 @@ export class TelegramCommandsService implements OnApplicationBootstrap, OnModule
 
   private poll(): void {
     const bot = this.bot;
-    if (bot === undefined || this.stopped) return;
+    if (bot === undefined || this.stopped || !this.mayPoll) return;
     bot
       .launch({ allowedUpdates: ['message', 'callback_query'] }, () => {
         this.pollFailures = 0;
@@ -176,7 +252,7 @@ export class TelegramCommandsService implements OnApplicationBootstrap, OnModule
   }
 
   private restartPolling(error: unknown): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.mayPoll) return;
     this.pollFailures++;
     const delayMs = backoffDelay(
       { baseDelayMs: 1000, maxDelayMs: MAX_POLL_BACKOFF_MS, jitter: 'none' },
@@ -204,14 +280,40 @@ export class TelegramCommandsService implements OnApplicationBootstrap, OnModule
     });
   }
 
+  /** A halt or a resume of an account another process owns: written for its owner, whose answer is told. */
+  private async askOwner(scaleOut: ScaleOut, accountId: string, command: AccountCommand): Promise<string> {
+    const id = await scaleOut.requestCommand(accountId, command);
+    const outcome = await scaleOut.commandOutcome(id, OUTCOME_WAIT_MS);
+    if (outcome === undefined)
+      return `Asked the owner of ${accountId} to ${command.kind}; not confirmed yet.`;
+    if (command.kind === 'halt')
+      return outcome.already_halted === true
+        ? `Already halted: ${accountId}`
+        : `Halting ${accountId}. Closing every position.`;
+    return outcome.resumed === true
+      ? `Resumed ${accountId}; baseline equity ${Number(outcome.baseline_equity).toFixed(2)}`
+      : `Not resumed: ${String(outcome.message)}`;
+  }
+
   /** Runs a command on the account it means (named first, or the user's only one), or says why not. */
   private async onAccount(
     ctx: Context,
     text: string,
     run: (runtime: AccountRuntime, rest: string) => string | Promise<string>,
+    /** For an account another process owns (shared accounts): how to ask its owner. */
+    remote?: (scaleOut: ScaleOut, accountId: string, rest: string) => Promise<string>,
   ): Promise<void> {
     const target = this.access.target(ctx.from?.id, commandArgument(text));
     const runtime = 'accountId' in target ? this.accounts.account(target.accountId) : undefined;
+    if (runtime === undefined && 'accountId' in target && remote !== undefined && this.scaleOut !== null) {
+      const known = this.config.accounts.some((account) => account.id === target.accountId);
+      if (!known) {
+        await ctx.reply('Not done: unknown account');
+        return;
+      }
+      await ctx.reply(await remote(this.scaleOut, target.accountId, target.rest));
+      return;
+    }
     if (runtime === undefined || !('accountId' in target)) {
       await ctx.reply('refused' in target ? `Not done: ${target.refused}` : 'Not done: unknown account');
       return;

@@ -48,6 +48,12 @@ export interface ScaleOut extends AccountOwnership {
   /** Records the outcome (fenced: only the owner at its epoch); rejects with OwnershipLostError otherwise. */
   completeCommand(command: PendingCommand, outcome: CommandOutcome): Promise<void>;
   onCommand(listener: () => void): void;
+  /**
+   * A role only one process may play at a time (`telegram`: the Bot API allows one poller per
+   * bot), held under a lease like an account's: takes or renews it; false while another holds it.
+   */
+  holdRole(role: string, ttlMs: number): Promise<boolean>;
+  releaseRole(role: string): Promise<void>;
   /** The accounts of the database, with their owner (process id) and epoch, for the accounts API of any process. */
   owners(): Promise<{ accountId: string; owner: string | null; epoch: number }[]>;
   /** `fencedWrites`: writes refused for a stale epoch, by the database and by the bridges. */

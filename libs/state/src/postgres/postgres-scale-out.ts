@@ -95,7 +95,12 @@ export class PostgresScaleOut implements ScaleOut {
     });
     this.commands = new PostgresAccountCommands(pool, this.backend.fence, ports.scheduler);
     this.notifications = new WorkNotifications(
-      { connectionString: settings.databaseUrl },
+      // A partition must not hang the reconnect, nor leave a dead connection unnoticed.
+      {
+        connectionString: settings.databaseUrl,
+        connectionTimeoutMillis: settings.leaseTtlMs,
+        keepAlive: true,
+      },
       ports.scheduler,
       ports.logger,
     );
@@ -174,6 +179,28 @@ export class PostgresScaleOut implements ScaleOut {
 
   onCommand(listener: () => void): void {
     this.notifications.onCommand(listener);
+  }
+
+  /** In the leases table under `role:<name>` (no account has that id: ids have no colon). */
+  async holdRole(role: string, ttlMs: number): Promise<boolean> {
+    const result = await this.pool.query<{ owner: string }>(
+      `INSERT INTO leases (account_id, owner, epoch, expires_at)
+       VALUES ($1, $2, 1, now() + ($3::bigint * interval '1 millisecond'))
+       ON CONFLICT (account_id) DO UPDATE
+         SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at,
+             epoch = CASE WHEN leases.owner = EXCLUDED.owner THEN leases.epoch ELSE leases.epoch + 1 END
+         WHERE leases.owner IS NULL OR leases.owner = EXCLUDED.owner OR leases.expires_at <= now()
+       RETURNING owner`,
+      [`role:${role}`, this.processId, Math.round(ttlMs)],
+    );
+    return result.rows[0]?.owner === this.processId;
+  }
+
+  async releaseRole(role: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE leases SET owner = NULL, expires_at = now() WHERE account_id = $1 AND owner = $2`,
+      [`role:${role}`, this.processId],
+    );
   }
 
   async owners(): Promise<{ accountId: string; owner: string | null; epoch: number }[]> {
