@@ -52,6 +52,16 @@ describe('loadConfig: the state backend', () => {
     ).toEqual(['ADMIN_TOKEN', 'SIGNALS_HMAC_SECRET']);
   });
 
+  it('manual approval is refused with postgres, naming the account', () => {
+    expect(problems({ ...PG, APPROVAL_MODE: 'manual' })).toEqual([
+      {
+        variable: 'APPROVAL_MODE',
+        expected:
+          '`auto` with STATE_BACKEND=postgres (manual approval is not supported across processes yet)',
+      },
+    ]);
+  });
+
   it.each([
     ['STATE_BACKEND', 'sqlite'],
     ['DATABASE_POOL_SIZE', '0'],

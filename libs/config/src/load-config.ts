@@ -62,6 +62,15 @@ export function loadConfig(env: Env, files: ConfigFiles = nodeFiles): ConfigResu
       'the inbox secret, the same on every process',
       'with STATE_BACKEND=postgres',
     );
+    // Pending approvals live in the owner's memory and are posted by it: not across processes yet.
+    for (const account of config.accounts)
+      if (account.approvalMode === 'manual')
+        r.problems.push({
+          variable: config.accountsFile === undefined ? 'APPROVAL_MODE' : 'ACCOUNTS_FILE',
+          expected:
+            '`auto` with STATE_BACKEND=postgres (manual approval is not supported across processes yet)',
+          ...(config.accountsFile === undefined ? {} : { account: account.id, key: 'approval_mode' }),
+        });
   }
   const warnings = [...telegramPairWarnings(config), ...ignoredBridgeWarnings(r, config)];
   return r.problems.length > 0 ? { ok: false, problems: r.problems } : { ok: true, config, warnings };
