@@ -9,6 +9,7 @@ export * from './events/trading-events';
 export * from './execution';
 export * from './logging/core-logger.port';
 export * from './heartbeat';
+export * from './history';
 export * from './numbers/output-precision';
 export * from './ownership';
 export * from './paper';
