@@ -7,9 +7,12 @@ import {
   type BrokerFleet,
   type BrokerGateway,
   type Clock,
+  type StateBackend,
 } from '@app/core';
+import { PostgresPaperAccountStore, PostgresStateBackend } from '@app/state';
 import { APP_CONFIG, CLOCK, accountStateDir, type AccountConfig, type AppConfig } from '@app/config';
 import { openPaperFleet } from './paper/paper-fleet';
+import { OwnedPaperFleet } from './paper/owned-paper-fleet';
 import { createHttpBridgeGateway } from './http/create-http-bridge-gateway';
 
 /** The gateways the module built, with what must happen to them at shutdown. */
@@ -17,12 +20,23 @@ class BrokerAdapters implements BrokerFleet {
   constructor(
     private readonly gateways: ReadonlyMap<string, BrokerGateway>,
     private readonly closers: readonly (() => Promise<void>)[],
+    /** With STATE_BACKEND=postgres: the paper accounts, open while this process owns them. */
+    private readonly ownedPaper?: OwnedPaperFleet,
   ) {}
 
   gateway(accountId: string): BrokerGateway {
     const gateway = this.gateways.get(accountId);
-    if (gateway === undefined) throw new Error(`no broker for account ${accountId}`);
-    return gateway;
+    if (gateway !== undefined) return gateway;
+    if (this.ownedPaper?.has(accountId) === true) return this.ownedPaper.gateway(accountId);
+    throw new Error(`no broker for account ${accountId}`);
+  }
+
+  adopt(accountId: string): Promise<void> {
+    return this.ownedPaper?.has(accountId) === true ? this.ownedPaper.adopt(accountId) : Promise.resolve();
+  }
+
+  release(accountId: string): Promise<void> {
+    return this.ownedPaper?.has(accountId) === true ? this.ownedPaper.release(accountId) : Promise.resolve();
   }
 
   /** Every adapter's close runs, even when one fails; the failures are returned. */
@@ -50,13 +64,19 @@ class BrokerAdapters implements BrokerFleet {
       useFactory: async (
         config: AppConfig,
         clock: Clock,
-        _state: unknown,
+        state: StateBackend,
         ownership: AccountOwnership,
       ): Promise<BrokerAdapters> => {
         const gateways = new Map<string, BrokerGateway>();
         const closers: (() => Promise<void>)[] = [];
         const paperAccounts = config.accounts.filter((account) => account.gateway === 'paper');
-        if (paperAccounts.length > 0) {
+        let ownedPaper: OwnedPaperFleet | undefined;
+        if (paperAccounts.length > 0 && state instanceof PostgresStateBackend) {
+          // Shared accounts: none is opened now; each is opened from the database when owned.
+          const paper = ownedPaperAccounts(config, paperAccounts, clock, state, ownership);
+          ownedPaper = paper;
+          closers.push(() => paper.close());
+        } else if (paperAccounts.length > 0) {
           const paper = await openPaperAccounts(config, paperAccounts, clock);
           for (const account of paperAccounts) gateways.set(account.id, paper.gateway(account.id));
           // Runs after the graceful stop closed positions: each paper account compacts its journal into its snapshot.
@@ -76,7 +96,7 @@ class BrokerAdapters implements BrokerFleet {
           gateways.set(account.id, bridge);
           closers.push(async () => bridge.close());
         }
-        return new BrokerAdapters(gateways, closers);
+        return new BrokerAdapters(gateways, closers, ownedPaper);
       },
     },
     { provide: BROKER_FLEET, useExisting: BrokerAdapters },
@@ -120,4 +140,48 @@ async function openPaperAccounts(config: AppConfig, accounts: readonly AccountCo
   if (fleet.caughtUp.stepped > 0)
     logger.log({ steps: fleet.caughtUp.stepped }, 'paper market walked over the downtime');
   return fleet;
+}
+
+/**
+ * With STATE_BACKEND=postgres (docs/scale-out.md): the paper accounts on one market of this
+ * process, each opened from its book in the database when this process comes to own it. A write
+ * of a book refused for the lease means the account changed owner: it stops here at once.
+ */
+function ownedPaperAccounts(
+  config: AppConfig,
+  accounts: readonly AccountConfig[],
+  clock: Clock,
+  state: PostgresStateBackend,
+  ownership: AccountOwnership,
+): OwnedPaperFleet {
+  const logger = new Logger('paper-account');
+  return new OwnedPaperFleet(
+    {
+      symbols: config.paper.symbols,
+      seed: config.paper.seed,
+      stopOutLevelPercent: config.paper.stopOutLevelPercent,
+    },
+    accounts.map((account) => ({ accountId: account.id, balance: account.paper.balance })),
+    (accountId) =>
+      new PostgresPaperAccountStore(state.fence, accountId, {
+        onFenced: () => {
+          const epoch = ownership.epochOf(accountId);
+          if (epoch !== undefined) ownership.lostElsewhere(accountId, epoch, 'database');
+        },
+        onProblem: (error) =>
+          logger.warn(
+            { account_id: accountId, err: error.message },
+            'paper book snapshot failed; its changes stay in the database and the next snapshot takes them',
+          ),
+        onOpened: (found) =>
+          logger.log(
+            { account_id: accountId, ...found },
+            found.dropped > 0
+              ? `paper book opened; ${found.dropped} change(s) after a missing one not applied (their trades were answered unknown_outcome)`
+              : 'paper book opened',
+          ),
+      }),
+    clock,
+    (accountId, message) => logger.warn({ account_id: accountId }, message),
+  );
 }

@@ -13,3 +13,4 @@ export * from './postgres/postgres-risk-state-store';
 export * from './postgres/postgres-signal-ledger';
 export * from './postgres/postgres-state-backend';
 export * from './postgres/postgres-lease-store';
+export * from './postgres/postgres-paper-account-store';

@@ -17,6 +17,7 @@ export {
   type PaperPositionRecord,
   type StoredTradeResult,
 } from './paper-account';
+export type { PaperAccountPersistence, PaperAccountStore } from './paper-account-store.port';
 export {
   PaperMarket,
   type MarketListener,

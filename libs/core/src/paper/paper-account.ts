@@ -341,6 +341,14 @@ export class PaperAccount {
     return outcome;
   }
 
+  /**
+   * The account leaves its shared market (its process gave it up, docs/scale-out.md): no further
+   * step reaches it, so its stops no longer close positions of a book another process now keeps.
+   */
+  leaveMarket(): void {
+    this.market.unsubscribe(this.listener);
+  }
+
   /** Grows by one on every change of state worth saving (a fill, a close, a newly stored outcome, a shock, an automatic close). */
   get revision(): number {
     return this.rev;

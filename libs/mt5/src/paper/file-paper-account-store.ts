@@ -6,11 +6,11 @@ import {
   parsePaperChange,
   type PaperAccountOptions,
   type PaperAccountSnapshot,
+  type PaperAccountStore,
   type PaperChange,
 } from '@app/core';
 import { AppendOnlyJournal } from '@app/state/append-only-journal';
 import { readFileIfExists, writeFileAtomic } from '@app/state/atomic-file';
-import type { PaperAccountPersistence } from './paper-broker-gateway';
 
 export const PAPER_SNAPSHOT_FILE = 'paper-account.json';
 export const PAPER_JOURNAL_FILE = 'paper-account.journal.jsonl';
@@ -79,7 +79,7 @@ export interface PaperReplayPlan {
  * position still open). What it finds beyond the gap is dropped (`PaperStoreOpened.dropped`): the
  * gateway answered those trades `unknown_outcome`, and their retries execute them again.
  */
-export class FilePaperAccountStore implements PaperAccountPersistence {
+export class FilePaperAccountStore implements PaperAccountStore {
   readonly snapshotPath: string;
   readonly journalPath: string;
   private journal: AppendOnlyJournal<PaperJournalRecord> | undefined;

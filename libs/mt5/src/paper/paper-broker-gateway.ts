@@ -11,25 +11,15 @@ import {
   type Deal,
   type OpenOrderRequest,
   type PaperAccount,
+  type PaperAccountPersistence,
   type PaperChange,
   type Position,
   type SymbolInfo,
   type TradeResult,
 } from '@app/core';
 
-/**
- * Where the paper account's changes go, so a restart cannot lose a fill or an automatic close.
- * Every change carries its number (`PaperChange.number`); a restart applies them in number order
- * up to the first number it does not find, so records may complete in any order. `record` is
- * called in the same tick as the call that made the change, several may be in flight at once (an
- * implementation may write them together), and a change whose record failed is recorded again,
- * unchanged; it resolves once the change is durable.
- */
-export interface PaperAccountPersistence {
-  record(change: PaperChange): Promise<void>;
-  /** Makes everything recorded so far durable in its final form (e.g. compacts); later records fail. */
-  close(): Promise<void>;
-}
+// The port moved to libs/core (the PostgreSQL book in libs/state implements it too); re-exported for its users.
+export type { PaperAccountPersistence } from '@app/core';
 
 /** A change not yet known durable: its record in flight, or (`attempt` undefined) failed and waiting for the next call. */
 interface Unsaved {

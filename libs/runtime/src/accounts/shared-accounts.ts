@@ -4,6 +4,7 @@ import {
   type AccountRegistry,
   type AccountRuntime,
   type AccountState,
+  type BrokerFleet,
   type CoreLogger,
   type FanOutAccount,
   type FanOutDirectory,
@@ -26,6 +27,8 @@ export interface SharedAccountsPorts {
   backend: StateBackend;
   /** Builds an account's runtime on its state (TradingAccounts.createRuntime). */
   build(account: AccountConfig, state: AccountState): AccountRuntime;
+  /** Opens an account's broker side when owned (a paper account's book), forgets it when not. */
+  brokers: Pick<BrokerFleet, 'adopt' | 'release'>;
   scheduler: Scheduler;
   logger: CoreLogger;
 }
@@ -162,6 +165,7 @@ export class SharedAccounts implements OwnershipListener {
     }
     const state = await this.ports.backend.openAccount(id);
     if (!this.scaleOut.mayTrade(id)) return;
+    await this.ports.brokers.adopt(id);
     const runtime = this.ports.build(account, state);
     this.registry.add(runtime);
     this.pickup.adopted(
@@ -200,9 +204,12 @@ export class SharedAccounts implements OwnershipListener {
 
   private async drop(accountId: string): Promise<void> {
     const runtime = this.registry.remove(accountId);
-    if (runtime === undefined) return;
-    await runtime.stopTrading();
-    runtime.stop();
+    if (runtime !== undefined) {
+      await runtime.stopTrading();
+      runtime.stop();
+    }
+    // Also when no runtime was left (its start failed): a paper book opened by adopt is forgotten.
+    await this.ports.brokers.release(accountId);
   }
 
   /** Runs the commands now, or right after the run in flight. */

@@ -79,6 +79,7 @@ export class TradingAccounts {
         : new SharedAccounts(config, ports.scaleOut, this.registry, {
             backend: ports.backend,
             build: (account, state) => this.createRuntime(account, state),
+            brokers: ports.brokers,
             scheduler: ports.scheduler,
             logger: coreLoggerFor(new Logger('ownership')),
           });

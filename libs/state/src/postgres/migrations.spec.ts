@@ -3,9 +3,12 @@ import { MIGRATIONS, migrate, type Migration } from './migrations';
 import { startThrowawayPostgres, type ThrowawayPostgres } from './testing/throwaway-postgres';
 
 const TABLES = [
+  'account_commands',
   'accounts',
   'audit',
   'leases',
+  'paper_books',
+  'paper_changes',
   'processes',
   'risk_state',
   'schema_migrations',

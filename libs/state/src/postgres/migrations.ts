@@ -82,6 +82,25 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX account_commands_pending ON account_commands (account_id, id) WHERE done_at IS NULL;
     `,
   },
+  {
+    version: 3,
+    name: "paper books: a paper account's snapshot and the changes after it, for whichever process owns it",
+    sql: `
+      CREATE TABLE paper_books (
+        account_id text PRIMARY KEY,
+        last_change bigint NOT NULL,
+        snapshot jsonb NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      -- The changes since the snapshot, by the account's change number (PaperChange.number).
+      CREATE TABLE paper_changes (
+        account_id text NOT NULL,
+        number bigint NOT NULL,
+        change jsonb NOT NULL,
+        PRIMARY KEY (account_id, number)
+      );
+    `,
+  },
 ];
 
 /** Any fixed number: every process of the service takes this lock to migrate, one at a time. */
