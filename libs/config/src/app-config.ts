@@ -21,6 +21,8 @@ export interface AppConfig {
   closeOnShutdown: boolean;
   /** Undefined: generate one and write it to STATE_DIR/admin-token. */
   adminToken: string | undefined;
+  /** VIEWER_TOKEN: signs in to the dashboard read-only (sees every account, cannot halt or resume). */
+  viewerToken: string | undefined;
   debugFaults: boolean;
 
   risk: {

@@ -14,6 +14,7 @@ export type ServiceConfig = Pick<
   | 'stateDir'
   | 'closeOnShutdown'
   | 'adminToken'
+  | 'viewerToken'
   | 'debugFaults'
 >;
 
@@ -35,6 +36,7 @@ export function readServiceConfig(r: EnvReader, closeByDefault = true): ServiceC
   );
   const loopTickMs = r.parse('LOOP_TICK_MS', int(1, 60_000), 250, 'an integer of milliseconds, 1 to 60000');
   const { heartbeatIntervalMs, heartbeatStaleAfterMs } = readHeartbeat(r);
+  const adminToken = r.optional('ADMIN_TOKEN', z.string().min(16), 'at least 16 characters');
   return {
     port,
     logLevel,
@@ -44,9 +46,23 @@ export function readServiceConfig(r: EnvReader, closeByDefault = true): ServiceC
     heartbeatStaleAfterMs,
     stateDir: r.parse('STATE_DIR', z.string(), './var', 'a directory path'),
     closeOnShutdown: r.parse('CLOSE_ON_SHUTDOWN', bool, closeByDefault, '`true` or `false`'),
-    adminToken: r.optional('ADMIN_TOKEN', z.string().min(16), 'at least 16 characters'),
+    adminToken,
+    viewerToken: readViewerToken(r, adminToken),
     debugFaults: r.parse('DEBUG_FAULTS', bool, false, '`true` or `false`'),
   };
+}
+
+/**
+ * The dashboard's read-only sign-in token. It must differ from ADMIN_TOKEN: the same value would
+ * make every viewer an admin.
+ */
+function readViewerToken(r: EnvReader, adminToken: string | undefined): string | undefined {
+  const viewerToken = r.optional('VIEWER_TOKEN', z.string().min(16), 'at least 16 characters');
+  if (viewerToken !== undefined && viewerToken === adminToken) {
+    r.problems.push({ variable: 'VIEWER_TOKEN', expected: 'different from ADMIN_TOKEN' });
+    return undefined;
+  }
+  return viewerToken;
 }
 
 /** The heartbeat's interval and stale threshold, and the check that the first is below the second. */
