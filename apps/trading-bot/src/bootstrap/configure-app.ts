@@ -10,6 +10,11 @@ import express, { type NextFunction, type Request, type Response } from 'express
 
 /** The inbox reads its own raw bytes (the signature covers them); everything else gets a 16 KiB JSON parser. */
 const RAW_BODY_PATH = '/api/v1/signals';
+/**
+ * The dashboard parses its own bodies (form-encoded or JSON), after its session and Origin checks,
+ * so a cross-site form post is refused as such (403) rather than as bad JSON.
+ */
+const DASHBOARD_PATH_PREFIX = '/dashboard/';
 
 /**
  * Whatever escapes a handler: known HTTP errors keep their status and body; anything else is a
@@ -41,7 +46,8 @@ export class LastResortExceptionFilter implements ExceptionFilter {
 export function configureApp(app: INestApplication): void {
   const json = express.json({ limit: '16kb', type: () => true });
   app.use((req: Request, res: Response, next: NextFunction) => {
-    if (req.path === RAW_BODY_PATH || req.method === 'GET' || req.method === 'HEAD') return next();
+    if (req.path === RAW_BODY_PATH || req.path.startsWith(DASHBOARD_PATH_PREFIX)) return next();
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
     json(req, res, next);
   });
   // Parser errors (bad JSON, too large) become JSON answers instead of express's HTML page.
