@@ -1,1 +1,2 @@
 export * from './history-store.port';
+export * from './history-recorder';

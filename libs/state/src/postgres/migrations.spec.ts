@@ -6,6 +6,7 @@ const TABLES = [
   'account_commands',
   'accounts',
   'audit',
+  'history_events',
   'leases',
   'paper_books',
   'paper_changes',

@@ -101,6 +101,23 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: "history: every account's trading events and equity samples, kept for HISTORY_RETENTION_DAYS",
+    sql: `
+      CREATE TABLE history_events (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account_id text NOT NULL,
+        at bigint NOT NULL,
+        type text NOT NULL,
+        payload jsonb NOT NULL
+      );
+      -- Reads are an account's window in time order; id breaks ties for keyset pagination.
+      CREATE INDEX history_events_account_at ON history_events (account_id, at, id);
+      -- Retention deletes by age across accounts.
+      CREATE INDEX history_events_at ON history_events (at);
+    `,
+  },
 ];
 
 /** Any fixed number: every process of the service takes this lock to migrate, one at a time. */
