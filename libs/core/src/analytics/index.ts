@@ -3,3 +3,7 @@ export * from './latency-histogram';
 export * from './outcome-rates';
 export * from './recovery-tracker';
 export * from './sliding-window-rate';
+export * from './history-analytics';
+export * from './signal-arrivals';
+export * from './what-if-history';
+export * from './what-if-replay';
