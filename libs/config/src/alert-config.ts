@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import type { AppConfig } from './app-config';
-import { csv, httpUrl, type EnvReader } from './env-reader';
+import { csv, httpUrl, int, type EnvReader } from './env-reader';
 
-/** Reads where the service reports to: TELEGRAM_* (alerts and commands) and ANALYTICS_WEBHOOK_URLS. */
+/**
+ * Reads where the service reports to: TELEGRAM_* (alerts and commands), ANALYTICS_WEBHOOK_URLS, and
+ * how long history is kept (HISTORY_RETENTION_DAYS, docs/history.md).
+ */
 export function readAlertConfig(r: EnvReader): Pick<AppConfig, 'telegram' | 'analytics'> {
   return {
     telegram: {
@@ -26,6 +29,12 @@ export function readAlertConfig(r: EnvReader): Pick<AppConfig, 'telegram' | 'ana
     },
     analytics: {
       webhookUrls: r.parse('ANALYTICS_WEBHOOK_URLS', csv(httpUrl), [], 'a comma list of http(s) URLs'),
+      historyRetentionDays: r.parse(
+        'HISTORY_RETENTION_DAYS',
+        int(1, 3_650),
+        90,
+        'an integer of days, 1 to 3650',
+      ),
     },
   };
 }

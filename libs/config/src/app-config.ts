@@ -81,6 +81,8 @@ export interface AppConfig {
 
   analytics: {
     webhookUrls: string[];
+    /** HISTORY_RETENTION_DAYS: history older than this is removed (docs/history.md). */
+    historyRetentionDays: number;
   };
 
   /** ACCOUNTS_FILE, when set. */

@@ -66,7 +66,7 @@ describe('loadConfig: defaults of service.md', () => {
         apiRoot: 'https://api.telegram.org',
         allowedUserIds: [],
       },
-      analytics: { webhookUrls: [] },
+      analytics: { webhookUrls: [], historyRetentionDays: 90 },
       accountsFile: undefined,
       // Without ACCOUNTS_FILE: the one account `default`, from the same variables.
       accounts: [
@@ -179,6 +179,7 @@ describe('loadConfig: defaults of service.md', () => {
       TELEGRAM_API_ROOT: 'http://127.0.0.1:9000',
       TELEGRAM_ALLOWED_USER_IDS: '1, 22',
       ANALYTICS_WEBHOOK_URLS: 'http://a.example/h,https://b.example/h',
+      HISTORY_RETENTION_DAYS: '30',
       DEBUG_FAULTS: 'true',
     });
     expect(config).toMatchObject({
@@ -216,7 +217,7 @@ describe('loadConfig: defaults of service.md', () => {
         apiRoot: 'http://127.0.0.1:9000',
         allowedUserIds: [1, 22],
       },
-      analytics: { webhookUrls: ['http://a.example/h', 'https://b.example/h'] },
+      analytics: { webhookUrls: ['http://a.example/h', 'https://b.example/h'], historyRetentionDays: 30 },
     });
   });
 

@@ -57,6 +57,8 @@ describe('loadConfig: bad values are named, every one of them', () => {
     ['TELEGRAM_API_ROOT', 'ftp://api.telegram.org'],
     ['TELEGRAM_ALLOWED_USER_IDS', '12,abc'],
     ['ANALYTICS_WEBHOOK_URLS', 'http://ok.example,not a url'],
+    ['HISTORY_RETENTION_DAYS', '0'],
+    ['HISTORY_RETENTION_DAYS', '7.5'],
     ['SIGNALS_HMAC_SECRET', 'too-short'],
   ])('refuses %s=%j by name, with what is expected', (variable, value) => {
     const found = problems({ [variable]: value });
