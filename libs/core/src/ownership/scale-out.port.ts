@@ -54,6 +54,11 @@ export interface ScaleOut extends AccountOwnership {
    */
   holdRole(role: string, ttlMs: number): Promise<boolean>;
   releaseRole(role: string): Promise<void>;
+  /**
+   * The accounts halted now, as the database knows: a latch their owner wrote, or a halt asked and
+   * not carried out yet. For the intake of any process (it records signals for them as rejected).
+   */
+  haltedAccounts(): Promise<ReadonlySet<string>>;
   /** The accounts of the database, with their owner (process id) and epoch, for the accounts API of any process. */
   owners(): Promise<{ accountId: string; owner: string | null; epoch: number }[]>;
   /** `fencedWrites`: writes refused for a stale epoch, by the database and by the bridges. */

@@ -20,6 +20,8 @@ import type { AccountConfig, AppConfig } from '@app/config';
 import { carryOutCommand } from './account-commands';
 import { SharedWorkPickup } from './shared-work-pickup';
 
+/** How old the intake's knowledge of halted accounts may be. */
+const HALTED_POLL_MS = 1_000;
 /** The backstop when a command's notification is lost. */
 const COMMAND_POLL_MS = 1_000;
 
@@ -36,10 +38,13 @@ export interface SharedAccountsPorts {
 /**
  * The fan-out's view with shared accounts: every configured account, owned here or not. A claim
  * commits the signal's work for all of them in the database; each owner then takes its part up
- * through the pickup (woken at once when the owner is this process). A halted account is known
- * to its owner only: its owner rejects the signal (reason `halted`) when it takes it up.
+ * through the pickup (woken at once when the owner is this process). Which accounts are halted
+ * is read from the database every second: a signal for one is recorded as rejected (`halted`)
+ * at once; one halted in the last second is rejected by its owner when it takes it up.
  */
 class AllAccountsDirectory implements FanOutDirectory {
+  /** The accounts halted as of the last read of the database (at most a second old). */
+  halted: ReadonlySet<string> = new Set();
   private readonly byId = new Map<string, FanOutAccount>();
   private readonly byChannel = new Map<string, FanOutAccount[]>();
 
@@ -47,7 +52,7 @@ class AllAccountsDirectory implements FanOutDirectory {
     for (const account of accounts) {
       const entry: FanOutAccount = {
         id: account.id,
-        isHalted: () => false,
+        isHalted: () => this.halted.has(account.id),
         admit: () => {
           wake();
           return Promise.resolve();
@@ -84,11 +89,12 @@ class AllAccountsDirectory implements FanOutDirectory {
  * registry. Changes of one account are applied one after the other, in the order they came.
  */
 export class SharedAccounts implements OwnershipListener {
-  readonly directory: FanOutDirectory;
+  readonly directory: AllAccountsDirectory;
   private readonly pickup: SharedWorkPickup;
   private readonly configById: Map<string, AccountConfig>;
   private readonly chains = new Map<string, Promise<void>>();
   private cancelCommandPoll: (() => void) | undefined;
+  private cancelHaltedPoll: (() => void) | undefined;
   private commandsRunning: Promise<void> | undefined;
   private commandsAgain = false;
 
@@ -111,6 +117,8 @@ export class SharedAccounts implements OwnershipListener {
 
   /** Listens, starts the pickup and the ownership rounds; resolves once the first round's accounts are started. */
   async start(): Promise<void> {
+    await this.readHalted();
+    this.cancelHaltedPoll = this.ports.scheduler.every(HALTED_POLL_MS, () => void this.readHalted());
     this.scaleOut.listen(this);
     this.scaleOut.onWork(() => this.pickup.wake());
     this.scaleOut.onCommand(() => this.wakeCommands());
@@ -150,6 +158,7 @@ export class SharedAccounts implements OwnershipListener {
   stop(): void {
     this.pickup.stop();
     this.cancelCommandPoll?.();
+    this.cancelHaltedPoll?.();
   }
 
   private async adopt(lease: Lease): Promise<void> {
@@ -210,6 +219,18 @@ export class SharedAccounts implements OwnershipListener {
     }
     // Also when no runtime was left (its start failed): a paper book opened by adopt is forgotten.
     await this.ports.brokers.release(accountId);
+  }
+
+  /** Which accounts are halted, for the intake; a failed read keeps the last answer (logged). */
+  private async readHalted(): Promise<void> {
+    try {
+      this.directory.halted = await this.scaleOut.haltedAccounts();
+    } catch (error) {
+      this.ports.logger.warn(
+        { err: error },
+        'could not read which accounts are halted; keeping the last answer',
+      );
+    }
   }
 
   /** Runs the commands now, or right after the run in flight. */

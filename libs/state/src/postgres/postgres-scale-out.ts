@@ -203,6 +203,14 @@ export class PostgresScaleOut implements ScaleOut {
     );
   }
 
+  async haltedAccounts(): Promise<ReadonlySet<string>> {
+    const result = await this.pool.query<{ account_id: string }>(
+      `SELECT account_id FROM risk_state WHERE jsonb_typeof(state -> 'halt') = 'object'
+       UNION SELECT account_id FROM account_commands WHERE done_at IS NULL AND kind = 'halt'`,
+    );
+    return new Set(result.rows.map((row) => row.account_id));
+  }
+
   async owners(): Promise<{ accountId: string; owner: string | null; epoch: number }[]> {
     const result = await this.pool.query<{ id: string; owner: string | null; epoch: string | null }>(
       `SELECT a.id, CASE WHEN l.expires_at > now() THEN l.owner END AS owner, coalesce(l.epoch, 0) AS epoch
