@@ -5,6 +5,9 @@ import { AnalyticsController } from './analytics/analytics.controller';
 import { AnalyticsService } from './analytics/analytics.service';
 import { EventStreamHub } from './events/event-stream-hub';
 import { EventsController } from './events/events.controller';
+import { HistoryExportController } from './history/export.controller';
+import { HistoryAnalyticsController } from './history/history-analytics.controller';
+import { HistoryRecording } from './history/history-recording';
 import { RecentEvents } from './events/recent-events';
 import { AnalyticsMetrics } from './metrics/analytics-metrics';
 import { MetricsController } from './metrics/metrics.controller';
@@ -13,7 +16,13 @@ import { WebhookDispatcher } from './webhooks/webhook-dispatcher';
 
 @Module({
   imports: [DrawdownModule, SignalsModule],
-  controllers: [MetricsController, AnalyticsController, EventsController],
+  controllers: [
+    MetricsController,
+    AnalyticsController,
+    EventsController,
+    HistoryAnalyticsController,
+    HistoryExportController,
+  ],
   providers: [
     TradingMetrics,
     AnalyticsMetrics,
@@ -21,6 +30,7 @@ import { WebhookDispatcher } from './webhooks/webhook-dispatcher';
     RecentEvents,
     EventStreamHub,
     WebhookDispatcher,
+    HistoryRecording,
   ],
   exports: [TradingMetrics, AnalyticsService, EventStreamHub],
 })

@@ -2,6 +2,7 @@ import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nes
 import { hostname } from 'node:os';
 import {
   ACCOUNT_OWNERSHIP,
+  HISTORY_STORE,
   SCALE_OUT,
   SCHEDULER,
   SIGNAL_LEDGER,
@@ -9,13 +10,16 @@ import {
   STATE_BACKEND,
   type AccountOwnership,
   type Clock,
+  type HistoryStore,
   type Scheduler,
   type StateBackend,
 } from '@app/core';
 import { MonotonicClock, coreLoggerFor } from '@app/common';
 import { APP_CONFIG, CLOCK, accountStateDir, type AppConfig } from '@app/config';
 import { FileStateStore } from './file-state-store';
+import { FileHistoryStore } from './history/file-history-store';
 import { legacyHaltProblem } from './legacy-halt-check';
+import { PostgresHistoryStore } from './postgres/postgres-history-store';
 import { PostgresScaleOut } from './postgres/postgres-scale-out';
 
 /**
@@ -25,11 +29,15 @@ import { PostgresScaleOut } from './postgres/postgres-scale-out';
 const LEASE_RENEW_EVERY_MS = 2_000;
 const LEASE_TTL_MS = 6_000;
 
-/** The state this process opened: files under STATE_DIR, or PostgreSQL shared by several processes. */
+/**
+ * The state this process opened: files under STATE_DIR, or PostgreSQL shared by several processes;
+ * and the history of its accounts in the same place (docs/history.md).
+ */
 class OpenedState {
   constructor(
     readonly backend: StateBackend,
     readonly scaleOut: PostgresScaleOut | null,
+    readonly history: HistoryStore,
     readonly close: () => Promise<void>,
   ) {}
 }
@@ -49,7 +57,7 @@ class OpenedState {
         if (config.stateBackend.kind === 'postgres')
           return openPostgres(config, config.stateBackend, scheduler);
         const store = await openFiles(config, clock, scheduler);
-        return new OpenedState(store, null, () => store.close());
+        return new OpenedState(store, null, fileHistory(config), () => store.close());
       },
     },
     { provide: STATE_BACKEND, inject: [OpenedState], useFactory: (state: OpenedState) => state.backend },
@@ -59,13 +67,14 @@ class OpenedState {
       useFactory: (state: OpenedState) => state.backend.ledger,
     },
     { provide: SCALE_OUT, inject: [OpenedState], useFactory: (state: OpenedState) => state.scaleOut },
+    { provide: HISTORY_STORE, inject: [OpenedState], useFactory: (state: OpenedState) => state.history },
     {
       provide: ACCOUNT_OWNERSHIP,
       inject: [OpenedState],
       useFactory: (state: OpenedState): AccountOwnership => state.scaleOut ?? SOLE_OWNERSHIP,
     },
   ],
-  exports: [STATE_BACKEND, SIGNAL_LEDGER, SCALE_OUT, ACCOUNT_OWNERSHIP],
+  exports: [STATE_BACKEND, SIGNAL_LEDGER, SCALE_OUT, ACCOUNT_OWNERSHIP, HISTORY_STORE],
 })
 export class StateModule implements OnApplicationShutdown {
   constructor(@Inject(OpenedState) private readonly state: OpenedState) {}
@@ -141,5 +150,17 @@ async function openPostgres(
     { process_id: scaleOut.processId, database: scaleOut.backend.where, accounts: config.accounts.length },
     'state in PostgreSQL; accounts are owned by lease',
   );
-  return new OpenedState(scaleOut.backend, scaleOut, () => scaleOut.close());
+  return new OpenedState(scaleOut.backend, scaleOut, new PostgresHistoryStore(scaleOut.pool), () =>
+    scaleOut.close(),
+  );
+}
+
+/** History beside each account's state: `<account dir>/history/<UTC day>.jsonl`. */
+function fileHistory(config: AppConfig): FileHistoryStore {
+  const logger = new Logger('history');
+  return new FileHistoryStore({
+    accountDir: (id) => accountStateDir(config.stateDir, id),
+    accountIds: config.accounts.map((account) => account.id),
+    onProblem: (message) => logger.warn(message),
+  });
 }

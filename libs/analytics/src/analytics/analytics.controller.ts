@@ -1,9 +1,12 @@
-import { Controller, Get, Param, UseGuards } from '@nestjs/common';
+import { Controller, Get, UseGuards } from '@nestjs/common';
 import { AccountRegistry } from '@app/core';
-import { accountById, AdminTokenGuard, onlyAccount } from '@app/common';
+import { AdminTokenGuard, onlyAccount } from '@app/common';
 import { AnalyticsService, type AnalyticsReport } from './analytics.service';
 
-/** GET /api/v1/analytics for the one account (409 with several), and per account (docs/accounts.md). */
+/**
+ * GET /api/v1/analytics for the one account (409 with several), since the process started. Per
+ * account, over a window of its history: HistoryAnalyticsController (docs/history.md).
+ */
 @Controller('api/v1')
 @UseGuards(AdminTokenGuard)
 export class AnalyticsController {
@@ -15,10 +18,5 @@ export class AnalyticsController {
   @Get('analytics')
   report(): AnalyticsReport {
     return this.analytics.report(onlyAccount(this.accounts).id);
-  }
-
-  @Get('accounts/:id/analytics')
-  reportOf(@Param('id') id: string): AnalyticsReport {
-    return this.analytics.report(accountById(this.accounts, id).id);
   }
 }
