@@ -5,6 +5,10 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { HISTORY_STORE, type HistoryEvent, type HistoryStore } from '@app/core';
 import { FileHistoryStore } from '../libs/state/src/history/file-history-store';
+import {
+  startThrowawayPostgres,
+  type ThrowawayPostgres,
+} from '../libs/state/src/postgres/testing/throwaway-postgres';
 import { postSignal, signalBody } from './support/signed-request';
 import { sampleValue } from './support/prometheus-sample';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -190,5 +194,47 @@ describe('history: kept across restarts, exported, off the signal path', () => {
     const more = await tradeSignals(t, 3);
     expect(t.eventsOf('trade_executed').filter((e) => more.includes(e.payload.signal_id))).toHaveLength(3);
     expect(Date.now() - started).toBeLessThan(5_000);
+  }, 60_000);
+});
+
+describe('history in PostgreSQL', () => {
+  let server: ThrowawayPostgres;
+  let dir: string;
+  let t: TestApp | undefined;
+
+  beforeAll(async () => {
+    server = await startThrowawayPostgres();
+    dir = await mkdtemp(join(tmpdir(), 'history-pg-e2e-'));
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the trades of a process for the analytics and the export of the next one', async () => {
+    const env = {
+      STATE_BACKEND: 'postgres',
+      DATABASE_URL: await server.newDatabase(),
+      ADMIN_TOKEN: 'admin-token-for-history-e2e',
+      SIGNALS_HMAC_SECRET: 'inbox-secret-for-history-e2e',
+    };
+    t = await startTestApp(env, dir);
+    const from = new Date(Date.now() - 1_000).toISOString();
+    const ids = await tradeSignals(t, 2);
+    await t.close();
+    t = await startTestApp(env, dir);
+
+    const report = await t.admin('GET', `/api/v1/accounts/default/analytics?from=${from}`);
+    expect(report.body.counts).toEqual({ signals: 2, executed: 2, failed: 0, rejected: 0 });
+    const csv = await getText(t, `/api/v1/accounts/default/export?kind=trades&from=${from}`);
+    expect(
+      csv.text
+        .trimEnd()
+        .split('\n')
+        .slice(1)
+        .map((row) => row.split(',')[2]),
+    ).toEqual(ids);
   }, 60_000);
 });

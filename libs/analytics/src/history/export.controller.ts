@@ -3,8 +3,9 @@ import type { Response } from 'express';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AccountRegistry, HISTORY_STORE, type Clock, type HistoryStore } from '@app/core';
-import { accountById, AdminTokenGuard } from '@app/common';
-import { CLOCK } from '@app/config';
+import { AdminTokenGuard } from '@app/common';
+import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
+import { historyAccountId } from './history-account';
 import { EXPORT_TYPES, exportLines, exportRows, type ExportFormat } from './export-rows';
 import { invalid, parseHistoryWindow } from './history-window';
 
@@ -26,6 +27,7 @@ export class HistoryExportController {
     @Inject(HISTORY_STORE) private readonly history: HistoryStore,
     private readonly accounts: AccountRegistry,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get('export')
@@ -37,21 +39,21 @@ export class HistoryExportController {
     @Query('to') to: unknown,
     @Res() res: Response,
   ): Promise<void> {
-    const account = accountById(this.accounts, id);
+    const accountId = historyAccountId(this.accounts, this.config, id);
     const kind = oneOf('kind', rawKind, ['trades', 'equity', 'events'] as const);
     const format = oneOf('format', rawFormat ?? 'csv', ['csv', 'jsonl'] as const);
     const window = parseHistoryWindow({ from, to }, this.clock.now());
-    const name = `${account.id}-${kind}-${new Date(window.from).toISOString().replace(/[:.]/g, '')}.${format}`;
+    const name = `${accountId}-${kind}-${new Date(window.from).toISOString().replace(/[:.]/g, '')}.${format}`;
     res.status(200);
     res.setHeader('Content-Type', CONTENT_TYPES[format]);
     res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
     res.setHeader('Cache-Control', 'no-store');
-    const events = this.history.read(account.id, window, EXPORT_TYPES[kind]);
+    const events = this.history.read(accountId, window, EXPORT_TYPES[kind]);
     try {
       await pipeline(Readable.from(exportLines(kind, format, exportRows(kind, events))), res);
     } catch (error) {
       // Headers are gone: the client sees a cut response (no final chunk), never a wrong whole one.
-      this.logger.warn({ err: error, account_id: account.id, kind }, 'history export ended early');
+      this.logger.warn({ err: error, account_id: accountId, kind }, 'history export ended early');
     }
   }
 }

@@ -11,8 +11,9 @@ import {
   type WhatIfReport,
   type WindowAnalyticsReport,
 } from '@app/core';
-import { accountById, AdminTokenGuard } from '@app/common';
-import { CLOCK } from '@app/config';
+import { AdminTokenGuard } from '@app/common';
+import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
+import { historyAccountId } from './history-account';
 import { invalid, parseHistoryWindow } from './history-window';
 
 /** The events the what-if replay and its real figures read: not trades' details. */
@@ -42,6 +43,7 @@ export class HistoryAnalyticsController {
     @Inject(HISTORY_STORE) private readonly history: HistoryStore,
     private readonly accounts: AccountRegistry,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get('analytics')
@@ -50,10 +52,10 @@ export class HistoryAnalyticsController {
     @Query('from') from: unknown,
     @Query('to') to: unknown,
   ): Promise<WindowAnalyticsReport> {
-    const account = accountById(this.accounts, id);
+    const accountId = historyAccountId(this.accounts, this.config, id);
     const window = parseHistoryWindow({ from, to }, this.clock.now());
     const fold = new HistoryAnalyticsFold({ window });
-    for await (const event of this.history.read(account.id, window)) fold.add(event);
+    for await (const event of this.history.read(accountId, window)) fold.add(event);
     return fold.result();
   }
 
@@ -65,14 +67,14 @@ export class HistoryAnalyticsController {
     @Query('from') from: unknown,
     @Query('to') to: unknown,
   ): Promise<WhatIfReport> {
-    const account = accountById(this.accounts, id);
+    const accountId = historyAccountId(this.accounts, this.config, id);
     const window = parseHistoryWindow({ from, to }, this.clock.now());
     const fold = new WhatIfHistoryFold({
       capsPercent: parseCaps(caps),
       baseline: parseBaseline(baseline),
       window,
     });
-    for await (const event of this.history.read(account.id, window, WHAT_IF_TYPES)) fold.add(event);
+    for await (const event of this.history.read(accountId, window, WHAT_IF_TYPES)) fold.add(event);
     return fold.result();
   }
 }
