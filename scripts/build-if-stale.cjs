@@ -6,6 +6,8 @@ const { join } = require('node:path');
 
 const root = join(__dirname, '..');
 const entry = join(root, 'dist/apps/trading-bot/apps/trading-bot/src/main.js');
+/** The dashboard's bundle (apps/dashboard/build.mjs), built by the same `npm run build`. */
+const dashboardBundle = join(root, 'dist/dashboard/dashboard.js');
 
 function newestSource(dir) {
   let newest = 0;
@@ -21,6 +23,7 @@ function newestSource(dir) {
 function buildIfStale() {
   const stale =
     !existsSync(entry) ||
+    !existsSync(dashboardBundle) ||
     statSync(entry).mtimeMs < Math.max(newestSource(join(root, 'apps')), newestSource(join(root, 'libs')));
   if (!stale) return;
   process.stdout.write('building the service (sources changed since the last build)...\n');
