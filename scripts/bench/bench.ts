@@ -27,6 +27,7 @@ import { loadConfig } from '@app/config';
 import { createHttpBridgeGateway } from '@app/mt5/http/create-http-bridge-gateway';
 import { startFakeMt5Bridge } from '../../test/fakes/fake-mt5-bridge';
 import { benchAccounts } from './accounts-bench';
+import { benchScaleOut } from './scale-out-bench';
 import {
   fmt,
   LATENCY_SAMPLES,
@@ -378,6 +379,7 @@ async function main(): Promise<void> {
     await benchStartup();
   }
   if (part('accounts')) await benchAccounts(buildOnce());
+  if (part('scale-out')) await benchScaleOut();
   const header = ['measure', 'ours', 'baseline (same run)', 'ratio', 'target', 'verdict'];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
   const report = `# Benchmark report\n\nNode ${process.version}, ${new Date().toISOString()}. Ratios: ours / baseline (drawdown: ours / target).\n\n${table}\n`;

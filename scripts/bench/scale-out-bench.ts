@@ -1,0 +1,308 @@
+/**
+ * Intake with durable commit on PostgreSQL (docs/scale-out.md, Intake), beside baselines measured
+ * in the same run:
+ *
+ * - ours: one service (in this process) with STATE_BACKEND=postgres on a throwaway PostgreSQL,
+ *   signed inbox POSTs as fast as THROUGHPUT_CLIENTS senders allow, each signal for a few bridge
+ *   accounts on a fake bridge host in this process (in trials, paper accounts holding the
+ *   thousands of positions a run opens stalled on writing their book snapshots);
+ *   the sustained 202 rate after the same warm-up as every run here.
+ * - the same service with the files backend (one fdatasync'd ledger append per claim);
+ * - a bare node:http server doing one INSERT + COMMIT per request on the same database server
+ *   (a pool as large as the service's), which is what one commit per request would give.
+ *
+ * "The database's share": the service's claims are group-committed one transaction at a time, so
+ * the time with a claim transaction in flight, over the run's wall time, is the fraction of the
+ * intake the process spends waiting on the database (the rest is HTTP, HMAC, parsing, fan-out and
+ * trading). Measured by timing the ledger's commits inside the service.
+ */
+import { rm } from 'node:fs/promises';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { dirname } from 'node:path';
+import { Pool } from 'pg';
+import { SIGNAL_LEDGER } from '@app/core';
+import { startThrowawayPostgres } from '@app/state/postgres/testing/throwaway-postgres';
+import { startFakeBridgeHost } from '../../test/fakes/fake-bridge-host';
+import { writeBridgeAccountsFile } from '../../test/support/bridge-accounts-file';
+import {
+  fmt,
+  percentile,
+  rows,
+  runLoad,
+  say,
+  SECRET,
+  startService,
+  THROUGHPUT_CLIENTS,
+  waitForTrades,
+} from './bench-support';
+
+/** Accounts every signal targets: a few, as a copy-trading channel would. */
+const ACCOUNTS = Number(process.env.BENCH_SCALE_OUT_ACCOUNTS ?? 3);
+const SIGNALS = Number(process.env.BENCH_SCALE_OUT_SIGNALS ?? 10_000);
+const WARM_UP_SIGNALS = 2000;
+/** What docs/scale-out.md gives a process by default (DATABASE_POOL_SIZE). */
+const POOL_SIZE = 10;
+const TARGET_RATE = 2000;
+const WIDE_POOL_SIZE = Number(process.env.BENCH_SCALE_OUT_WIDE_POOL ?? 50);
+
+interface IntakeRun {
+  /** Sustained 202s per second over the measured run. */
+  rate: number;
+  failed: number;
+  /** Postgres only: ms with a claim transaction in flight, the transactions, and each claim's wait. */
+  commitBusyMs?: number;
+  /** Of commitBusyMs, the time waiting for a pooled connection. */
+  connectWaitMs?: number;
+  commits?: number;
+  claimWaitMs?: number[];
+  elapsedMs: number;
+}
+
+/** What the bench reads of the PostgreSQL ledger: its group commit, timed from outside. */
+interface TimedLedger {
+  claim: (...args: unknown[]) => Promise<unknown>;
+  commitBatch: (batch: unknown) => Promise<void>;
+  commits: number;
+  /** The pool its claim transactions take a connection from (reads go through it too). */
+  pool: Pool;
+}
+
+function isTimedLedger(value: unknown): value is TimedLedger {
+  const ledger = value as Partial<TimedLedger> | null;
+  return (
+    typeof ledger?.claim === 'function' &&
+    typeof ledger.commitBatch === 'function' &&
+    typeof ledger.commits === 'number' &&
+    ledger.pool instanceof Pool
+  );
+}
+
+/** ACCOUNTS bridge accounts, each a terminal of one fake bridge host in this process. */
+async function startBridgeAccounts(): Promise<{ env: Record<string, string>; close: () => Promise<void> }> {
+  const host = await startFakeBridgeHost({ accountDefaults: { balance: 100_000_000, price: 1.1 } });
+  const entries = Array.from({ length: ACCOUNTS }, (_, i) => ({
+    id: `so${i}`,
+    bridge: host.addAccount(`t${i}`),
+  }));
+  const file = await writeBridgeAccountsFile(entries);
+  // The run's requests are not kept: the fake's request log would grow by every order.
+  const trim = setInterval(() => entries.forEach((e) => e.bridge.requests.splice(0)), 1_000);
+  return {
+    env: file.env,
+    close: async () => {
+      clearInterval(trim);
+      await host.close();
+      await rm(dirname(file.file), { recursive: true, force: true });
+    },
+  };
+}
+
+/** One service, warmed up (trades of the warm-up ended), then SIGNALS posted as fast as allowed. */
+async function serviceRun(env: Record<string, string>, label: string): Promise<IntakeRun> {
+  const service = await startService({ ...env, LOG_LEVEL: 'warn' });
+  try {
+    say(`  ${label}: warm-up...`);
+    const warmedUp = waitForTrades(service.app, WARM_UP_SIGNALS * ACCOUNTS, 180_000);
+    await runLoad(service.port, {
+      count: WARM_UP_SIGNALS,
+      concurrency: THROUGHPUT_CLIENTS,
+      prefix: `${label}-w`,
+    });
+    await warmedUp;
+    const ledger: unknown = service.app.get(SIGNAL_LEDGER);
+    let busyMs = 0;
+    let connectMs = 0;
+    const waits: number[] = [];
+    let commitsBefore = 0;
+    if (isTimedLedger(ledger)) {
+      // The claim transaction's wait for a pooled connection (shared with the trading writes),
+      // apart from the transaction itself: only the ledger's own view of the pool is replaced.
+      const pool = ledger.pool;
+      const timedConnect = async () => {
+        const started = performance.now();
+        const client = await pool.connect();
+        connectMs += performance.now() - started;
+        return client;
+      };
+      // The ledger calls connect (claims) and query (reads) of its pool, nothing else.
+      const timedPool = { connect: timedConnect, query: pool.query.bind(pool) } as unknown as Pool;
+      Object.defineProperty(ledger, 'pool', { get: () => timedPool });
+      const commitBatch = ledger.commitBatch.bind(ledger);
+      ledger.commitBatch = async (batch: unknown) => {
+        const started = performance.now();
+        await commitBatch(batch);
+        busyMs += performance.now() - started;
+      };
+      const claim = ledger.claim.bind(ledger);
+      ledger.claim = async (...args: unknown[]) => {
+        const started = performance.now();
+        const outcome = await claim(...args);
+        waits.push(performance.now() - started);
+        return outcome;
+      };
+      commitsBefore = ledger.commits;
+    }
+    say(`  ${label}: ${SIGNALS} signals...`);
+    const load = await runLoad(service.port, {
+      count: SIGNALS,
+      concurrency: THROUGHPUT_CLIENTS,
+      prefix: `${label}-t`,
+    });
+    return {
+      rate: ((SIGNALS - load.failed) / load.elapsedMs) * 1000,
+      failed: load.failed,
+      elapsedMs: load.elapsedMs,
+      ...(isTimedLedger(ledger)
+        ? {
+            commitBusyMs: busyMs,
+            connectWaitMs: connectMs,
+            commits: ledger.commits - commitsBefore,
+            claimWaitMs: waits,
+          }
+        : {}),
+    };
+  } finally {
+    say(`  ${label}: closing...`);
+    await service.close();
+  }
+}
+
+/** node:http: verify, parse, one INSERT + COMMIT of the signal on its own, then 202. */
+async function bareDatabaseRun(databaseUrl: string): Promise<IntakeRun> {
+  const pool = new Pool({ connectionString: databaseUrl, max: POOL_SIZE });
+  await pool.query('CREATE TABLE bench_signals (id text PRIMARY KEY, body jsonb NOT NULL)');
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const expected = createHmac('sha256', SECRET)
+        .update(`${String(req.headers['x-timestamp'])}.`)
+        .update(raw)
+        .digest();
+      const given = Buffer.from(String(req.headers['x-signature']), 'hex');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        res.writeHead(401).end();
+        return;
+      }
+      const body = JSON.parse(raw.toString('utf8')) as { id: string };
+      // One statement outside a transaction block is its own transaction: INSERT + COMMIT.
+      pool
+        .query('INSERT INTO bench_signals (id, body) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+          body.id,
+          raw.toString('utf8'),
+        ])
+        .then(
+          () =>
+            res
+              .writeHead(202, { 'content-type': 'application/json' })
+              .end(JSON.stringify({ id: body.id, status: 'accepted' })),
+          (error: unknown) => {
+            say(`bare database baseline: ${String(error)}`);
+            res.writeHead(503).end();
+          },
+        );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  try {
+    await runLoad(port, { count: WARM_UP_SIGNALS, concurrency: THROUGHPUT_CLIENTS, prefix: 'bare-pg-w' });
+    const load = await runLoad(port, {
+      count: SIGNALS,
+      concurrency: THROUGHPUT_CLIENTS,
+      prefix: 'bare-pg-t',
+    });
+    return {
+      rate: ((SIGNALS - load.failed) / load.elapsedMs) * 1000,
+      failed: load.failed,
+      elapsedMs: load.elapsedMs,
+    };
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(() => r(undefined)));
+    await pool.end();
+  }
+}
+
+export async function benchScaleOut(): Promise<void> {
+  say('benchmark: scale-out intake on PostgreSQL...');
+  const db = await startThrowawayPostgres();
+  const accounts = await startBridgeAccounts();
+  try {
+    // Stopping must not close the thousands of positions the run opened: only intake is measured.
+    const common = { ...accounts.env, CLOSE_ON_SHUTDOWN: 'false' };
+    // The bare baseline first, on an idle database; then files, then ours.
+    const bare = await bareDatabaseRun(await db.newDatabase());
+    const files = await serviceRun(common, 'files');
+    const postgresRun = async (poolSize: number) =>
+      serviceRun(
+        {
+          ...common,
+          STATE_BACKEND: 'postgres',
+          DATABASE_URL: await db.newDatabase(),
+          DATABASE_POOL_SIZE: String(poolSize),
+          LOOP_ID: 'bench-scale-out',
+          ADMIN_TOKEN: 'bench-scale-out-admin-token',
+        },
+        `pg-pool-${poolSize}`,
+      );
+    const ours = await postgresRun(POOL_SIZE);
+    // The same with a wider pool: whether the claims wait for a connection or for the database.
+    const wide = await postgresRun(WIDE_POOL_SIZE);
+    rows.push([
+      `scale-out intake: 202s/s, one process, postgres (pool ${POOL_SIZE}), signal for ${ACCOUNTS} bridge accounts (after ${WARM_UP_SIGNALS} warm-up)`,
+      `${fmt(ours.rate, 0)} signals/s`,
+      `${fmt(files.rate, 0)} signals/s (same service, files backend)`,
+      fmt(ours.rate / files.rate),
+      `>= ${TARGET_RATE} signals/s per process`,
+      ours.rate >= TARGET_RATE && ours.failed === 0 ? 'met' : `NOT met (${ours.failed} not accepted)`,
+    ]);
+    rows.push([
+      `scale-out intake, the same with DATABASE_POOL_SIZE=${WIDE_POOL_SIZE}`,
+      `${fmt(wide.rate, 0)} signals/s`,
+      `${fmt(files.rate, 0)} signals/s (same service, files backend)`,
+      fmt(wide.rate / files.rate),
+      `>= ${TARGET_RATE} signals/s per process`,
+      wide.rate >= TARGET_RATE && wide.failed === 0 ? 'met' : `NOT met (${wide.failed} not accepted)`,
+    ]);
+    rows.push([
+      'scale-out intake against one INSERT + COMMIT per request (bare node:http, same database server)',
+      `${fmt(ours.rate, 0)} signals/s`,
+      `${fmt(bare.rate, 0)} req/s (node:http + pg pool of ${POOL_SIZE}, autocommit INSERT)`,
+      fmt(ours.rate / bare.rate),
+      '-',
+      bare.failed === 0 ? '-' : `baseline: ${bare.failed} failed`,
+    ]);
+    for (const [run, poolSize] of [
+      [ours, POOL_SIZE],
+      [wide, WIDE_POOL_SIZE],
+    ] as const) {
+      const share = (run.commitBusyMs ?? NaN) / run.elapsedMs;
+      const connectShare = (run.connectWaitMs ?? NaN) / run.elapsedMs;
+      const waits = run.claimWaitMs ?? [];
+      // Time per signal that the database adds, compared with the same service on files.
+      const addedShare = 1 - run.rate / files.rate;
+      rows.push([
+        `the database's share (pool ${poolSize}): wall time with a claim transaction in flight (group commit, one at a time) / run time; of it, waiting for a pooled connection`,
+        `${fmt(share * 100, 1)} % (connection wait ${fmt(connectShare * 100, 1)} %; ${run.commits ?? '?'} commits, ${fmt(SIGNALS / (run.commits ?? NaN), 1)} signals each)`,
+        `${fmt(addedShare * 100, 1)} % (time per signal added over the files run: 1 - ours/files rate)`,
+        fmt(share / addedShare),
+        '-',
+        '-',
+      ]);
+      rows.push([
+        `scale-out intake (pool ${poolSize}): claim wait (queued + committed) per signal, p50 / p99`,
+        `${fmt(percentile(waits, 50), 2)} / ${fmt(percentile(waits, 99), 2)} ms`,
+        `${fmt((1000 * THROUGHPUT_CLIENTS) / files.rate, 2)} ms (mean request time of the files run at ${THROUGHPUT_CLIENTS} clients)`,
+        fmt(percentile(waits, 50) / ((1000 * THROUGHPUT_CLIENTS) / files.rate)),
+        '-',
+        '-',
+      ]);
+    }
+  } finally {
+    await db.stop();
+    await accounts.close();
+  }
+}
