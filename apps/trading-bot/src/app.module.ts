@@ -14,6 +14,7 @@ import { StateModule } from '@app/state';
 import { BOOT_SECRETS, resolveBootSecrets, type BootSecrets } from './bootstrap/boot-secrets';
 import { loggerOptions } from './bootstrap/logger-options';
 import { GracefulShutdown } from './bootstrap/graceful-shutdown';
+import { DashboardModule } from './dashboard/dashboard.module';
 
 /**
  * Secrets from the environment, or read from or generated into STATE_DIR: only once this process
@@ -58,6 +59,7 @@ export class AppModule {
         SignalsModule,
         ControlModule,
         AnalyticsModule,
+        DashboardModule,
       ],
       // The runtime starts from the root module: Nest runs bootstrap hooks deepest module first and
       // this one last, so every event listener is bound before the first equity check publishes.
