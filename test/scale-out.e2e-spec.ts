@@ -54,6 +54,7 @@ describe('scale-out: several processes on one PostgreSQL', () => {
   });
 
   afterEach(async () => {
+    extraEnv = {};
     for (const p of processes.splice(0)) {
       p.kill('SIGCONT');
       await p.stop();
@@ -61,6 +62,9 @@ describe('scale-out: several processes on one PostgreSQL', () => {
     for (const b of bridges?.values() ?? []) b.release();
     await host?.close();
   });
+
+  /** Environment both processes get beyond the accounts file (the secret of an account added at run time). */
+  let extraEnv: Record<string, string> = {};
 
   const start = async (name: string): Promise<ServiceProcess> => {
     const p = await ServiceProcess.start({
@@ -76,6 +80,7 @@ describe('scale-out: several processes on one PostgreSQL', () => {
       HEARTBEAT_INTERVAL_MS: '500',
       HEARTBEAT_STALE_AFTER_MS: '5000',
       MT5_TIMEOUT_MS: '1000',
+      ...extraEnv,
     });
     processes.push(p);
     await p.waitUntilReady(30_000);
@@ -287,6 +292,79 @@ describe('scale-out: several processes on one PostgreSQL', () => {
           ?.requestsTo('POST', '/v1/orders')
           .some((r) => r.idempotencyKey === openRequestId(body.id as string)),
       ).toBe(false);
+  }, 90_000);
+
+  it('the accounts API: an account put on one process is traded within 5 s; a changed one follows its new settings; only a flat one is deleted', async () => {
+    const newTerminal = host.addAccount('t-new');
+    extraEnv = { NEW_BRIDGE_SECRET: newTerminal.secret };
+    const a = await start('proc-a');
+    const b = await start('proc-b');
+    await split(a, b);
+    const admin = (p: ServiceProcess, method: string, path: string, body?: object) =>
+      fetch(`${p.baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+    const extra = newTerminal;
+    // An inline secret is refused (never stored); one named by a variable every process has is taken.
+    const inline = await admin(a, 'PUT', '/api/v1/accounts/so-new', {
+      gateway: 'http',
+      bridge: { url: extra.url, key_id: extra.keyId, secret: extra.secret },
+      channels: [CHANNEL],
+    });
+    expect(inline.status).toBe(400);
+    expect(JSON.stringify(inline.body)).not.toContain(extra.secret);
+    const created = await admin(a, 'PUT', '/api/v1/accounts/so-new', {
+      gateway: 'http',
+      bridge: { url: extra.url, key_id: extra.keyId, secret_env: 'NEW_BRIDGE_SECRET' },
+      channels: [CHANNEL],
+    });
+    expect(created).toEqual({ status: 200, body: { account_id: 'so-new', status: 'created' } });
+    const putAt = Date.now();
+    await waitUntil(
+      () =>
+        [a, b].some((p) => p.lines.some((l) => l.type === 'ownership_gained' && l.account_id === 'so-new')),
+      { what: 'so-new owned by a process within 5 s', timeoutMs: 5_000 },
+    );
+    const ownedAfterMs = Date.now() - putAt;
+    const body = signalBody({ channel: CHANNEL, instrument: 'EURUSD', volume: 0.01 });
+    expect((await postSignal(b.baseUrl, SECRET, body)).body).toMatchObject({ accounts: IDS.length + 1 });
+    const requestId = openRequestId(body.id as string);
+    await waitUntil(() => extra.storedResult(requestId), { what: 'so-new fills', timeoutMs: 10_000 });
+
+    // Changed: off the channel. The next signal reaches the four others only.
+    const changed = await admin(b, 'PUT', '/api/v1/accounts/so-new', {
+      gateway: 'http',
+      bridge: { url: extra.url, key_id: extra.keyId, secret_env: 'NEW_BRIDGE_SECRET' },
+      channels: ['elsewhere'],
+    });
+    expect(changed.body).toEqual({ account_id: 'so-new', status: 'updated' });
+    await waitUntil(
+      async () =>
+        (
+          await postSignal(
+            a.baseUrl,
+            SECRET,
+            signalBody({ channel: 'elsewhere', instrument: 'EURUSD', volume: 0.01 }),
+          )
+        ).status === 202,
+      { what: 'both processes see so-new on its new channel', timeoutMs: 5_000, intervalMs: 250 },
+    );
+
+    // Not flat: refused. Flat (its position closed at its terminal): deleted, and gone everywhere.
+    const refused = await admin(a, 'DELETE', '/api/v1/accounts/so-new');
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ reason: 'open_positions' });
+    for (const position of extra.positions()) extra.closeWithoutRequest(position.ticket, 'client');
+    const deleted = await admin(a, 'DELETE', '/api/v1/accounts/so-new');
+    expect(deleted.body).toEqual({ account_id: 'so-new', status: 'deleted' });
+    await waitUntil(
+      async () =>
+        (await admin(b, 'POST', '/api/v1/accounts/so-new/halt', { reason: 'gone?' })).status === 404,
+      { what: 'so-new unknown to both processes', timeoutMs: 5_000, intervalMs: 250 },
+    );
+    console.log(`scale-out: an account put on one process was owned ${ownedAfterMs} ms later`);
   }, 90_000);
 
   it('a halted account stays halted when its owner dies: the new owner sends nothing for it', async () => {

@@ -221,3 +221,38 @@ function refuseSharedTerminals(accounts: ReadAccount[], problems: ConfigProblem[
       });
   }
 }
+
+/**
+ * One account as the accounts API takes it (`PUT /api/v1/accounts/:id`, docs/scale-out.md): an
+ * entry of the accounts file (with the file's defaults already in it), checked by the same rules,
+ * its secrets named (`secret_env`, `secret_file`), never inline.
+ */
+export function readAccountEntry(
+  raw: unknown,
+  env: Env,
+  files: ConfigFiles,
+  baseDir: string,
+): { account: FileAccount | undefined; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const read = readAccount(
+    raw,
+    0,
+    { keys: { settings: {} }, hasGateway: false },
+    { env, files, baseDir },
+    problems,
+  );
+  return { account: problems.length === 0 ? read.complete : undefined, problems };
+}
+
+/**
+ * The accounts file's entries as they are written, each with the file's `defaults` under its own
+ * keys: what the database keeps as the accounts' rows (names of secrets, never their values).
+ */
+export function rawAccountEntries(path: string, files: ConfigFiles): Record<string, unknown>[] {
+  const parsed = readYamlFile(path, files);
+  if (!parsed.ok || !isMapping(parsed.value)) return [];
+  const defaults = isMapping(parsed.value.defaults) ? parsed.value.defaults : {};
+  const list = parsed.value.accounts;
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((entry: unknown) => (isMapping(entry) ? [{ ...defaults, ...entry }] : []));
+}

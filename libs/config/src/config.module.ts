@@ -1,5 +1,6 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { SystemClock } from '@app/core';
+import { AccountConfigs } from './account-configs';
 import type { AppConfig } from './app-config';
 import { APP_CONFIG, CLOCK } from './config.tokens';
 
@@ -13,8 +14,9 @@ export class ConfigModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: CLOCK, useValue: new SystemClock() },
+        { provide: AccountConfigs, useValue: new AccountConfigs(config.accounts) },
       ],
-      exports: [APP_CONFIG, CLOCK],
+      exports: [APP_CONFIG, CLOCK, AccountConfigs],
     };
   }
 }

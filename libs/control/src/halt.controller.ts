@@ -15,7 +15,7 @@ import {
   type AccountRuntime,
   type ScaleOut,
 } from '@app/core';
-import { APP_CONFIG, type AppConfig } from '@app/config';
+import { AccountConfigs } from '@app/config';
 import { askEveryOwner } from './accounts/remote-account-commands';
 import { AdminTokenGuard, onlyAccount, parseBody } from '@app/common';
 import { z } from 'zod';
@@ -60,7 +60,7 @@ export async function resumeAccount(runtime: AccountRuntime, body: ResumeBody) {
 export class HaltController {
   constructor(
     private readonly accounts: AccountRegistry,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly configs: AccountConfigs,
     @Inject(SCALE_OUT) private readonly scaleOut: ScaleOut | null,
   ) {}
 
@@ -69,7 +69,7 @@ export class HaltController {
    * account, whichever process owns it, as one command per account for its owner.
    */
   private async everyOwner(command: AccountCommand, scaleOut: ScaleOut) {
-    const ids = this.config.accounts.map((account) => account.id);
+    const ids = this.configs.all().map((account) => account.id);
     const { outcomes, pending } = await askEveryOwner(scaleOut, ids, command);
     if (command.kind === 'halt')
       return {

@@ -10,7 +10,15 @@ import {
   type StateBackend,
 } from '@app/core';
 import { PostgresPaperAccountStore, PostgresStateBackend } from '@app/state';
-import { APP_CONFIG, CLOCK, accountStateDir, type AccountConfig, type AppConfig } from '@app/config';
+import {
+  APP_CONFIG,
+  AccountConfigs,
+  CLOCK,
+  accountStateDir,
+  type AccountConfig,
+  type AccountConfigChange,
+  type AppConfig,
+} from '@app/config';
 import { openPaperFleet } from './paper/paper-fleet';
 import { OwnedPaperFleet } from './paper/owned-paper-fleet';
 import { createHttpBridgeGateway } from './http/create-http-bridge-gateway';
@@ -18,10 +26,12 @@ import { createHttpBridgeGateway } from './http/create-http-bridge-gateway';
 /** The gateways the module built, with what must happen to them at shutdown. */
 class BrokerAdapters implements BrokerFleet {
   constructor(
-    private readonly gateways: ReadonlyMap<string, BrokerGateway>,
-    private readonly closers: readonly (() => Promise<void>)[],
+    private readonly gateways: Map<string, BrokerGateway>,
+    private readonly closers: (() => Promise<void>)[],
     /** With STATE_BACKEND=postgres: the paper accounts, open while this process owns them. */
     private readonly ownedPaper?: OwnedPaperFleet,
+    /** With STATE_BACKEND=postgres: a bridge account added (or changed) at run time gets its gateway here. */
+    private readonly bridgeFor?: (account: AccountConfig) => BrokerGateway & { close(): void },
   ) {}
 
   gateway(accountId: string): BrokerGateway {
@@ -29,6 +39,22 @@ class BrokerAdapters implements BrokerFleet {
     if (gateway !== undefined) return gateway;
     if (this.ownedPaper?.has(accountId) === true) return this.ownedPaper.gateway(accountId);
     throw new Error(`no broker for account ${accountId}`);
+  }
+
+  /** The accounts API changed accounts (docs/scale-out.md): new or changed ones get their adapter. */
+  accountsChanged(accounts: AccountConfigs, change: AccountConfigChange): void {
+    for (const id of [...change.added, ...change.changed]) {
+      const account = accounts.get(id);
+      if (account === undefined) continue;
+      if (account.gateway === 'paper') this.ownedPaper?.define(id, account.paper.balance);
+      else if (this.bridgeFor !== undefined) {
+        const bridge = this.bridgeFor(account);
+        // The old gateway of a changed account may still be in use by its stopping runtime: it
+        // is closed with the others at shutdown.
+        this.gateways.set(id, bridge);
+        this.closers.push(async () => bridge.close());
+      }
+    }
   }
 
   adopt(accountId: string): Promise<void> {
@@ -60,16 +86,17 @@ class BrokerAdapters implements BrokerFleet {
       provide: BrokerAdapters,
       // STATE_BACKEND exists once this process owns STATE_DIR: the paper accounts' files are
       // never opened (let alone compacted) by a process that is about to be refused.
-      inject: [APP_CONFIG, CLOCK, STATE_BACKEND, ACCOUNT_OWNERSHIP],
+      inject: [APP_CONFIG, CLOCK, STATE_BACKEND, ACCOUNT_OWNERSHIP, AccountConfigs],
       useFactory: async (
         config: AppConfig,
         clock: Clock,
         state: StateBackend,
         ownership: AccountOwnership,
+        accounts: AccountConfigs,
       ): Promise<BrokerAdapters> => {
         const gateways = new Map<string, BrokerGateway>();
         const closers: (() => Promise<void>)[] = [];
-        const paperAccounts = config.accounts.filter((account) => account.gateway === 'paper');
+        const paperAccounts = accounts.all().filter((account) => account.gateway === 'paper');
         let ownedPaper: OwnedPaperFleet | undefined;
         if (paperAccounts.length > 0 && state instanceof PostgresStateBackend) {
           // Shared accounts: none is opened now; each is opened from the database when owned.
@@ -82,21 +109,25 @@ class BrokerAdapters implements BrokerFleet {
           // Runs after the graceful stop closed positions: each paper account compacts its journal into its snapshot.
           closers.push(() => paper.close());
         }
-        for (const account of config.accounts) {
-          if (account.gateway !== 'http') continue;
-          // With STATE_BACKEND=postgres every order carries the account's epoch, and a bridge that
-          // has seen a higher one refuses it: the account changed owner (docs/mt5-bridge.md, Fencing).
-          const bridge = createHttpBridgeGateway(account, clock, new Logger('mt5-bridge'), {
+        // With STATE_BACKEND=postgres every order carries the account's epoch, and a bridge that
+        // has seen a higher one refuses it: the account changed owner (docs/mt5-bridge.md, Fencing).
+        const bridgeFor = (account: AccountConfig) =>
+          createHttpBridgeGateway(account, clock, new Logger('mt5-bridge'), {
             fencingToken: () => ownership.epochOf(account.id),
             onFenced: () => {
               const epoch = ownership.epochOf(account.id);
               if (epoch !== undefined) ownership.lostElsewhere(account.id, epoch, 'bridge');
             },
           });
+        for (const account of accounts.all()) {
+          if (account.gateway !== 'http') continue;
+          const bridge = bridgeFor(account);
           gateways.set(account.id, bridge);
           closers.push(async () => bridge.close());
         }
-        return new BrokerAdapters(gateways, closers, ownedPaper);
+        const adapters = new BrokerAdapters(gateways, closers, ownedPaper, bridgeFor);
+        accounts.onChange((change) => adapters.accountsChanged(accounts, change));
+        return adapters;
       },
     },
     { provide: BROKER_FLEET, useExisting: BrokerAdapters },

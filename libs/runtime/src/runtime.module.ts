@@ -21,7 +21,7 @@ import {
   type StateBackend,
 } from '@app/core';
 import { Lifecycle } from '@app/common';
-import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
+import { APP_CONFIG, AccountConfigs, CLOCK, type AppConfig } from '@app/config';
 import { DRAWDOWN_SETTINGS, DrawdownModule } from '@app/drawdown';
 import { TradingAccounts } from './accounts/trading-accounts';
 import { HealthController } from './health/health.controller';
@@ -56,6 +56,7 @@ import { HeartbeatWatchdogService } from './heartbeat/heartbeat-watchdog.service
         HEARTBEAT_STAMP,
         Lifecycle,
         SCALE_OUT,
+        AccountConfigs,
       ],
       useFactory: (
         config: AppConfig,
@@ -69,6 +70,7 @@ import { HeartbeatWatchdogService } from './heartbeat/heartbeat-watchdog.service
         stamp: SharedHeartbeatStamp,
         lifecycle: Lifecycle,
         scaleOut: ScaleOut | null,
+        accounts: AccountConfigs,
       ) =>
         TradingAccounts.build(config, {
           drawdown,
@@ -81,6 +83,7 @@ import { HeartbeatWatchdogService } from './heartbeat/heartbeat-watchdog.service
           clock,
           lifecycle,
           scaleOut,
+          accounts,
         }),
     },
     { provide: AccountRegistry, inject: [TradingAccounts], useFactory: (a: TradingAccounts) => a.registry },

@@ -15,7 +15,15 @@ import {
   type StateBackend,
 } from '@app/core';
 import { MonotonicClock, coreLoggerFor } from '@app/common';
-import { APP_CONFIG, CLOCK, accountStateDir, type AppConfig } from '@app/config';
+import {
+  APP_CONFIG,
+  AccountConfigs,
+  CLOCK,
+  accountOfRow,
+  accountStateDir,
+  configuredAccountRows,
+  type AppConfig,
+} from '@app/config';
 import { FileStateStore } from './file-state-store';
 import { FileHistoryStore } from './history/file-history-store';
 import { legacyHaltProblem } from './legacy-halt-check';
@@ -52,10 +60,15 @@ class OpenedState {
   providers: [
     {
       provide: OpenedState,
-      inject: [APP_CONFIG, CLOCK, SCHEDULER],
-      useFactory: async (config: AppConfig, clock: Clock, scheduler: Scheduler): Promise<OpenedState> => {
+      inject: [APP_CONFIG, CLOCK, SCHEDULER, AccountConfigs],
+      useFactory: async (
+        config: AppConfig,
+        clock: Clock,
+        scheduler: Scheduler,
+        accounts: AccountConfigs,
+      ): Promise<OpenedState> => {
         if (config.stateBackend.kind === 'postgres')
-          return openPostgres(config, config.stateBackend, scheduler);
+          return openPostgres(config, config.stateBackend, scheduler, accounts);
         const store = await openFiles(config, clock, scheduler);
         return new OpenedState(store, null, fileHistory(config), () => store.close());
       },
@@ -133,6 +146,7 @@ async function openPostgres(
   config: AppConfig,
   settings: Extract<AppConfig['stateBackend'], { kind: 'postgres' }>,
   scheduler: Scheduler,
+  accounts: AccountConfigs,
 ): Promise<OpenedState> {
   const logger = new Logger('StateModule');
   const scaleOut = await PostgresScaleOut.open(
@@ -142,7 +156,9 @@ async function openPostgres(
       leaseTtlMs: settings.leaseTtlMs,
       leaseRenewMs: settings.leaseRenewMs,
       loopId: config.loopId,
-      accountIds: config.accounts.map((account) => account.id),
+      accountEntries: configuredAccountRows(config),
+      parseAccount: (row) => accountOfRow(row, config, process.env),
+      accounts,
     },
     { scheduler, monotonicClock: new MonotonicClock(), logger: coreLoggerFor(new Logger('ownership')) },
   );

@@ -3,6 +3,9 @@ import {
   Body,
   ConflictException,
   Controller,
+  Delete,
+  NotFoundException,
+  Put,
   Get,
   HttpCode,
   Inject,
@@ -20,7 +23,7 @@ import {
   type Clock,
   type ScaleOut,
 } from '@app/core';
-import { APP_CONFIG, CLOCK, type AppConfig } from '@app/config';
+import { APP_CONFIG, AccountConfigs, CLOCK, accountOfRow, type AppConfig } from '@app/config';
 import { accountById, AdminTokenGuard, Lifecycle, parseBody } from '@app/common';
 import { haltAccount, resumeAccount } from '../halt.controller';
 import { accountPositions, accountStatus } from './account-view';
@@ -60,12 +63,75 @@ export class AccountsController {
     private readonly accounts: AccountRegistry,
     private readonly lifecycle: Lifecycle,
     @Inject(SCALE_OUT) private readonly scaleOut: ScaleOut | null,
+    configs: AccountConfigs,
   ) {
     this.gateways = new Map(config.accounts.map((account) => [account.id, account.gateway]));
-    this.configured = new Set(config.accounts.map((account) => account.id));
+    this.configured = { has: (id) => configs.has(id) };
   }
 
-  private readonly configured: ReadonlySet<string>;
+  /** The accounts the service knows (with shared accounts, the database's: they change at run time). */
+  private readonly configured: Pick<ReadonlySet<string>, 'has'>;
+
+  /**
+   * Adds or changes one account (docs/scale-out.md): the body is one entry of the accounts file,
+   * checked by its rules (secrets by name only); every process trades by it within seconds.
+   * With files, accounts come from ACCOUNTS_FILE at start: 409.
+   */
+  @Put(':id')
+  async put(@Param('id') id: string, @Body() raw: unknown) {
+    const scaleOut = this.sharedOnly();
+    const entry = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? { id, ...raw } : raw;
+    if (entry === raw || (entry as { id: unknown }).id !== id)
+      throw new BadRequestException({
+        status: 'refused',
+        reason: 'invalid_body',
+        errors: [
+          { field: 'body', message: 'one account entry (a JSON object) whose id, if given, is the path id' },
+        ],
+      });
+    const row = { id, entry: entry as Record<string, unknown> };
+    const parsed = accountOfRow(row, this.config, process.env);
+    if (!parsed.ok)
+      throw new BadRequestException({
+        status: 'refused',
+        reason: 'invalid_account',
+        errors: parsed.problems.map((p) => ({ field: p.key ?? p.variable, message: p.expected })),
+      });
+    const written = await scaleOut.putAccount(id, row.entry);
+    return { account_id: id, status: written };
+  }
+
+  /**
+   * Removes a flat account: its owner checks that it holds no position (409 `open_positions`
+   * otherwise), then removes it; every process stops trading it within seconds.
+   */
+  @Delete(':id')
+  async remove(@Param('id') id: string) {
+    const scaleOut = this.sharedOnly();
+    if (!this.configured.has(id))
+      throw new NotFoundException({ status: 'refused', reason: 'unknown_account', account_id: id });
+    const owner = (await scaleOut.owners()).find((row) => row.accountId === id)?.owner ?? null;
+    if (owner === null)
+      throw new ConflictException({
+        status: 'refused',
+        reason: 'no_owner',
+        message: 'no process owns this account right now (a takeover under way): try again in a few seconds',
+      });
+    const outcome = await askOwner(scaleOut, this.configured, id, { kind: 'delete', by: 'admin api' });
+    if (outcome.deleted === true) return { account_id: id, status: 'deleted' };
+    if (outcome.state === 'delete_requested') return outcome;
+    throw new ConflictException({ status: 'refused', ...outcome });
+  }
+
+  private sharedOnly(): ScaleOut {
+    if (this.scaleOut === null)
+      throw new ConflictException({
+        status: 'refused',
+        reason: 'accounts_from_file',
+        message: 'with STATE_BACKEND=files the accounts come from ACCOUNTS_FILE: change it and restart',
+      });
+    return this.scaleOut;
+  }
 
   /** With shared accounts, one owned by another process (docs/scale-out.md); undefined when owned here or unknown. */
   private elsewhere(id: string): ScaleOut | undefined {

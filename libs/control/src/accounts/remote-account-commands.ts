@@ -13,7 +13,7 @@ export const OUTCOME_WAIT_MS = 5_000;
  */
 export async function askOwner(
   scaleOut: ScaleOut,
-  configured: ReadonlySet<string>,
+  configured: Pick<ReadonlySet<string>, 'has'>,
   accountId: string,
   command: AccountCommand,
 ): Promise<CommandOutcome> {

@@ -12,7 +12,8 @@ export type PendingWork = UnfinishedSignal & {
 /** A halt or a resume asked on any process, for the account's owner to carry out (docs/scale-out.md). */
 export type AccountCommand =
   | { kind: 'halt'; reason: string; by: string; scope?: 'all' }
-  | { kind: 'resume'; reviewedBy: string; note: string; scope?: 'all' };
+  | { kind: 'resume'; reviewedBy: string; note: string; scope?: 'all' }
+  | { kind: 'delete'; by: string };
 
 export interface PendingCommand {
   id: number;
@@ -54,6 +55,10 @@ export interface ScaleOut extends AccountOwnership {
    */
   holdRole(role: string, ttlMs: number): Promise<boolean>;
   releaseRole(role: string): Promise<void>;
+  /** Adds or changes an account's row (its accounts-file entry); every process reads it within seconds. */
+  putAccount(accountId: string, entry: Record<string, unknown>): Promise<'created' | 'updated'>;
+  /** Removes the account's row: by its owner only (fenced), once it found it flat. */
+  deleteAccount(accountId: string): Promise<boolean>;
   /**
    * The accounts halted now, as the database knows: a latch their owner wrote, or a halt asked and
    * not carried out yet. For the intake of any process (it records signals for them as rejected).

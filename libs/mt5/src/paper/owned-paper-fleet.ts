@@ -25,7 +25,7 @@ interface Held {
  */
 export class OwnedPaperFleet {
   readonly market: PaperMarket;
-  private readonly balances: ReadonlyMap<string, number>;
+  private readonly balances: Map<string, number>;
   private readonly held = new Map<string, Held>();
 
   constructor(
@@ -43,6 +43,14 @@ export class OwnedPaperFleet {
       balances.set(accountId, balance);
     }
     this.balances = balances;
+  }
+
+  /**
+   * A paper account added at run time (the accounts API), or whose opening balance changed: the
+   * balance counts only for a book that does not exist yet.
+   */
+  define(accountId: string, balance: number): void {
+    this.balances.set(accountId, balance);
   }
 
   /** A paper account of the configuration (open here or not). */

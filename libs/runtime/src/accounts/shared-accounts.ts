@@ -16,7 +16,7 @@ import {
   type Scheduler,
   type StateBackend,
 } from '@app/core';
-import type { AccountConfig, AppConfig } from '@app/config';
+import type { AccountConfig, AccountConfigChange, AccountConfigs } from '@app/config';
 import { carryOutCommand } from './account-commands';
 import { SharedWorkPickup } from './shared-work-pickup';
 
@@ -45,10 +45,21 @@ export interface SharedAccountsPorts {
 class AllAccountsDirectory implements FanOutDirectory {
   /** The accounts halted as of the last read of the database (at most a second old). */
   halted: ReadonlySet<string> = new Set();
-  private readonly byId = new Map<string, FanOutAccount>();
-  private readonly byChannel = new Map<string, FanOutAccount[]>();
+  private byId = new Map<string, FanOutAccount>();
+  private byChannel = new Map<string, FanOutAccount[]>();
 
-  constructor(accounts: readonly AccountConfig[], wake: () => void) {
+  constructor(
+    accounts: readonly AccountConfig[],
+    private readonly wake: () => void,
+  ) {
+    this.reset(accounts);
+  }
+
+  /** The accounts changed (the accounts API): the next signal fans out to the new set. */
+  reset(accounts: readonly AccountConfig[]): void {
+    const wake = this.wake;
+    this.byId = new Map();
+    this.byChannel = new Map();
     for (const account of accounts) {
       const entry: FanOutAccount = {
         id: account.id,
@@ -91,7 +102,6 @@ class AllAccountsDirectory implements FanOutDirectory {
 export class SharedAccounts implements OwnershipListener {
   readonly directory: AllAccountsDirectory;
   private readonly pickup: SharedWorkPickup;
-  private readonly configById: Map<string, AccountConfig>;
   private readonly chains = new Map<string, Promise<void>>();
   private cancelCommandPoll: (() => void) | undefined;
   private cancelHaltedPoll: (() => void) | undefined;
@@ -99,12 +109,11 @@ export class SharedAccounts implements OwnershipListener {
   private commandsAgain = false;
 
   constructor(
-    config: AppConfig,
+    private readonly accounts: AccountConfigs,
     private readonly scaleOut: ScaleOut,
     private readonly registry: AccountRegistry,
     private readonly ports: SharedAccountsPorts,
   ) {
-    this.configById = new Map(config.accounts.map((account) => [account.id, account]));
     this.pickup = new SharedWorkPickup(
       scaleOut,
       () => this.registry.all().map((runtime) => runtime.id),
@@ -112,7 +121,27 @@ export class SharedAccounts implements OwnershipListener {
       ports.scheduler,
       ports.logger,
     );
-    this.directory = new AllAccountsDirectory(config.accounts, () => this.pickup.wake());
+    this.directory = new AllAccountsDirectory(accounts.all(), () => this.pickup.wake());
+    accounts.onChange((change) => this.accountsChanged(change));
+  }
+
+  /**
+   * The accounts API changed the set (docs/scale-out.md): the fan-out takes the new set; an owned
+   * account that changed starts again on its new settings (stopped, then opened where it stood);
+   * one removed stops here at once (its lease is refused at the next renewal).
+   */
+  private accountsChanged(change: AccountConfigChange): void {
+    this.directory.reset(this.accounts.all());
+    for (const id of change.changed)
+      if (this.registry.account(id) !== undefined)
+        this.serially(id, async () => {
+          await this.drop(id);
+          const epoch = this.scaleOut.epochOf(id);
+          if (epoch !== undefined) await this.adopt({ accountId: id, epoch });
+        });
+    for (const id of change.removed)
+      if (this.registry.account(id) !== undefined) this.serially(id, () => this.drop(id));
+    this.ports.logger.info({ ...change }, 'accounts changed');
   }
 
   /** Listens, starts the pickup and the ownership rounds; resolves once the first round's accounts are started. */
@@ -164,7 +193,7 @@ export class SharedAccounts implements OwnershipListener {
   private async adopt(lease: Lease): Promise<void> {
     const id = lease.accountId;
     if (!this.scaleOut.mayTrade(id) || this.registry.account(id) !== undefined) return;
-    const account = this.configById.get(id);
+    const account = this.accounts.get(id);
     if (account === undefined) {
       this.ports.logger.error(
         { account_id: id },
@@ -258,7 +287,7 @@ export class SharedAccounts implements OwnershipListener {
       for (const pending of await this.scaleOut.pendingCommands(accountIds)) {
         const runtime = this.registry.account(pending.accountId);
         if (runtime === undefined || !this.scaleOut.mayTrade(pending.accountId)) continue;
-        const outcome = await carryOutCommand(runtime, pending.command);
+        const outcome = await carryOutCommand(runtime, pending.command, this.scaleOut);
         await this.scaleOut.completeCommand(pending, outcome);
       }
     } catch (error) {

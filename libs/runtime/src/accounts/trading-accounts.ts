@@ -24,7 +24,8 @@ import {
   type StateBackend,
 } from '@app/core';
 import { coreLoggerFor, type Lifecycle } from '@app/common';
-import type { AccountConfig, AppConfig } from '@app/config';
+import type { AccountConfig, AccountConfigs, AppConfig } from '@app/config';
+import { drawdownSettingsFor } from '@app/drawdown';
 import { accountSettingsFor } from '../account-settings';
 import { SharedAccounts } from './shared-accounts';
 
@@ -45,6 +46,8 @@ export interface TradingAccountsPorts {
   scheduler: Scheduler;
   clock: Clock;
   lifecycle: Lifecycle;
+  /** The accounts the service knows (with STATE_BACKEND=postgres, they change at run time). */
+  accounts: AccountConfigs;
   /** Several processes on one database (STATE_BACKEND=postgres); null with files. */
   scaleOut: ScaleOut | null;
 }
@@ -76,7 +79,7 @@ export class TradingAccounts {
     this.shared =
       ports.scaleOut === null
         ? undefined
-        : new SharedAccounts(config, ports.scaleOut, this.registry, {
+        : new SharedAccounts(ports.accounts, ports.scaleOut, this.registry, {
             backend: ports.backend,
             build: (account, state) => this.createRuntime(account, state),
             brokers: ports.brokers,
@@ -136,7 +139,9 @@ export class TradingAccounts {
   /** The one place an account's runtime is made, on its state, its broker and this process's ports. */
   private createRuntime(account: AccountConfig, state: AccountState): AccountRuntime {
     const { ports, config } = this;
-    const risk = ports.drawdown.get(account.id);
+    // Shared accounts may change at run time (the accounts API): their settings come from the account itself.
+    const risk =
+      ports.scaleOut === null ? ports.drawdown.get(account.id) : drawdownSettingsFor(config, account);
     if (risk === undefined) throw new Error(`account ${account.id} has no drawdown settings`);
     const scaleOut = ports.scaleOut;
     return createAccountRuntime(accountSettingsFor(config, account, risk), {
@@ -145,7 +150,7 @@ export class TradingAccounts {
       riskState: state.riskState,
       audit: state.audit,
       events: accountEvents(ports.events, account.id),
-      alerts: accountAlerts(ports.alerts, account.id, config.accounts.length > 1),
+      alerts: accountAlerts(ports.alerts, account.id, ports.accounts.size > 1),
       scheduler: ports.scheduler,
       clock: ports.clock,
       logger: coreLoggerFor(new Logger('trading'), account.id),

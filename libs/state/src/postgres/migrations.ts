@@ -118,6 +118,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX history_events_at ON history_events (at);
     `,
   },
+  {
+    version: 5,
+    name: 'account commands: delete (by the owner, once the account is flat)',
+    sql: `
+      ALTER TABLE account_commands DROP CONSTRAINT account_commands_kind_check;
+      ALTER TABLE account_commands ADD CONSTRAINT account_commands_kind_check
+        CHECK (kind IN ('halt', 'resume', 'delete'));
+    `,
+  },
 ];
 
 /** Any fixed number: every process of the service takes this lock to migrate, one at a time. */

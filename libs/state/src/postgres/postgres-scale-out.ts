@@ -17,11 +17,16 @@ import {
   type OwnershipLossReason,
   type Scheduler,
 } from '@app/core';
+import type { AccountConfig, AccountConfigs, ConfigProblem } from '@app/config';
 import { migrate } from './migrations';
 import { PostgresAccountCommands } from './postgres-account-commands';
+import { PostgresAccounts, type AccountRow } from './postgres-accounts';
 import { PostgresLeaseStore } from './postgres-lease-store';
 import { PostgresStateBackend } from './postgres-state-backend';
 import { WorkNotifications } from './work-notifications';
+
+/** Every process reads the accounts' rows this often (and at once when notified). */
+const ACCOUNTS_POLL_MS = 2_000;
 
 export interface PostgresScaleOutSettings {
   databaseUrl: string;
@@ -30,8 +35,14 @@ export interface PostgresScaleOutSettings {
   leaseRenewMs: number;
   /** LOOP_ID: the readable part of this process's id (several replicas may share it). */
   loopId: string;
-  /** The accounts of this process's configuration, upserted as rows at start. */
-  accountIds: readonly string[];
+  /** The entries of this process's ACCOUNTS_FILE (or its one account), upserted as rows at start. */
+  accountEntries: readonly AccountRow[];
+  /** Turns a row into an account, or says what is wrong with it (secrets resolved here). */
+  parseAccount(
+    row: AccountRow,
+  ): { ok: true; account: AccountConfig } | { ok: false; problems: ConfigProblem[] };
+  /** The set every part of the process reads; replaced at each read of the rows. */
+  accounts: AccountConfigs;
 }
 
 export interface PostgresScaleOutPorts {
@@ -68,8 +79,15 @@ export class PostgresScaleOut implements ScaleOut {
   readonly notifications: WorkNotifications;
   private readonly commands: PostgresAccountCommands;
   private readonly relay = new OwnershipRelay();
+  private readonly rows: PostgresAccounts;
+  private cancelAccountsPoll: (() => void) | undefined;
+  /** Rows refused, by id, with the entry refused: logged once per change, not at every read. */
+  private readonly refused = new Map<string, string>();
   private readonly scheduler: Scheduler;
   private fencedAtBridge = 0;
+
+  private readonly settings: PostgresScaleOutSettings;
+  private readonly logger: CoreLogger;
 
   private constructor(
     readonly pool: Pool,
@@ -94,6 +112,9 @@ export class PostgresScaleOut implements ScaleOut {
       epochOf: (accountId) => this.manager.epochOf(accountId),
     });
     this.commands = new PostgresAccountCommands(pool, this.backend.fence, ports.scheduler);
+    this.rows = new PostgresAccounts(pool, this.backend.fence);
+    this.settings = settings;
+    this.logger = ports.logger;
     this.notifications = new WorkNotifications(
       // A partition must not hang the reconnect, nor leave a dead connection unnoticed.
       {
@@ -123,12 +144,14 @@ export class PostgresScaleOut implements ScaleOut {
     try {
       const applied = await migrate(pool);
       if (applied.length > 0) ports.logger.info({ versions: applied }, 'database schema migrated');
-      await pool.query(
-        `INSERT INTO accounts (id, config) SELECT id, jsonb_build_object('id', id) FROM unnest($1::text[]) AS id
-         ON CONFLICT (id) DO NOTHING`,
-        [settings.accountIds],
-      );
       const scaleOut = new PostgresScaleOut(pool, settings, ports);
+      await scaleOut.rows.upsertAll(settings.accountEntries);
+      await scaleOut.readAccounts();
+      scaleOut.notifications.onAccountsChanged(() => void scaleOut.readAccounts());
+      scaleOut.cancelAccountsPoll = ports.scheduler.every(
+        ACCOUNTS_POLL_MS,
+        () => void scaleOut.readAccounts(),
+      );
       scaleOut.notifications.onLeasesFreed(() => {
         scaleOut.manager
           .roundNow()
@@ -252,7 +275,47 @@ export class PostgresScaleOut implements ScaleOut {
     return (await withDeadline(this.scheduler, answered, timeoutMs)) === 'done' && (await answered);
   }
 
+  putAccount(accountId: string, entry: Record<string, unknown>): Promise<'created' | 'updated'> {
+    return this.rows.put({ id: accountId, entry });
+  }
+
+  deleteAccount(accountId: string): Promise<boolean> {
+    return this.rows.delete(accountId);
+  }
+
+  /**
+   * Reads every row into the process's account set. A row this process cannot make an account of
+   * (a secret its environment lacks, say) is left out here and logged once: the others may trade it.
+   */
+  async readAccounts(): Promise<void> {
+    let rows: AccountRow[];
+    try {
+      rows = await this.rows.all();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not read the accounts; keeping the last ones');
+      return;
+    }
+    const accounts: AccountConfig[] = [];
+    for (const row of rows) {
+      const parsed = this.settings.parseAccount(row);
+      if (parsed.ok) {
+        accounts.push(parsed.account);
+        this.refused.delete(row.id);
+        continue;
+      }
+      const entry = JSON.stringify(row.entry);
+      if (this.refused.get(row.id) !== entry)
+        this.logger.error(
+          { account_id: row.id, problems: parsed.problems },
+          `account ${row.id} of the database cannot be traded by this process`,
+        );
+      this.refused.set(row.id, entry);
+    }
+    this.settings.accounts.replace(accounts);
+  }
+
   async close(): Promise<void> {
+    this.cancelAccountsPoll?.();
     this.manager.stop();
     await this.notifications.close();
     await this.pool.end();

@@ -1,6 +1,7 @@
 import { Client, type ClientConfig } from 'pg';
 import type { CoreLogger, Scheduler } from '@app/core';
 import { COMMANDS_CHANNEL } from './postgres-account-commands';
+import { ACCOUNTS_CHANNEL } from './postgres-accounts';
 import { LEASES_CHANNEL } from './postgres-lease-store';
 import { WORK_CHANNEL } from './postgres-signal-ledger';
 
@@ -18,6 +19,7 @@ export class WorkNotifications {
   private readonly listeners: (() => void)[] = [];
   private readonly leaseListeners: (() => void)[] = [];
   private readonly commandListeners: (() => void)[] = [];
+  private readonly accountListeners: (() => void)[] = [];
   private closed = false;
 
   constructor(
@@ -28,6 +30,11 @@ export class WorkNotifications {
 
   onWork(listener: () => void): void {
     this.listeners.push(listener);
+  }
+
+  /** An account's row was added, changed or removed (the accounts API, or a start's upsert). */
+  onAccountsChanged(listener: () => void): void {
+    this.accountListeners.push(listener);
   }
 
   /** A halt or a resume was asked for some account (its owner carries it out). */
@@ -49,7 +56,9 @@ export class WorkNotifications {
           ? this.leaseListeners
           : message.channel === COMMANDS_CHANNEL
             ? this.commandListeners
-            : this.listeners;
+            : message.channel === ACCOUNTS_CHANNEL
+              ? this.accountListeners
+              : this.listeners;
       for (const listener of listeners) listener();
     });
     client.on('error', (error) => {
@@ -59,7 +68,9 @@ export class WorkNotifications {
     client.on('end', () => this.reconnect(client));
     try {
       await client.connect();
-      await client.query(`LISTEN ${WORK_CHANNEL}; LISTEN ${LEASES_CHANNEL}; LISTEN ${COMMANDS_CHANNEL}`);
+      await client.query(
+        `LISTEN ${WORK_CHANNEL}; LISTEN ${LEASES_CHANNEL}; LISTEN ${COMMANDS_CHANNEL}; LISTEN ${ACCOUNTS_CHANNEL}`,
+      );
       this.client = client;
     } catch (error) {
       this.logger.warn({ err: error }, 'work notifications: could not listen; polling until it can');
