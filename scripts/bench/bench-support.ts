@@ -8,6 +8,7 @@ import type { INestApplication } from '@nestjs/common';
 import { BROKER_FLEET, openRequestId, type BrokerFleet, type OpenOrderRequest } from '@app/core';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { EventBus } from '@app/common';
+import { HistoryRecording } from '@app/analytics';
 import { loadConfig } from '@app/config';
 import { createApp } from '../../apps/trading-bot/src/bootstrap/create-app';
 
@@ -128,7 +129,7 @@ export async function startBareServer(
 export async function startService(
   env: Record<string, string>,
   probe?: LatencyProbe,
-  options: { analytics: boolean } = { analytics: true },
+  options: { analytics: boolean; history?: boolean } = { analytics: true },
 ) {
   const dir = await mkdtemp(join(tmpdir(), 'bench-'));
   const loaded = loadConfig({
@@ -143,6 +144,8 @@ export async function startService(
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
   const { app } = await createApp(loaded.config);
   await app.listen(0, '127.0.0.1');
+  // History off alone: its recorder stops listening (the rest of analytics stays).
+  if (options.history === false) await app.get(HistoryRecording).beforeApplicationShutdown();
   if (!options.analytics) {
     const bus: unknown = app.get(EventBus);
     (bus as { subscribers: Set<unknown> }).subscribers.clear();
@@ -202,14 +205,17 @@ export const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 5000)
  * Arrival-to-order-sent latencies of LATENCY_SAMPLES signals at 200/s on a fresh service, after a
  * warm-up of 400 signals (JIT, first file writes) that is not measured: the target is steady state.
  */
-export async function latencyRun(probe: LatencyProbe, options: { analytics: boolean }): Promise<number[]> {
+export async function latencyRun(
+  probe: LatencyProbe,
+  options: { analytics: boolean; history?: boolean },
+): Promise<number[]> {
   const service = await startService({}, probe, options);
   const warmedUp = waitForTrades(service.app, 400, 60_000);
   await runLoad(service.port, {
     count: 400,
     concurrency: 32,
     ratePerSecond: 200,
-    prefix: `warm-${String(options.analytics)}`,
+    prefix: `warm-${String(options.analytics)}-${String(options.history)}`,
   });
   await warmedUp;
   probe.reset();
@@ -218,7 +224,7 @@ export async function latencyRun(probe: LatencyProbe, options: { analytics: bool
     count: LATENCY_SAMPLES,
     concurrency: 32,
     ratePerSecond: 200,
-    prefix: `lat-${String(options.analytics)}`,
+    prefix: `lat-${String(options.analytics)}-${String(options.history)}`,
   });
   await done;
   const latencies = probe.record();
