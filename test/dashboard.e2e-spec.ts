@@ -98,16 +98,14 @@ describeWithChromium('dashboard in headless Chromium', () => {
     const page = await signedInPage(ADMIN);
     await row(page).waitFor();
     await expect(row(page).locator('.c-positions').textContent()).resolves.toBe('0');
-    // Strings run in the page (this file is compiled without the DOM's types).
-    await page.evaluate('window.notReloaded = true');
+    // A mark on the page's global object: gone if the page reloads.
+    await page.evaluate(() => ((globalThis as Record<string, unknown>).notReloaded = true));
 
     expect((await postSignal(t.baseUrl, SECRET, signalBody())).status).toBe(202);
-    await page.waitForFunction(
-      `document.querySelector('[data-account="default"] .c-positions')?.textContent === '1'`,
-      undefined,
-      { timeout: 10_000 },
+    await row(page).locator('.c-positions', { hasText: /^1$/ }).waitFor({ timeout: 10_000 });
+    await expect(page.evaluate(() => (globalThis as Record<string, unknown>).notReloaded)).resolves.toBe(
+      true,
     );
-    await expect(page.evaluate('window.notReloaded')).resolves.toBe(true);
   });
 
   it('halts and resumes the account through the buttons', async () => {
@@ -117,17 +115,13 @@ describeWithChromium('dashboard in headless Chromium', () => {
     page.once('dialog', (dialog) => void dialog.accept());
     await page.fill('[data-testid=halt-form] input[name=reason]', 'checking from the browser test');
     await page.click('[data-testid=halt]');
-    await page.waitForFunction(
-      `document.querySelector('[data-testid=account-state]')?.textContent === 'halted'`,
-    );
+    await page.locator('[data-testid=account-state]', { hasText: /^halted$/ }).waitFor();
     expect(t.account().isHalted()).toBe(true);
 
     await page.fill('[data-testid=resume-form] input[name=reviewed_by]', 'alice');
     await page.fill('[data-testid=resume-form] input[name=note]', 'looked at the positions');
     await page.click('[data-testid=resume]');
-    await page.waitForFunction(
-      `document.querySelector('[data-testid=account-state]')?.textContent === 'running'`,
-    );
+    await page.locator('[data-testid=account-state]', { hasText: /^running$/ }).waitFor();
     expect(t.account().isHalted()).toBe(false);
     const resumed = t.eventsOf('resumed');
     expect(resumed.at(-1)?.payload).toMatchObject({ reviewed_by: 'alice', note: 'looked at the positions' });

@@ -48,7 +48,8 @@ function cellText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-const WHAT_IF_CAPS = '5,10,15,20,25';
+/** Caps the what-if table compares, beside the account's own. */
+const WHAT_IF_CAPS = [5, 10, 15, 20, 25];
 const EVENTS_SHOWN = 30;
 
 const notAvailable = (what: string, error: unknown): HTMLElement =>
@@ -84,6 +85,9 @@ export class AccountView {
     );
   }
 
+  /** The account's own cap among the compared ones, once its status is known. */
+  private whatIfCaps = WHAT_IF_CAPS.join(',');
+
   async refresh(): Promise<void> {
     const id = encodeURIComponent(this.accountId);
     const [status, analytics, positions, events, whatIf] = await Promise.allSettled([
@@ -92,10 +96,14 @@ export class AccountView {
       getJson<{ positions: Record<string, unknown>[] }>(`accounts/${id}/positions`),
       getJson<EventView[]>(`accounts/${id}/events?limit=${EVENTS_SHOWN}`),
       getJson<{ caps?: WhatIfRow[]; results?: WhatIfRow[] }>(
-        `accounts/${id}/analytics/what-if?caps=${WHAT_IF_CAPS}`,
+        `accounts/${id}/analytics/what-if?caps=${this.whatIfCaps}`,
       ),
     ]);
     const sections: HTMLElement[] = [];
+    if (status.status === 'fulfilled')
+      this.whatIfCaps = [...new Set([...WHAT_IF_CAPS, status.value.cap_percent])]
+        .sort((a, b) => a - b)
+        .join(',');
     if (status.status === 'fulfilled') sections.push(this.statusSection(status.value));
     else sections.push(notAvailable('Status', status.reason));
     const triggers =

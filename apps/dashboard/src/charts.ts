@@ -25,7 +25,13 @@ export function timeChart(
   const series: uPlot.Series[] = [{}, { label: title, stroke: '#2563eb', width: 1.5 }];
   const data: uPlot.AlignedData = [xs, ys];
   if (options.limit !== undefined) {
-    series.push({ label: options.limitLabel ?? 'limit', stroke: '#dc2626', dash: [6, 4], width: 1 });
+    series.push({
+      label: options.limitLabel ?? 'limit',
+      stroke: '#dc2626',
+      dash: [6, 4],
+      width: 1,
+      points: { show: false },
+    });
     data.push(xs.map(() => options.limit ?? null));
   }
   if (options.markers !== undefined && options.markers.length > 0) {
