@@ -15,7 +15,6 @@ import {
   type AccountRuntime,
   type ScaleOut,
 } from '@app/core';
-import { AccountConfigs } from '@app/config';
 import { askEveryOwner } from './accounts/remote-account-commands';
 import { AdminTokenGuard, onlyAccount, parseBody } from '@app/common';
 import { z } from 'zod';
@@ -60,7 +59,6 @@ export async function resumeAccount(runtime: AccountRuntime, body: ResumeBody) {
 export class HaltController {
   constructor(
     private readonly accounts: AccountRegistry,
-    private readonly configs: AccountConfigs,
     @Inject(SCALE_OUT) private readonly scaleOut: ScaleOut | null,
   ) {}
 
@@ -69,7 +67,8 @@ export class HaltController {
    * account, whichever process owns it, as one command per account for its owner.
    */
   private async everyOwner(command: AccountCommand, scaleOut: ScaleOut) {
-    const ids = this.configs.all().map((account) => account.id);
+    // The database's accounts: those this process refused or has not read yet are halted too.
+    const ids = (await scaleOut.owners()).map((row) => row.accountId);
     const { outcomes, pending } = await askEveryOwner(scaleOut, ids, command);
     if (command.kind === 'halt')
       return {

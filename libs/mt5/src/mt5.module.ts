@@ -113,7 +113,7 @@ class BrokerAdapters implements BrokerFleet {
         // has seen a higher one refuses it: the account changed owner (docs/mt5-bridge.md, Fencing).
         const bridgeFor = (account: AccountConfig) =>
           createHttpBridgeGateway(account, clock, new Logger('mt5-bridge'), {
-            fencingToken: () => ownership.epochOf(account.id),
+            fencingToken: () => ownership.fencingToken(account.id),
             onFenced: () => {
               const epoch = ownership.epochOf(account.id);
               if (epoch !== undefined) ownership.lostElsewhere(account.id, epoch, 'bridge');

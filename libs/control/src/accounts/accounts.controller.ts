@@ -23,7 +23,7 @@ import {
   type Clock,
   type ScaleOut,
 } from '@app/core';
-import { APP_CONFIG, AccountConfigs, CLOCK, accountOfRow, type AppConfig } from '@app/config';
+import { APP_CONFIG, CLOCK, accountOfRow, type AppConfig } from '@app/config';
 import { accountById, AdminTokenGuard, Lifecycle, parseBody } from '@app/common';
 import { haltAccount, resumeAccount } from '../halt.controller';
 import { accountPositions, accountStatus } from './account-view';
@@ -63,14 +63,9 @@ export class AccountsController {
     private readonly accounts: AccountRegistry,
     private readonly lifecycle: Lifecycle,
     @Inject(SCALE_OUT) private readonly scaleOut: ScaleOut | null,
-    configs: AccountConfigs,
   ) {
     this.gateways = new Map(config.accounts.map((account) => [account.id, account.gateway]));
-    this.configured = { has: (id) => configs.has(id) };
   }
-
-  /** The accounts the service knows (with shared accounts, the database's: they change at run time). */
-  private readonly configured: Pick<ReadonlySet<string>, 'has'>;
 
   /**
    * Adds or changes one account (docs/scale-out.md): the body is one entry of the accounts file,
@@ -108,16 +103,16 @@ export class AccountsController {
   @Delete(':id')
   async remove(@Param('id') id: string) {
     const scaleOut = this.sharedOnly();
-    if (!this.configured.has(id))
+    const row = (await scaleOut.owners()).find((r) => r.accountId === id);
+    if (row === undefined)
       throw new NotFoundException({ status: 'refused', reason: 'unknown_account', account_id: id });
-    const owner = (await scaleOut.owners()).find((row) => row.accountId === id)?.owner ?? null;
-    if (owner === null)
+    if (row.owner === null)
       throw new ConflictException({
         status: 'refused',
         reason: 'no_owner',
         message: 'no process owns this account right now (a takeover under way): try again in a few seconds',
       });
-    const outcome = await askOwner(scaleOut, this.configured, id, { kind: 'delete', by: 'admin api' });
+    const outcome = await askOwner(scaleOut, id, { kind: 'delete', by: 'admin api' });
     if (outcome.deleted === true) return { account_id: id, status: 'deleted' };
     if (outcome.state === 'delete_requested') return outcome;
     throw new ConflictException({ status: 'refused', ...outcome });
@@ -135,9 +130,7 @@ export class AccountsController {
 
   /** With shared accounts, one owned by another process (docs/scale-out.md); undefined when owned here or unknown. */
   private elsewhere(id: string): ScaleOut | undefined {
-    return this.scaleOut !== null && this.accounts.account(id) === undefined && this.configured.has(id)
-      ? this.scaleOut
-      : undefined;
+    return this.scaleOut !== null && this.accounts.account(id) === undefined ? this.scaleOut : undefined;
   }
 
   /** Reads need the account's own runtime: 409 naming its owner when another process has it. */
@@ -145,6 +138,8 @@ export class AccountsController {
     const scaleOut = this.elsewhere(id);
     if (scaleOut !== undefined) {
       const owner = (await scaleOut.owners()).find((row) => row.accountId === id);
+      if (owner === undefined)
+        throw new NotFoundException({ status: 'refused', reason: 'unknown_account', account_id: id });
       throw new ConflictException({
         status: 'refused',
         reason: 'owned_elsewhere',
@@ -224,7 +219,7 @@ export class AccountsController {
     const body = parseBody(haltBody, raw ?? {});
     const scaleOut = this.elsewhere(id);
     if (scaleOut !== undefined)
-      return askOwner(scaleOut, this.configured, id, {
+      return askOwner(scaleOut, id, {
         kind: 'halt',
         reason: body.reason ?? 'manual halt',
         by: body.by ?? 'admin api',
@@ -239,7 +234,7 @@ export class AccountsController {
     const body = parseBody(resumeBody, raw ?? {});
     const scaleOut = this.elsewhere(id);
     if (scaleOut !== undefined)
-      return askOwner(scaleOut, this.configured, id, {
+      return askOwner(scaleOut, id, {
         kind: 'resume',
         reviewedBy: body.reviewed_by,
         note: body.note ?? '',

@@ -13,11 +13,11 @@ export const OUTCOME_WAIT_MS = 5_000;
  */
 export async function askOwner(
   scaleOut: ScaleOut,
-  configured: Pick<ReadonlySet<string>, 'has'>,
   accountId: string,
   command: AccountCommand,
 ): Promise<CommandOutcome> {
-  if (!configured.has(accountId))
+  // The database's accounts, not this process's: one it refused or has not read yet is still one.
+  if (!(await scaleOut.owners()).some((row) => row.accountId === accountId))
     throw new NotFoundException({ status: 'refused', reason: 'unknown_account', account_id: accountId });
   const id = await scaleOut.requestCommand(accountId, command);
   const outcome = await scaleOut.commandOutcome(id, OUTCOME_WAIT_MS);

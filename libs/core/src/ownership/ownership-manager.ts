@@ -75,6 +75,8 @@ interface HeldLease {
  */
 export class OwnershipManager {
   private readonly held = new Map<string, HeldLease>();
+  /** Each account's last epoch held here, kept after it is lost: the fencing token of late orders. */
+  private readonly lastEpochs = new Map<string, number>();
   private cancelTicks: Cancel | undefined;
   private roundInFlight: Promise<void> | undefined;
   private stopped = false;
@@ -175,6 +177,15 @@ export class OwnershipManager {
   /** The epoch of the account's lease while held (the fencing token of writes and orders), else undefined. */
   epochOf(accountId: string): number | undefined {
     return this.validLease(accountId)?.epoch;
+  }
+
+  /**
+   * The token the account's orders carry to its bridge: its epoch while held, and the last epoch
+   * held once lost, so that an order already under way when the lease lapsed is refused by a
+   * bridge that has seen the new owner's higher token (without a token it would pass).
+   */
+  fencingToken(accountId: string): number | undefined {
+    return this.epochOf(accountId) ?? this.lastEpochs.get(accountId);
   }
 
   /**
@@ -279,6 +290,7 @@ export class OwnershipManager {
     let takeovers = 0;
     for (const lease of gained) {
       this.held.set(lease.accountId, { lease: { ...lease }, validUntil });
+      this.lastEpochs.set(lease.accountId, lease.epoch);
       if (lease.epoch > 1) takeovers++;
     }
     this.takeovers += takeovers;

@@ -55,6 +55,8 @@ export interface ScaleOut extends AccountOwnership {
    */
   holdRole(role: string, ttlMs: number): Promise<boolean>;
   releaseRole(role: string): Promise<void>;
+  /** Reads the accounts' rows into the process's account set now (also done every 2 s and when notified). */
+  readAccounts(): Promise<void>;
   /** Adds or changes an account's row (its accounts-file entry); every process reads it within seconds. */
   putAccount(accountId: string, entry: Record<string, unknown>): Promise<'created' | 'updated'>;
   /** Removes the account's row: by its owner only (fenced), once it found it flat. */

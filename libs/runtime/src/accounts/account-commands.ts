@@ -33,6 +33,17 @@ export async function carryOutCommand(
         open_positions: positions.value.length,
         message: `${positions.value.length} open position(s): close them first`,
       };
+    // Flat now; halted first, so that no order in flight or queued opens one between this check
+    // and the removal: checked again under the halt. Refused then, it stays halted for a person.
+    await runtime.guard.manualHalt('being deleted', command.by);
+    const again = await runtime.broker.positions();
+    if (!again.ok || again.value.length > 0)
+      return {
+        account_id,
+        deleted: false,
+        reason: again.ok ? 'open_positions' : 'positions_unavailable',
+        message: 'a position appeared while deleting: the account stays halted, for a person to review',
+      };
     return { account_id, deleted: await rows.deleteAccount(account_id) };
   }
   if (command.scope === 'all' && runtime.guard.snapshot().halt?.scope !== 'all')

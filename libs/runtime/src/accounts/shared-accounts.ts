@@ -22,6 +22,9 @@ import { SharedWorkPickup } from './shared-work-pickup';
 
 /** How old the intake's knowledge of halted accounts may be. */
 const HALTED_POLL_MS = 1_000;
+/** Reads of an account's pending commands before it trades, and the wait between them. */
+const ADOPT_COMMAND_ATTEMPTS = 5;
+const ADOPT_COMMAND_RETRY_MS = 200;
 /** The backstop when a command's notification is lost. */
 const COMMAND_POLL_MS = 1_000;
 
@@ -139,6 +142,12 @@ export class SharedAccounts implements OwnershipListener {
           const epoch = this.scaleOut.epochOf(id);
           if (epoch !== undefined) await this.adopt({ accountId: id, epoch });
         });
+    // Held but not built: acquired in the moment between its row's creation and this process's read.
+    for (const id of change.added) {
+      const epoch = this.scaleOut.epochOf(id);
+      if (epoch !== undefined && this.registry.account(id) === undefined)
+        this.serially(id, () => this.adopt({ accountId: id, epoch }));
+    }
     for (const id of change.removed)
       if (this.registry.account(id) !== undefined) this.serially(id, () => this.drop(id));
     this.ports.logger.info({ ...change }, 'accounts changed');
@@ -193,12 +202,20 @@ export class SharedAccounts implements OwnershipListener {
   private async adopt(lease: Lease): Promise<void> {
     const id = lease.accountId;
     if (!this.scaleOut.mayTrade(id) || this.registry.account(id) !== undefined) return;
-    const account = this.accounts.get(id);
+    let account = this.accounts.get(id);
     if (account === undefined) {
+      // Acquired before this process read its row (an account just put): read the rows now.
+      await this.scaleOut.readAccounts();
+      account = this.accounts.get(id);
+    }
+    if (account === undefined) {
+      // Not one this process can trade (a secret its environment lacks, or a row it has not read
+      // yet): let it go, so another process takes it (or this one, once it has read the row).
       this.ports.logger.error(
         { account_id: id },
-        `owns account ${id}, which this process's configuration does not have: it is not traded here`,
+        `holds the lease of account ${id}, which this process cannot trade: giving it up`,
       );
+      this.scaleOut.lostElsewhere(id, lease.epoch, 'database');
       return;
     }
     const state = await this.ports.backend.openAccount(id);
@@ -219,8 +236,20 @@ export class SharedAccounts implements OwnershipListener {
       runtime.stop();
       return;
     }
-    // A halt asked while nobody owned it (or of the last owner, which died first) comes first.
-    await this.runCommands([id]);
+    // A halt asked while nobody owned it (or of the last owner, which died first) comes first:
+    // no trading before the pending commands were read; if they cannot be, the account goes.
+    if (!(await this.commandsCarriedOut(id))) {
+      this.ports.logger.error(
+        { account_id: id },
+        'could not read the halts asked for the account before trading it; giving it up',
+      );
+      this.registry.remove(id);
+      this.pickup.dropped(id);
+      runtime.stop();
+      await this.ports.brokers.release(id);
+      this.scaleOut.lostElsewhere(id, lease.epoch, 'database');
+      return;
+    }
     this.ports.logger.info(
       {
         type: 'ownership_gained',
@@ -272,17 +301,28 @@ export class SharedAccounts implements OwnershipListener {
       .all()
       .filter((runtime) => runtime.ready)
       .map((runtime) => runtime.id);
-    this.commandsRunning = this.runCommands(owned).finally(() => {
-      this.commandsRunning = undefined;
-      if (this.commandsAgain) {
-        this.commandsAgain = false;
-        this.wakeCommands();
-      }
-    });
+    this.commandsRunning = this.runCommands(owned)
+      .then(() => undefined)
+      .finally(() => {
+        this.commandsRunning = undefined;
+        if (this.commandsAgain) {
+          this.commandsAgain = false;
+          this.wakeCommands();
+        }
+      });
   }
 
-  /** Carries out the accounts' pending halts and resumes, oldest first; never rejects (logged). */
-  private async runCommands(accountIds: readonly string[]): Promise<void> {
+  /** The account's pending commands, carried out before it trades; a few tries (false: they could not be read). */
+  private async commandsCarriedOut(accountId: string): Promise<boolean> {
+    for (let attempt = 0; attempt < ADOPT_COMMAND_ATTEMPTS; attempt++) {
+      if (await this.runCommands([accountId])) return true;
+      await this.ports.scheduler.sleep(ADOPT_COMMAND_RETRY_MS);
+    }
+    return false;
+  }
+
+  /** Carries out the accounts' pending halts and resumes, oldest first; never rejects (false: logged). */
+  private async runCommands(accountIds: readonly string[]): Promise<boolean> {
     try {
       for (const pending of await this.scaleOut.pendingCommands(accountIds)) {
         const runtime = this.registry.account(pending.accountId);
@@ -295,14 +335,17 @@ export class SharedAccounts implements OwnershipListener {
         { err: error },
         'carrying out asked halts and resumes failed; tried again shortly',
       );
+      return false;
     }
+    return true;
   }
 
   /** A signal accepted for an account this process owns, taken up from the database. */
-  private async admit(work: PendingWork): Promise<void> {
+  private async admit(work: PendingWork): Promise<boolean> {
     const runtime = this.registry.account(work.accountId);
-    if (runtime === undefined || !runtime.ready) return;
+    if (runtime === undefined || !runtime.ready) return false;
     await runtime.admit(work.signal);
+    return true;
   }
 
   private serially(accountId: string, change: () => Promise<void>): void {

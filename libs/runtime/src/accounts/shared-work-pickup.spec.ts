@@ -46,7 +46,7 @@ function setup(owned: string[]) {
     {
       admit: (w) => {
         admitted.push(`${w.accountId}/${w.signal.id}`);
-        return Promise.resolve();
+        return Promise.resolve(true);
       },
     },
     scheduler,

@@ -10,7 +10,8 @@ const FULL_READ_EVERY = 5;
 
 /** Where the pickup hands work: the owned account's runtime, if this process still owns it. */
 export interface PickupTarget {
-  admit(work: PendingWork): Promise<void>;
+  /** False when the account could not take it now (not owned, or still loading): read again later. */
+  admit(work: PendingWork): Promise<boolean>;
 }
 
 /**
@@ -93,8 +94,9 @@ export class SharedWorkPickup {
       seen.set(work.accountId, ids);
       const admitted = this.admitted.get(work.accountId);
       if (admitted === undefined || admitted.has(work.signal.id)) continue; // not (or no longer) ours, or in hand
-      admitted.add(work.signal.id);
-      await this.target.admit(work);
+      // Marked only once taken: an account still loading gets it at a later read.
+      if (await this.target.admit(work)) admitted.add(work.signal.id);
+      else this.reads = 0; // the next read is a full one
     }
     // A complete full read shows every pair still accepted: the others have moved on.
     if (full && rows.length < PENDING_WORK_PAGE)

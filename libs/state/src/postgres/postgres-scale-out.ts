@@ -55,7 +55,6 @@ export interface PostgresScaleOutPorts {
 /** Where ownership changes are delivered: set once the accounts runtime exists (before `start`). */
 class OwnershipRelay implements OwnershipListener {
   target: OwnershipListener | undefined;
-
   onGained(lease: Lease): void {
     if (this.target === undefined) throw new Error('ownership gained before the accounts runtime listens');
     this.target.onGained(lease);
@@ -255,6 +254,10 @@ export class PostgresScaleOut implements ScaleOut {
 
   epochOf(accountId: string): number | undefined {
     return this.manager.epochOf(accountId);
+  }
+
+  fencingToken(accountId: string): number | undefined {
+    return this.manager.fencingToken(accountId);
   }
 
   lostElsewhere(accountId: string, epoch: number, where: 'database' | 'bridge'): void {
