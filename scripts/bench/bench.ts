@@ -29,6 +29,7 @@ import { startFakeMt5Bridge } from '../../test/fakes/fake-mt5-bridge';
 import { benchAccounts } from './accounts-bench';
 import { benchScaleOut } from './scale-out-bench';
 import { benchDashboard } from './dashboard-bench';
+import { benchHistory } from './history-bench';
 import {
   fmt,
   LATENCY_SAMPLES,
@@ -360,7 +361,7 @@ async function benchStartup(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  // BENCH_ONLY=accounts (or inbox, drawdown, analytics, startup, scale-out, dashboard): one part, for a quicker look.
+  // BENCH_ONLY=accounts (or inbox, drawdown, analytics, startup, scale-out, dashboard, history): one part, for a quicker look.
   const only = process.env.BENCH_ONLY;
   const part = (name: string) => only === undefined || only.split(',').includes(name);
   if (part('inbox')) {
@@ -382,6 +383,7 @@ async function main(): Promise<void> {
   if (part('accounts')) await benchAccounts(buildOnce());
   if (part('scale-out')) await benchScaleOut();
   if (part('dashboard')) await benchDashboard();
+  if (part('history')) await benchHistory();
   const header = ['measure', 'ours', 'baseline (same run)', 'ratio', 'target', 'verdict'];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
   const report = `# Benchmark report\n\nNode ${process.version}, ${new Date().toISOString()}. Ratios: ours / baseline (drawdown: ours / target).\n\n${table}\n`;
