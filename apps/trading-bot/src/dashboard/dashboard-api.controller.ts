@@ -13,7 +13,7 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AnalyticsService, EventStreamHub } from '@app/analytics';
-import { AccountRegistry, type Clock } from '@app/core';
+import { AccountRegistry, SCHEDULER, type Clock, type Scheduler } from '@app/core';
 import { CLOCK } from '@app/config';
 import { parseBody } from '@app/common';
 import { z } from 'zod';
@@ -53,6 +53,7 @@ export class DashboardApiController {
     private readonly hub: EventStreamHub,
     private readonly api: LoopbackApi,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(SCHEDULER) private readonly scheduler: Scheduler,
   ) {}
 
   /** The page learns its role (to show or hide the buttons) and its CSRF token here. */
@@ -75,15 +76,16 @@ export class DashboardApiController {
   /** Every account's events, live (the /api/v1 stream is per account once there are several). */
   @Get('events/stream')
   stream(@Req() req: Request, @Res() res: Response): void {
-    this.signedIn(req, res);
+    this.endsWithSession(this.signedIn(req, res), res);
     this.hub.attach(res);
   }
 
   @Get('accounts/:id/events/stream')
   streamOf(@Param('id') id: string, @Req() req: Request, @Res() res: Response): void {
-    this.signedIn(req, res);
+    const session = this.signedIn(req, res);
     if (this.accounts.account(id) === undefined)
       throw new NotFoundException({ status: 'refused', reason: 'unknown_account', account_id: id });
+    this.endsWithSession(session, res);
     this.hub.attach(res, id);
   }
 
@@ -141,6 +143,19 @@ export class DashboardApiController {
   private forwardRead(id: string, view: string, req: Request, res: Response): void {
     this.signedIn(req, res);
     this.api.forward(req, res, this.apiPath(id, view, req));
+  }
+
+  /** A live stream lasts no longer than its session: sign-out or expiry ends it. */
+  private endsWithSession(session: DashboardSession, res: Response): void {
+    const end = () => res.end();
+    const unregister = this.sessions.onEnd(session, end);
+    const cancelExpiry = this.scheduler.after(Math.max(0, session.expiresAt - this.clock.now()), () =>
+      this.sessions.find(session.id),
+    );
+    res.on('close', () => {
+      unregister();
+      cancelExpiry();
+    });
   }
 
   private signedIn(req: Request, res: Response): DashboardSession {

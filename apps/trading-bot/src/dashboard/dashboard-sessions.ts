@@ -26,6 +26,8 @@ const randomId = (): string => randomBytes(32).toString('base64url');
  */
 export class DashboardSessions {
   private readonly sessions = new Map<string, DashboardSession>();
+  /** What must end with a session (its live streams): run when it is closed or found expired. */
+  private readonly endings = new Map<string, Set<() => void>>();
 
   constructor(
     private readonly clock: Clock,
@@ -38,7 +40,7 @@ export class DashboardSessions {
     while (this.sessions.size >= MAX_SESSIONS) {
       const oldest = this.sessions.keys().next();
       if (oldest.done === true) break;
-      this.sessions.delete(oldest.value);
+      this.end(oldest.value);
     }
     const session: DashboardSession = {
       id: randomId(),
@@ -55,14 +57,32 @@ export class DashboardSessions {
     const session = this.sessions.get(id);
     if (session === undefined) return undefined;
     if (session.expiresAt <= this.clock.now()) {
-      this.sessions.delete(id);
+      this.end(id);
       return undefined;
     }
     return session;
   }
 
   close(id: string | undefined): void {
-    if (id !== undefined) this.sessions.delete(id);
+    if (id !== undefined) this.end(id);
+  }
+
+  /** `ending` runs when the session is closed (sign-out) or ends (expired); the answer unregisters it. */
+  onEnd(session: DashboardSession, ending: () => void): () => void {
+    const set = this.endings.get(session.id) ?? new Set<() => void>();
+    set.add(ending);
+    this.endings.set(session.id, set);
+    return () => {
+      set.delete(ending);
+      if (set.size === 0 && this.endings.get(session.id) === set) this.endings.delete(session.id);
+    };
+  }
+
+  private end(id: string): void {
+    this.sessions.delete(id);
+    const endings = this.endings.get(id);
+    this.endings.delete(id);
+    for (const ending of endings ?? []) ending();
   }
 
   get size(): number {
@@ -71,6 +91,6 @@ export class DashboardSessions {
 
   private pruneExpired(): void {
     const now = this.clock.now();
-    for (const [id, session] of this.sessions) if (session.expiresAt <= now) this.sessions.delete(id);
+    for (const [id, session] of this.sessions) if (session.expiresAt <= now) this.end(id);
   }
 }

@@ -42,6 +42,10 @@ export class LoopbackApi {
           if (value !== undefined) res.setHeader(name, value);
         }
         answer.pipe(res);
+        // Cut short upstream (an export that failed part-way): end the browser's answer as cut
+        // short too, never leave it waiting.
+        answer.on('aborted', () => res.destroy());
+        answer.on('error', () => res.destroy());
       },
     );
     upstream.on('timeout', () => upstream.destroy(new Error(`no answer from ${apiPath} within the timeout`)));

@@ -57,7 +57,7 @@ export const EXPORT_COLUMNS: Record<ExportKind, readonly string[]> = {
 
 /** The history event types each kind reads. */
 export const EXPORT_TYPES: Record<ExportKind, readonly TradingEventType[] | undefined> = {
-  trades: ['signal_received', 'trade_executed', 'trade_failed', 'signal_rejected'],
+  trades: ['signal_received', 'trade_executed', 'positions_closed', 'trade_failed', 'signal_rejected'],
   equity: ['equity_sample'],
   events: undefined,
 };
@@ -66,7 +66,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
  * An export's rows from the window's history, one at a time. A trade row is a signal's outcome
- * (`trade_executed`, `trade_failed`, `signal_rejected`) joined with its `signal_received` for the
+ * (`trade_executed`, `positions_closed` of a close signal, `trade_failed`, `signal_rejected`) joined with its `signal_received` for the
  * order (instrument, side, volume); the received signals waiting for an outcome are a bounded map,
  * so a signal received long before its outcome, or before the window, has empty order fields
  * unless its outcome carries them.
@@ -116,6 +116,28 @@ export async function* exportRows(kind: ExportKind, events: AsyncIterable<Histor
           reason: null,
         };
         break;
+      // A `close` signal: executed when it closed every position it meant to, failed otherwise
+      // (as the window analytics count it).
+      case 'positions_closed': {
+        const order = pending.get(e.payload.signal_id);
+        pending.delete(e.payload.signal_id);
+        const closedAll = e.payload.failed === 0;
+        yield {
+          ...base,
+          signal_id: e.payload.signal_id,
+          instrument: e.payload.instrument,
+          side: order?.side ?? 'close',
+          volume: order?.volume ?? null,
+          outcome: closedAll ? 'executed' : 'failed',
+          fill_price: null,
+          ticket: null,
+          latency_ms: null,
+          reason: closedAll
+            ? null
+            : `${e.payload.failed} position(s) not closed (${e.payload.closed} closed)`,
+        };
+        break;
+      }
       case 'trade_failed':
       case 'signal_rejected': {
         const order = pending.get(e.payload.signal_id);

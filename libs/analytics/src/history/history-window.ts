@@ -29,10 +29,19 @@ export function parseHistoryWindow(query: WindowQuery, now: number): HistoryWind
 }
 
 function instant(field: 'from' | 'to', raw: unknown): number {
-  const at = typeof raw === 'string' && ISO_8601.test(raw) ? Date.parse(raw) : Number.NaN;
+  const at = typeof raw === 'string' && ISO_8601.test(raw) && dayExists(raw) ? Date.parse(raw) : Number.NaN;
   if (!Number.isFinite(at))
     throw invalid(field, 'an ISO-8601 date or time with Z or an offset, e.g. 2026-11-30T09:00:00Z');
   return at;
+}
+
+/** `2026-02-30` parses (as 2 March): a date that does not exist is refused, not moved. */
+function dayExists(raw: string): boolean {
+  const year = Number(raw.slice(0, 4));
+  const month = Number(raw.slice(5, 7));
+  const day = Number(raw.slice(8, 10));
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= days;
 }
 
 export function invalid(field: string, message: string): BadRequestException {

@@ -3,7 +3,12 @@ import type { CoreLogger } from '../logging/core-logger.port';
 import { backoffDelay, type Backoff } from '../time/backoff';
 import type { Clock } from '../time/clock';
 import type { Cancel, Scheduler } from '../time/scheduler';
-import type { HistoryEvent, HistoryStore, RetentionPolicy } from './history-store.port';
+import {
+  HistoryAppendError,
+  type HistoryEvent,
+  type HistoryStore,
+  type RetentionPolicy,
+} from './history-store.port';
 
 export interface HistoryRecorderOptions {
   /** A flush at least this often while events wait (1 s). */
@@ -160,7 +165,9 @@ export class HistoryRecorder {
     try {
       await this.ports.store.append(batch);
     } catch (error) {
-      // The batch stays at the head of the buffer, in order, for the retry.
+      // The batch stays at the head of the buffer, in order, for the retry; of a batch written in
+      // part, only what was not written (a retry must never write an event twice).
+      if (error instanceof HistoryAppendError) this.buffer.splice(0, batch.length, ...error.unwritten);
       const delay = backoffDelay(this.options.retry, Math.min(this.consecutiveFailures, 30));
       this.consecutiveFailures++;
       this.retryNotBefore = this.ports.clock.now() + delay;

@@ -27,9 +27,30 @@ export interface HistoryStore {
   /** Durable when it resolves; rejects when it could not be written (the recorder counts and logs). */
   append(events: readonly HistoryEvent[]): Promise<void>;
   /** The account's events in the window, oldest first, optionally of these types only, a page at a time (bounded memory). */
-  read(accountId: string, window: HistoryWindow, types?: readonly TradingEventType[]): AsyncIterable<HistoryEvent>;
+  read(
+    accountId: string,
+    window: HistoryWindow,
+    types?: readonly TradingEventType[],
+  ): AsyncIterable<HistoryEvent>;
   /** Applies the retention policy at `now`; resolves with how many events it removed. */
   prune(now: number, policy: RetentionPolicy): Promise<number>;
 }
 
 export const HISTORY_STORE = Symbol('HISTORY_STORE');
+
+/**
+ * An append that wrote part of its events durably (files: each account's day file on its own):
+ * `unwritten` are those that did not reach the store, the only ones a retry may write again.
+ */
+export class HistoryAppendError extends Error {
+  override readonly name = 'HistoryAppendError';
+
+  constructor(
+    readonly unwritten: readonly HistoryEvent[],
+    override readonly cause: unknown,
+  ) {
+    super(
+      `history: ${unwritten.length} event(s) not written: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
+  }
+}

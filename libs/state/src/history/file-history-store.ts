@@ -3,7 +3,14 @@ import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { HistoryEvent, HistoryStore, HistoryWindow, RetentionPolicy, TradingEventType } from '@app/core';
+import {
+  HistoryAppendError,
+  type HistoryEvent,
+  type HistoryStore,
+  type HistoryWindow,
+  type RetentionPolicy,
+  type TradingEventType,
+} from '@app/core';
 import { fsyncDirectory } from '../atomic-file';
 
 const DAY_MS = 86_400_000;
@@ -34,6 +41,9 @@ export class FileHistoryStore implements HistoryStore {
   /** Days already thinned for good (wholly older than the dense period), not read again until a restart. */
   private readonly thinnedDays = new Set<string>();
 
+  /** Files whose end this run has checked (see appendToFile). */
+  private readonly checkedTails = new Set<string>();
+
   constructor(private readonly options: FileHistoryStoreOptions) {
     this.knownAccounts = new Set(options.accountIds);
   }
@@ -48,13 +58,38 @@ export class FileHistoryStore implements HistoryStore {
       files.set(path, lines);
     }
     const pending = [...files];
+    const failed = new Set<string>();
+    let firstError: unknown;
     const worker = async (): Promise<void> => {
       for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
         const [path, lines] = next;
-        await this.serialised(path, () => appendDurably(path, `${lines.join('\n')}\n`));
+        try {
+          await this.serialised(path, () => this.appendToFile(path, `${lines.join('\n')}\n`));
+        } catch (error) {
+          failed.add(path);
+          firstError ??= error;
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, pending.length) }, worker));
+    // Only what did not reach its file is given back, so a retry never writes a line twice.
+    if (failed.size > 0)
+      throw new HistoryAppendError(
+        events.filter((event) => failed.has(this.dayFile(event.account_id, dayOf(event.at)))),
+        firstError,
+      );
+  }
+
+  /**
+   * The first append of this run to a file makes sure it ends with a newline: a crash may have
+   * torn its last line, and the next line must not be glued to the torn one (both would be lost).
+   */
+  private async appendToFile(path: string, text: string): Promise<void> {
+    if (!this.checkedTails.has(path)) {
+      if (await endsTorn(path)) text = `\n${text}`;
+      this.checkedTails.add(path);
+    }
+    await appendDurably(path, text);
   }
 
   async *read(
@@ -207,6 +242,26 @@ async function* rawLines(path: string): AsyncIterable<string> {
   } finally {
     lines.close();
     stream.destroy();
+  }
+}
+
+/** A file that exists and does not end with a newline (its last line was torn). */
+async function endsTorn(path: string): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    await handle.read(last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } finally {
+    await handle.close();
   }
 }
 

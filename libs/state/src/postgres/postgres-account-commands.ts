@@ -1,6 +1,7 @@
 import type { AccountCommand, CommandOutcome, PendingCommand, Scheduler } from '@app/core';
 import type { Pool } from 'pg';
 import type { LeaseFence } from './lease-fence';
+import { jsonbText } from './jsonb-text';
 
 /** Notified when a command is written: owners read theirs at once. */
 export const COMMANDS_CHANNEL = 'trading_commands';
@@ -34,7 +35,7 @@ export class PostgresAccountCommands {
          INSERT INTO account_commands (account_id, kind, body) VALUES ($1, $2, $3) RETURNING id
        )
        SELECT id, pg_notify('${COMMANDS_CHANNEL}', $1) FROM written`,
-      [accountId, kind, JSON.stringify(body)],
+      [accountId, kind, jsonbText(body)],
     );
     const row = result.rows[0];
     if (row === undefined) throw new Error('the command was not written');
@@ -73,7 +74,7 @@ export class PostgresAccountCommands {
       command.accountId,
       `UPDATE account_commands SET done_at = now(), outcome = $5
        WHERE id = $4 AND done_at IS NULL AND EXISTS (SELECT 1 FROM lease)`,
-      [command.id, JSON.stringify(outcome)],
+      [command.id, jsonbText(outcome)],
     );
   }
 }

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { LeaseFence } from './lease-fence';
+import { jsonbText } from './jsonb-text';
 
 /** Notified when an account row is added, changed or removed: every process reads the rows at once. */
 export const ACCOUNTS_CHANNEL = 'trading_accounts';
@@ -29,7 +30,7 @@ export class PostgresAccounts {
        SELECT id, entry FROM unnest($1::text[], $2::jsonb[]) AS given(id, entry)
        ON CONFLICT (id) DO UPDATE SET config = EXCLUDED.config, updated_at = now()
          WHERE accounts.config IS DISTINCT FROM EXCLUDED.config`,
-      [entries.map((row) => row.id), entries.map((row) => JSON.stringify(row.entry))],
+      [entries.map((row) => row.id), entries.map((row) => jsonbText(row.entry))],
     );
     await this.pool.query(`SELECT pg_notify('${ACCOUNTS_CHANNEL}', '')`);
   }
@@ -44,7 +45,7 @@ export class PostgresAccounts {
        )
        SELECT NOT EXISTS (SELECT 1 FROM before) AS created, pg_notify('${ACCOUNTS_CHANNEL}', $1)
        FROM written`,
-      [row.id, JSON.stringify(row.entry)],
+      [row.id, jsonbText(row.entry)],
     );
     return result.rows[0]?.created === true ? 'created' : 'updated';
   }

@@ -1,6 +1,7 @@
 import type { AuditEntry, AuditLog } from '@app/core';
 import type { Pool } from 'pg';
 import type { LeaseFence } from './lease-fence';
+import { jsonbText } from './jsonb-text';
 
 /** The last `limit` entries of an account's audit log, oldest first, whoever owns it. */
 export async function readAudit(pool: Pool, accountId: string, limit: number): Promise<AuditEntry[]> {
@@ -24,7 +25,7 @@ export class PostgresAuditLog implements AuditLog {
     await this.fence.write(
       this.accountId,
       'INSERT INTO audit (account_id, at, entry) SELECT $1, $4::bigint, $5::jsonb FROM lease',
-      [Math.floor(entry.at), JSON.stringify(entry)],
+      [Math.floor(entry.at), jsonbText(entry)],
     );
   }
 }

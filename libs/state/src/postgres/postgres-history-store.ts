@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { HistoryEvent, HistoryStore, HistoryWindow, RetentionPolicy, TradingEventType } from '@app/core';
+import { jsonbText } from './jsonb-text';
 
 /** Rows per page of `read`: memory stays bounded whatever the window. */
 const PAGE_ROWS = 1_000;
@@ -36,7 +37,7 @@ export class PostgresHistoryStore implements HistoryStore {
         events.map((e) => e.account_id),
         events.map((e) => e.at),
         events.map((e) => e.type),
-        events.map((e) => JSON.stringify(e.payload)),
+        events.map((e) => jsonbText(e.payload)),
       ],
     );
   }

@@ -9,6 +9,7 @@ import {
   type PaperChange,
 } from '@app/core';
 import type { LeaseFence } from './lease-fence';
+import { jsonbText } from './jsonb-text';
 
 /** Changes recorded between two snapshots while the account is held: bounds what the next owner replays. */
 const DEFAULT_COMPACT_EVERY = 1_000;
@@ -149,7 +150,7 @@ export class PostgresPaperAccountStore implements PaperAccountStore {
         this.accountId,
         `INSERT INTO paper_changes (account_id, number, change) SELECT $1, $4, $5::jsonb FROM lease
          ON CONFLICT (account_id, number) DO UPDATE SET change = excluded.change`,
-        [number, JSON.stringify(change)],
+        [number, jsonbText(change)],
       )
       .then(
         () => this.recorded(),
@@ -204,7 +205,7 @@ export class PostgresPaperAccountStore implements PaperAccountStore {
        ON CONFLICT (account_id) DO UPDATE SET last_change = excluded.last_change,
          snapshot = excluded.snapshot, updated_at = now()
        WHERE paper_books.last_change <= excluded.last_change`,
-      [snapshot.lastChange, JSON.stringify(snapshot)],
+      [snapshot.lastChange, jsonbText(snapshot)],
     );
     if (upTo === 'every')
       await this.fence.write(

@@ -1,6 +1,7 @@
 import type { RiskState, RiskStateLoad, RiskStateStore } from '@app/core';
 import type { Pool } from 'pg';
 import type { LeaseFence } from './lease-fence';
+import { jsonbText } from './jsonb-text';
 
 /** Reads an account's risk state as last saved, whoever owns it (the accounts API of any process). */
 export async function loadRiskState(pool: Pool, accountId: string): Promise<RiskStateLoad> {
@@ -30,7 +31,7 @@ export class PostgresRiskStateStore implements RiskStateStore {
       this.accountId,
       `INSERT INTO risk_state (account_id, state) SELECT $1, $4::jsonb FROM lease
        ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, updated_at = now()`,
-      [JSON.stringify(state)],
+      [jsonbText(state)],
     );
   }
 }

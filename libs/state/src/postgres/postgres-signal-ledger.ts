@@ -10,6 +10,7 @@ import {
 import type { Pool, PoolClient } from 'pg';
 import type { LeaseFence } from './lease-fence';
 import { RecentIds } from './recent-ids';
+import { jsonbText } from './jsonb-text';
 
 /** The channel owners LISTEN on: its payload is the id of a signal with new accepted work. */
 export const WORK_CHANNEL = 'trading_work';
@@ -187,7 +188,7 @@ export class PostgresSignalLedger implements SignalLedger {
     const withWork: string[] = [];
     for (const { signal, targets, at } of claims) {
       ids.push(signal.id);
-      bodies.push(JSON.stringify(storedSignal(signal)));
+      bodies.push(jsonbText(storedSignal(signal)));
       const accepted = new Set(targets.accepted);
       const rejected = new Set(targets.rejected.filter((account) => !accepted.has(account)));
       for (const [accounts, status, reason] of [
