@@ -230,10 +230,13 @@ export class SharedAccounts implements OwnershipListener {
     try {
       await runtime.load(await accountStartup(state));
     } catch (error) {
-      this.ports.logger.error({ err: error, account_id: id }, 'could not take the account on; leaving it');
+      // Its lease is given up too: held but not traded, nobody would take its work up.
+      this.ports.logger.error({ err: error, account_id: id }, 'could not take the account on; giving it up');
       this.registry.remove(id);
       this.pickup.dropped(id);
       runtime.stop();
+      await this.ports.brokers.release(id);
+      this.scaleOut.lostElsewhere(id, lease.epoch, 'database');
       return;
     }
     // A halt asked while nobody owned it (or of the last owner, which died first) comes first:
