@@ -59,6 +59,9 @@ function setup(overrides: Partial<HistoryRecorderOptions> = {}) {
     },
     {
       ...DEFAULT_HISTORY_RECORDER_OPTIONS,
+      // The mechanism at a 1 s / 1,000-event pace (the service's own pace is slower).
+      flushEveryMs: 1_000,
+      maxBatch: 1_000,
       retry: { baseDelayMs: 1_000, maxDelayMs: 8_000, jitter: 'none' },
       retention: RETENTION,
       ...overrides,

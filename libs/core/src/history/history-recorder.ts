@@ -24,9 +24,14 @@ export interface HistoryRecorderOptions {
   retention: RetentionPolicy;
 }
 
+/**
+ * Every 5 s, up to 20,000 events a write: with 2,000 accounts (one equity sample each a second)
+ * each account's file is appended once a flush, 400 appends a second rather than 2,000, which
+ * kept an idle fleet's CPU within its budget; history is at most 5 s behind.
+ */
 export const DEFAULT_HISTORY_RECORDER_OPTIONS: Omit<HistoryRecorderOptions, 'retention'> = {
-  flushEveryMs: 1_000,
-  maxBatch: 1_000,
+  flushEveryMs: 5_000,
+  maxBatch: 20_000,
   maxBuffered: 100_000,
   retry: { baseDelayMs: 1_000, maxDelayMs: 30_000 },
   pruneEveryMs: 3_600_000,
