@@ -76,6 +76,7 @@ describe('FileHistoryStore', () => {
       },
       {
         ...DEFAULT_HISTORY_RECORDER_OPTIONS,
+        flushEveryMs: 1_000,
         retention: { retainMs: 90 * 86_400_000, denseEquityMs: 86_400_000 },
       },
     );

@@ -55,22 +55,25 @@ export class FileHistoryStore implements HistoryStore {
   }
 
   async append(events: readonly HistoryEvent[]): Promise<void> {
-    const files = new Map<string, string[]>();
+    // Grouped here; serialised per file inside the writers, between their awaits, so that a large
+    // batch never holds the event loop (and the signal path) for the whole of it.
+    const files = new Map<string, HistoryEvent[]>();
     for (const event of events) {
       this.knownAccounts.add(event.account_id);
       const path = this.dayFile(event.account_id, dayOf(event.at));
-      const lines = files.get(path) ?? [];
-      lines.push(JSON.stringify(event));
-      files.set(path, lines);
+      const ofFile = files.get(path) ?? [];
+      ofFile.push(event);
+      files.set(path, ofFile);
     }
     const pending = [...files];
     const failed = new Set<string>();
     let firstError: unknown;
     const worker = async (): Promise<void> => {
       for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
-        const [path, lines] = next;
+        const [path, ofFile] = next;
         try {
-          await this.serialised(path, () => this.appendToFile(path, `${lines.join('\n')}\n`));
+          const text = `${ofFile.map((event) => JSON.stringify(event)).join('\n')}\n`;
+          await this.serialised(path, () => this.appendToFile(path, text));
         } catch (error) {
           failed.add(path);
           firstError ??= error;
