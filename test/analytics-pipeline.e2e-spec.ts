@@ -90,10 +90,11 @@ describe('analytics of a signal end to end', () => {
       max: Math.max(...latencies),
       min: Math.min(...latencies),
     });
-    // Nearest rank of 3 samples: p50 is the middle one (within the histogram's 0.4 %), p99 the largest (exact).
+    // Nearest rank of 3 samples: p50 is the middle one (within the histogram's relative error:
+    // 1 / (2 x 64 sub-buckets), 0.78 %), p99 the largest (exact).
     const middle = [...latencies].sort((a, b) => a - b)[1];
     expect(Math.abs(report.latency_ms.signal_to_execution.p50 - middle)).toBeLessThanOrEqual(
-      middle * 0.004 + 1e-9,
+      middle / 128 + 1e-9,
     );
     expect(report.latency_ms.signal_to_execution.p99).toBe(Math.max(...latencies));
     expect(report.latency_ms.approval).toMatchObject({ count: 3, p50: 0 });
