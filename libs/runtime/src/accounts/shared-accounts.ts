@@ -232,11 +232,7 @@ export class SharedAccounts implements OwnershipListener {
     } catch (error) {
       // Its lease is given up too: held but not traded, nobody would take its work up.
       this.ports.logger.error({ err: error, account_id: id }, 'could not take the account on; giving it up');
-      this.registry.remove(id);
-      this.pickup.dropped(id);
-      runtime.stop();
-      await this.ports.brokers.release(id);
-      this.scaleOut.lostElsewhere(id, lease.epoch, 'database');
+      await this.giveUp(runtime, lease);
       return;
     }
     // A halt asked while nobody owned it (or of the last owner, which died first) comes first:
@@ -246,11 +242,7 @@ export class SharedAccounts implements OwnershipListener {
         { account_id: id },
         'could not read the halts asked for the account before trading it; giving it up',
       );
-      this.registry.remove(id);
-      this.pickup.dropped(id);
-      runtime.stop();
-      await this.ports.brokers.release(id);
-      this.scaleOut.lostElsewhere(id, lease.epoch, 'database');
+      await this.giveUp(runtime, lease);
       return;
     }
     this.ports.logger.info(
@@ -270,6 +262,15 @@ export class SharedAccounts implements OwnershipListener {
           'account start failed after its latch was loaded',
         ),
       );
+  }
+
+  /** An account taken on that cannot trade here: undone, and its lease given up for another process. */
+  private async giveUp(runtime: AccountRuntime, lease: Lease): Promise<void> {
+    this.registry.remove(lease.accountId);
+    this.pickup.dropped(lease.accountId);
+    runtime.stop();
+    await this.ports.brokers.release(lease.accountId);
+    this.scaleOut.lostElsewhere(lease.accountId, lease.epoch, 'database');
   }
 
   private async drop(accountId: string): Promise<void> {
