@@ -7,7 +7,7 @@ import { RecoveryTracker, type RecoverySummary } from './recovery-tracker';
 
 /**
  * docs/service.md's analytics (`GET /api/v1/analytics`), computed over a window of an account's
- * history instead of since the process started (docs/history-and-dashboard.md, History), plus
+ * history instead of since the process started (docs/history.md, History), plus
  * the window's counts. A fold: events are fed one by one, oldest first, as the history store
  * pages them, and memory is fixed (histograms, a 512-point curve, a recovery tracker) whatever
  * the window holds.

@@ -3,7 +3,7 @@ import { SignalArrivals } from './signal-arrivals';
 import { WhatIfReplay, type WhatIfOptions, type WhatIfReplayResult } from './what-if-replay';
 
 /**
- * The what-if answer (docs/history-and-dashboard.md, What if) from a window of an account's
+ * The what-if answer (docs/history.md, What if) from a window of an account's
  * history, fed one event at a time, oldest first: the replay's inputs (equity samples, signal
  * arrivals, real resumes and the equity they re-baselined to) go straight into a `WhatIfReplay`
  * rather than into arrays, so memory stays fixed however long the window. Beside the replay, the

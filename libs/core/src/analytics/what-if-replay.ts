@@ -5,7 +5,7 @@ import type { BaselineMode } from '../risk/drawdown-policy';
 
 /**
  * "How often would a cap of X % have triggered, and what would it have cost?"
- * (docs/history-and-dashboard.md, What if). A window's equity path is replayed against each
+ * (docs/history.md, What if). A window's equity path is replayed against each
  * hypothetical cap:
  *
  * - Baseline, shared by every cap: `start` is the first positive equity in the window, `peak`

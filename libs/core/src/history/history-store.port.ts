@@ -1,6 +1,6 @@
 import type { TradingEvent, TradingEventType } from '../events/trading-events';
 
-/** One account's trading event as history keeps it (docs/history-and-dashboard.md). */
+/** One account's trading event as history keeps it (docs/history.md). */
 export type HistoryEvent = TradingEvent & { account_id: string };
 
 /** A window of history: epoch ms, `from` included, `to` excluded. */
