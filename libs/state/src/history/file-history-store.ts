@@ -18,7 +18,11 @@ const MINUTE_MS = 60_000;
 /** Files written at once by one `append`: one fsync each, not thousands in parallel. */
 /** How often at most each history file is synced to disk (see FileHistoryStore.appendToFile). */
 const HISTORY_SYNC_EVERY_MS = 10_000;
-const WRITE_CONCURRENCY = 16;
+/**
+ * Files written at once in one append: few, so that history leaves libuv's thread pool to the
+ * trading writes (a fan-out to 1,000 paper accounts waited on it: p99 320 ms at 16, 215 at 2).
+ */
+const WRITE_CONCURRENCY = 2;
 const DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
 
 export interface FileHistoryStoreOptions {
