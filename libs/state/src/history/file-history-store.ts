@@ -15,7 +15,6 @@ import { fsyncDirectory } from '../atomic-file';
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
-/** Files written at once by one `append`: one fsync each, not thousands in parallel. */
 /** How often at most each history file is synced to disk (see FileHistoryStore.appendToFile). */
 const HISTORY_SYNC_EVERY_MS = 10_000;
 /**
