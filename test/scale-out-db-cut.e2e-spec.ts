@@ -10,6 +10,7 @@ import { writeBridgeAccountsFile } from './support/bridge-accounts-file';
 import { ServiceProcess, type LogLine } from './support/service-process';
 import { postSignal, signalBody } from './support/signed-request';
 import { TcpProxy, type CutMode } from './support/tcp-proxy';
+import { heldAccounts } from './support/held-accounts';
 import { waitUntil } from './support/wait-until';
 
 /**
@@ -92,14 +93,6 @@ describe('scale-out: the database cut off from one process (a TCP proxy the test
   };
 
   /** What each process holds now by its log, with the epoch it holds the account at. */
-  const held = (p: ServiceProcess): Map<string, number> => {
-    const owned = new Map<string, number>();
-    for (const line of p.lines)
-      if (line.type === 'ownership_gained') owned.set(String(line.account_id), Number(line.epoch));
-      else if (line.type === 'ownership_lost' || line.type === 'ownership_released')
-        owned.delete(String(line.account_id));
-    return owned;
-  };
 
   const status = async (p: ServiceProcess, path: string): Promise<number> =>
     (await fetch(`${p.baseUrl}${path}`, { signal: AbortSignal.timeout(5_000) })).status;
@@ -143,14 +136,14 @@ describe('scale-out: the database cut off from one process (a TCP proxy the test
       const b = await start('proc-b', databaseUrl);
       await waitUntil(
         () => {
-          const [ofA, ofB] = [held(a), held(b)];
+          const [ofA, ofB] = [heldAccounts(a), heldAccounts(b)];
           return (
             ofA.size > 0 && ofB.size > 0 && IDS.every((id) => Number(ofA.has(id)) + Number(ofB.has(id)) === 1)
           );
         },
         { what: 'both processes own some accounts, each account exactly one owner', timeoutMs: 20_000 },
       );
-      const ofA = held(a);
+      const ofA = heldAccounts(a);
       const cutAccounts = [...ofA.keys()];
 
       // Before the cut both trade: A's orders carry A's epochs (so the checks below can tell them apart).
@@ -214,7 +207,7 @@ describe('scale-out: the database cut off from one process (a TCP proxy the test
       // After the loss, a signal to B trades once on every account, A's by B once it took them over.
       const afterLoss = signalBody({ channel: CHANNEL, instrument: 'EURUSD', volume: 0.01 });
       expect((await postSignal(b.baseUrl, SECRET, afterLoss)).status).toBe(202);
-      await waitUntil(() => cutAccounts.every((id) => held(b).has(id)), {
+      await waitUntil(() => cutAccounts.every((id) => heldAccounts(b).has(id)), {
         what: `proc-b takes over ${cutAccounts.join(', ')}`,
         timeoutMs: LEASE_TTL_MS * 4,
       });
@@ -224,12 +217,12 @@ describe('scale-out: the database cut off from one process (a TCP proxy the test
       );
       const takeoverMs = Math.max(...takeoverLines.map(loggedAt)) - cutAt;
       await filledOnce(afterLoss.id as string);
-      const ofB = held(b);
+      const ofB = heldAccounts(b);
       const afterTokens = tokensOf(afterLoss.id as string);
       for (const id of IDS) expect({ id, token: afterTokens.get(id) }).toEqual({ id, token: ofB.get(id) });
       for (const id of cutAccounts) expect(ofB.get(id)).toBeGreaterThan(ofA.get(id) as number);
       // Still no readiness and still alive, owning nothing.
-      expect(held(a).size).toBe(0);
+      expect(heldAccounts(a).size).toBe(0);
       expect(await status(a, '/health/ready')).toBe(503);
       expect(await status(a, '/health/live')).toBe(200);
 
@@ -243,7 +236,7 @@ describe('scale-out: the database cut off from one process (a TCP proxy the test
         () => {
           const lines = a.lines
             .slice(linesBeforeRestore)
-            .filter((l) => l.type === 'ownership_gained' && held(a).has(String(l.account_id)));
+            .filter((l) => l.type === 'ownership_gained' && heldAccounts(a).has(String(l.account_id)));
           return lines.length > 0 ? lines : undefined;
         },
         { what: 'proc-a owns accounts again after the heal', timeoutMs: 30_000 },
@@ -254,7 +247,7 @@ describe('scale-out: the database cut off from one process (a TCP proxy the test
       // Each account has one owner again before the next signal (B sheds what A takes).
       await waitUntil(
         () => {
-          const [nowA, nowB] = [held(a), held(b)];
+          const [nowA, nowB] = [heldAccounts(a), heldAccounts(b)];
           return nowA.size > 0 && IDS.every((id) => Number(nowA.has(id)) + Number(nowB.has(id)) === 1);
         },
         { what: 'each account exactly one owner after the heal', timeoutMs: 15_000 },
@@ -262,7 +255,7 @@ describe('scale-out: the database cut off from one process (a TCP proxy the test
       const healed = signalBody({ channel: CHANNEL, instrument: 'EURUSD', volume: 0.01 });
       expect((await postSignal(a.baseUrl, SECRET, healed)).status).toBe(202);
       await filledOnce(healed.id as string);
-      const [finalA, finalB] = [held(a), held(b)];
+      const [finalA, finalB] = [heldAccounts(a), heldAccounts(b)];
       const healedTokens = tokensOf(healed.id as string);
       for (const id of IDS)
         expect({ id, token: healedTokens.get(id) }).toEqual({ id, token: finalA.get(id) ?? finalB.get(id) });

@@ -12,6 +12,7 @@ import {
 } from '@app/state/postgres/testing/throwaway-postgres';
 import { ServiceProcess } from './support/service-process';
 import { postSignal, signalBody } from './support/signed-request';
+import { heldAccounts } from './support/held-accounts';
 import { waitUntil } from './support/wait-until';
 
 /**
@@ -92,14 +93,7 @@ describe('scale-out: paper accounts move with their owner', () => {
   };
 
   /** The accounts a process owns now, from its ownership log lines. */
-  const ownedBy = (p: ServiceProcess): Set<string> => {
-    const held = new Set<string>();
-    for (const line of p.lines)
-      if (line.type === 'ownership_gained') held.add(String(line.account_id));
-      else if (line.type === 'ownership_lost' || line.type === 'ownership_released')
-        held.delete(String(line.account_id));
-    return held;
-  };
+  const ownedBy = (p: ServiceProcess): ReadonlySet<string> => new Set(heldAccounts(p).keys());
 
   const ownerOf = (id: string, procs: readonly ServiceProcess[]): ServiceProcess | undefined => {
     const owners = procs.filter((p) => ownedBy(p).has(id));

@@ -9,6 +9,7 @@ import type { FakeBridgeAccount } from './fakes/fake-bridge-account';
 import { writeBridgeAccountsFile } from './support/bridge-accounts-file';
 import { ServiceProcess, type LogLine } from './support/service-process';
 import { postSignal, signalBody } from './support/signed-request';
+import { heldAccounts } from './support/held-accounts';
 import { waitUntil } from './support/wait-until';
 
 /**
@@ -89,16 +90,17 @@ describe('scale-out: several processes on one PostgreSQL', () => {
 
   const owners = (procs: readonly ServiceProcess[]): Map<string, ServiceProcess[]> => {
     const owned = new Map<string, ServiceProcess[]>(IDS.map((id) => [id, []]));
-    for (const p of procs) {
-      const held = new Set<string>();
-      for (const line of p.lines)
-        if (line.type === 'ownership_gained') held.add(String(line.account_id));
-        else if (line.type === 'ownership_lost' || line.type === 'ownership_released')
-          held.delete(String(line.account_id));
-      for (const id of held) owned.get(id)?.push(p);
-    }
+    for (const p of procs) for (const id of heldAccounts(p).keys()) owned.get(id)?.push(p);
     return owned;
   };
+
+  /** An admin call (bearer token) to one process: its status and JSON body. */
+  const admin = (p: ServiceProcess, method: string, path: string, body?: object) =>
+    fetch(`${p.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
 
   /** Both processes own accounts, and every account has exactly one owner. */
   const split = (a: ServiceProcess, b: ServiceProcess) =>
@@ -229,13 +231,6 @@ describe('scale-out: several processes on one PostgreSQL', () => {
     const b = await start('proc-b');
     await split(a, b);
     const ofA = IDS.find((id) => owners([a]).get(id)?.length === 1) as string;
-    const admin = (p: ServiceProcess, method: string, path: string, body?: object) =>
-      fetch(`${p.baseUrl}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
-
     // Asked on b, carried out by a (the owner), answered with a's outcome.
     const halted = await admin(b, 'POST', `/api/v1/accounts/${ofA}/halt`, {
       reason: 'asked on b',
@@ -300,12 +295,6 @@ describe('scale-out: several processes on one PostgreSQL', () => {
     const a = await start('proc-a');
     const b = await start('proc-b');
     await split(a, b);
-    const admin = (p: ServiceProcess, method: string, path: string, body?: object) =>
-      fetch(`${p.baseUrl}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
     const extra = newTerminal;
     // An inline secret is refused (never stored); one named by a variable every process has is taken.
     const inline = await admin(a, 'PUT', '/api/v1/accounts/so-new', {
