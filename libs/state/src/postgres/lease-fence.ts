@@ -33,6 +33,24 @@ export class LeaseFence {
     return this.options.pool;
   }
 
+  /** This process's id, the lease owner a batched write checks for (see `heldAt`). */
+  get processId(): string {
+    return this.options.processId;
+  }
+
+  /**
+   * The epoch this process holds `accountId` at, for a write that checks the lease itself (a
+   * batch over many accounts, postgres-signal-ledger.ts); a refusal when it is not held.
+   */
+  heldAt(accountId: string): number | OwnershipLostError {
+    return this.options.epochOf(accountId) ?? this.refused(accountId);
+  }
+
+  /** A batched write found the lease of `accountId` not held: counted like a refused `write`. */
+  refusedInBatch(accountId: string): OwnershipLostError {
+    return this.refused(accountId);
+  }
+
   /**
    * Runs `write`, a data-modifying statement that reads `lease` (one row when held, none when not)
    * and takes its own parameters from $4 on, and answers how many rows it wrote.

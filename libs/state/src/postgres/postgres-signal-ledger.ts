@@ -17,11 +17,16 @@ export const WORK_CHANNEL = 'trading_work';
 
 /** Most claims in one transaction: bounds the statement, not the rate (the next batch follows at once). */
 const MAX_CLAIMS_PER_BATCH = 500;
+/** Most ledger updates in one statement: the rest follow in the next, at once. */
+const MAX_UPDATES_PER_BATCH = 500;
 /** How many ids `seen` remembers. */
 const RECENT_IDS = 100_000;
 /** Most rows one `pendingWork` call answers; the rest come at the next call. */
 const PENDING_WORK_LIMIT = 1_000;
-/** Deadlock and serialization failure: two processes claiming the same ids in another order. */
+/**
+ * Deadlock and serialization failure: two processes claiming the same ids in another order, or a
+ * batch of updates locking leases while a renewal or takeover locks some of them.
+ */
 const RETRYABLE_CODES = new Set(['40P01', '40001']);
 const BATCH_ATTEMPTS = 3;
 
@@ -33,7 +38,17 @@ interface QueuedClaim {
   reject: (error: unknown) => void;
 }
 
-/** An unfinished signal of some account, as the work of whichever process owns that account. */
+interface QueuedUpdate {
+  accountId: string;
+  /** The epoch the lease was held at when the update was asked: the batch checks that one. */
+  epoch: number;
+  id: string;
+  status: SignalStatus;
+  at: number;
+  details: Omit<SignalLedgerRecord, 'id' | 'status' | 'at'>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
 
 interface WorkRow {
   account_id: string;
@@ -55,6 +70,8 @@ export class PostgresSignalLedger implements SignalLedger {
   private readonly recent = new RecentIds(RECENT_IDS);
   private queue: QueuedClaim[] = [];
   private committing = false;
+  private updates: QueuedUpdate[] = [];
+  private updating = false;
 
   constructor(private readonly fence: LeaseFence) {}
 
@@ -75,28 +92,25 @@ export class PostgresSignalLedger implements SignalLedger {
     });
   }
 
-  async update(
+  /**
+   * Moves one account's work on, fenced by that account's lease. Updates that arrive while one
+   * batch is in flight share the next statement (one commit for all, as claims do): under load
+   * the trading side writes an outcome per (account, signal) and would otherwise hold the pool
+   * with a transaction each. Resolves once the write is committed.
+   */
+  update(
     accountId: string,
     id: string,
     status: SignalStatus,
     at: number,
     details: Omit<SignalLedgerRecord, 'id' | 'status' | 'at'> = {},
   ): Promise<void> {
-    const written = await this.fence.write(
-      accountId,
-      `UPDATE signal_work SET status = $5, at = $6, reason = coalesce($7, reason),
-         request_id = coalesce($8, request_id), ticket = coalesce($9, ticket), updated_at = now()
-       WHERE account_id = $1 AND signal_id = $4 AND EXISTS (SELECT 1 FROM lease)`,
-      [
-        id,
-        status,
-        Math.floor(at),
-        details.reason ?? null,
-        details.request_id ?? null,
-        details.ticket ?? null,
-      ],
-    );
-    if (written === 0) throw new Error(`signal ${id} was never claimed for account ${accountId}`);
+    const epoch = this.fence.heldAt(accountId);
+    if (typeof epoch !== 'number') return Promise.reject(epoch);
+    return new Promise((resolve, reject) => {
+      this.updates.push({ accountId, epoch, id, status, at, details, resolve, reject });
+      this.startUpdates();
+    });
   }
 
   /** One account's work not finished yet (accepted or approved), with the whole signal, in arrival order. */
@@ -127,6 +141,97 @@ export class PostgresSignalLedger implements SignalLedger {
       status: row.status,
       seq: Number(row.seq),
     }));
+  }
+
+  /**
+   * Writes the queued updates, one batch at a time, until none is left. A batch holds at most one
+   * update per (account, signal): a second one waits for the next batch, so updates of one pair
+   * land in the order they were asked.
+   */
+  private startUpdates(): void {
+    if (this.updating || this.updates.length === 0) return;
+    this.updating = true;
+    const keys = new Set<string>();
+    let size = 0;
+    for (const update of this.updates) {
+      const key = `${update.accountId}\u0000${update.id}`;
+      if (keys.has(key) || size >= MAX_UPDATES_PER_BATCH) break;
+      keys.add(key);
+      size++;
+    }
+    const batch = this.updates.slice(0, size);
+    this.updates = this.updates.slice(size);
+    void this.writeUpdates(batch).finally(() => {
+      this.updating = false;
+      this.startUpdates();
+    });
+  }
+
+  /** Never rejects: every update of the batch is settled (`held` keys are account and epoch). */
+  private async writeUpdates(batch: readonly QueuedUpdate[]): Promise<void> {
+    let outcome: { held: Set<string>; written: Set<string> };
+    try {
+      outcome = await withRetry(() => this.updateAll(batch));
+    } catch (error) {
+      for (const update of batch) update.reject(error);
+      return;
+    }
+    for (const update of batch) {
+      if (!outcome.held.has(`${update.accountId}\u0000${update.epoch}`))
+        update.reject(this.fence.refusedInBatch(update.accountId));
+      else if (!outcome.written.has(`${update.accountId}\u0000${update.id}`))
+        update.reject(new Error(`signal ${update.id} was never claimed for account ${update.accountId}`));
+      else update.resolve();
+    }
+  }
+
+  /**
+   * One statement, so one transaction: the leases of the batch's accounts, checked and locked FOR
+   * SHARE as a single write does (lease-fence.ts), and the work rows of those still held at the
+   * epoch each update was asked at. Answers which accounts were held and which rows were written.
+   */
+  private async updateAll(
+    batch: readonly QueuedUpdate[],
+  ): Promise<{ held: Set<string>; written: Set<string> }> {
+    // `what` is the epoch of a held lease (an update asked at an older one is refused), the signal of a written row.
+    const result = await this.pool.query<{ kind: 'held' | 'written'; account_id: string; what: string }>(
+      `WITH input AS (
+         SELECT * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[])
+           AS i (account_id, epoch, signal_id, status, at, reason, request_id, ticket)
+       ), lease AS (
+         SELECT l.account_id, l.epoch FROM leases l
+         WHERE l.owner = $1 AND l.expires_at > now()
+           AND (l.account_id, l.epoch) IN (SELECT account_id, epoch FROM input)
+         ORDER BY l.account_id
+         FOR SHARE OF l
+       ), written AS (
+         UPDATE signal_work w SET status = i.status, at = i.at, reason = coalesce(i.reason, w.reason),
+           request_id = coalesce(i.request_id, w.request_id), ticket = coalesce(i.ticket, w.ticket),
+           updated_at = now()
+         FROM input i
+         WHERE w.account_id = i.account_id AND w.signal_id = i.signal_id
+           AND (i.account_id, i.epoch) IN (SELECT account_id, epoch FROM lease)
+         RETURNING w.account_id, w.signal_id
+       )
+       SELECT 'held' AS kind, account_id, epoch::text AS what FROM lease
+       UNION ALL SELECT 'written', account_id, signal_id FROM written`,
+      [
+        this.fence.processId,
+        batch.map((u) => u.accountId),
+        batch.map((u) => u.epoch),
+        batch.map((u) => u.id),
+        batch.map((u) => u.status),
+        batch.map((u) => Math.floor(u.at)),
+        batch.map((u) => u.details.reason ?? null),
+        batch.map((u) => u.details.request_id ?? null),
+        batch.map((u) => u.details.ticket ?? null),
+      ],
+    );
+    const held = new Set<string>();
+    const written = new Set<string>();
+    for (const row of result.rows)
+      (row.kind === 'held' ? held : written).add(`${row.account_id}\u0000${row.what}`);
+    return { held, written };
   }
 
   /** Commits the queue, one batch at a time, until it is empty. */
@@ -164,14 +269,8 @@ export class PostgresSignalLedger implements SignalLedger {
     for (const claim of repeats) claim.resolve('duplicate');
   }
 
-  private async insertWithRetry(claims: readonly QueuedClaim[]): Promise<Set<string>> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.insert(claims);
-      } catch (error) {
-        if (attempt >= BATCH_ATTEMPTS || !RETRYABLE_CODES.has(errorCode(error))) throw error;
-      }
-    }
+  private insertWithRetry(claims: readonly QueuedClaim[]): Promise<Set<string>> {
+    return withRetry(() => this.insert(claims));
   }
 
   /** One transaction: the signals that are new, their work rows, and a notification for those with work. */
@@ -251,6 +350,17 @@ function storedSignal(signal: TradeSignal): TradeSignal {
 
 async function rollback(client: PoolClient): Promise<void> {
   await client.query('ROLLBACK');
+}
+
+/** Runs `attempt` again after a deadlock or serialization failure, at most BATCH_ATTEMPTS times. */
+async function withRetry<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (tries >= BATCH_ATTEMPTS || !RETRYABLE_CODES.has(errorCode(error))) throw error;
+    }
+  }
 }
 
 function errorCode(error: unknown): string {
