@@ -1,5 +1,5 @@
 import type { Clock } from '../time/clock';
-import type { Lease, LeaseStore, RenewalResult } from './lease-store.port';
+import type { Announcement, Lease, LeaseStore, RenewalResult } from './lease-store.port';
 
 /** One row of the leases table. */
 export interface LeaseRow {
@@ -77,13 +77,25 @@ export class InMemoryLeaseStore implements LeaseStore {
     return owners;
   }
 
-  announce(processId: string, ttlMs: number): Promise<{ liveProcesses: number; accounts: number }> {
+  announce(processId: string, ttlMs: number): Promise<Announcement> {
     return this.call(processId, 'announce', () => {
       const now = this.clock.now();
       this.processes.set(processId, now + ttlMs);
       let liveProcesses = 0;
-      for (const expiresAt of this.processes.values()) if (expiresAt > now) liveProcesses++;
-      return { liveProcesses, accounts: this.accountIds.size };
+      let nextExpiry = Infinity;
+      for (const [id, expiresAt] of this.processes)
+        if (expiresAt > now) {
+          liveProcesses++;
+          if (id !== processId) nextExpiry = Math.min(nextExpiry, expiresAt);
+        }
+      for (const row of this.leases.values())
+        if (row.owner !== null && row.owner !== processId && row.expiresAt > now)
+          nextExpiry = Math.min(nextExpiry, row.expiresAt);
+      return {
+        liveProcesses,
+        accounts: this.accountIds.size,
+        ...(nextExpiry === Infinity ? {} : { nextExpiryInMs: nextExpiry - now }),
+      };
     });
   }
 

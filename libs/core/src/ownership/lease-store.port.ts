@@ -15,13 +15,26 @@ export interface RenewalResult {
   lost: Lease[];
 }
 
+/** What an announcement answers. */
+export interface Announcement {
+  /** Processes alive now, this one included. */
+  liveProcesses: number;
+  accounts: number;
+  /**
+   * Milliseconds until the next announcement of another process or lease held by another process
+   * runs out (undefined: none is running): when a process died, the moment its accounts may be
+   * taken, so a round can run then instead of up to one renewal period later.
+   */
+  nextExpiryInMs?: number;
+}
+
 /**
  * Where leases live (PostgreSQL in production, memory in tests). Every call either answers for
  * the database or rejects (unreachable, timeout); a rejection never means "lost".
  */
 export interface LeaseStore {
   /** Marks this process alive until `ttlMs` from now and says how many processes are alive (this one included). */
-  announce(processId: string, ttlMs: number): Promise<{ liveProcesses: number; accounts: number }>;
+  announce(processId: string, ttlMs: number): Promise<Announcement>;
   /** Extends the leases this process holds at these epochs by `ttlMs`; a lease whose epoch moved on is lost. */
   renew(processId: string, held: readonly Lease[], ttlMs: number): Promise<RenewalResult>;
   /** Takes at most `max` accounts that have no live owner (free or expired), each at a new, higher epoch. */

@@ -297,6 +297,26 @@ describe('OwnershipManager', () => {
     expect(cluster.epochs.violations).toEqual([]);
   });
 
+  it("a dead process's accounts are taken as its leases run out, not up to a renewal period later", async () => {
+    const cluster = new Cluster(accounts(40));
+    const a = await cluster.join('a'); // rounds at 0, 3000, 6000, ...
+    await cluster.run(2_000);
+    const b = await cluster.join('b'); // rounds at 2000, 5000, 8000, 11000, ...
+    await cluster.runUntil(() => a.ownedCount === 20 && b.ownedCount === 20, 30_000);
+    // Just after one of a's rounds: its leases and its announcement run out TTL after it.
+    await cluster.run(RENEW - (cluster.clock.now() % RENEW) + STEP);
+    const lastRenewal = cluster.clock.now() - STEP;
+    const aLeases = a.manager.owned();
+    a.scheduler.pause(); // as kill -9: no more rounds
+    await cluster.runUntil(() => aLeases.every((lease) => b.manager.mayTrade(lease.accountId)), 3 * TTL);
+    // b's regular rounds fall 1 s after the expiry and 2 s before it: without a round at the
+    // expiry itself, the takeover would wait for the one 1 s after.
+    expect(cluster.clock.now() - lastRenewal).toBeLessThanOrEqual(TTL + 2 * STEP);
+    expect(b.ownedCount).toBe(40);
+    expect(cluster.doubleOwnership).toEqual([]);
+    expect(cluster.epochs.violations).toEqual([]);
+  });
+
   it('a process that lost the database stops trading within LEASE_TTL_MS, all leases lost as database_unreachable', async () => {
     const cluster = new Cluster(accounts(40));
     const a = await cluster.join('a');

@@ -4,6 +4,9 @@ import { withDeadline } from '../time/deadline';
 import type { Cancel, Scheduler } from '../time/scheduler';
 import type { Lease, LeaseStore } from './lease-store.port';
 
+/** After the moment a lease runs out on the database's clock: the round must find it run out. */
+const EXPIRY_ROUND_DELAY_MS = 25;
+
 /**
  * Why a lease stopped being held:
  * - `taken_over`: the database refused its renewal (another process owns it, or may take it at
@@ -78,6 +81,8 @@ export class OwnershipManager {
   /** Each account's last epoch held here, kept after it is lost: the fencing token of late orders. */
   private readonly lastEpochs = new Map<string, number>();
   private cancelTicks: Cancel | undefined;
+  /** A round due when another process's lease or announcement runs out, before the next regular one. */
+  private cancelExpiryRound: Cancel | undefined;
   private roundInFlight: Promise<void> | undefined;
   private stopped = false;
   /**
@@ -121,6 +126,8 @@ export class OwnershipManager {
     this.stopped = true;
     this.cancelTicks?.();
     this.cancelTicks = undefined;
+    this.cancelExpiryRound?.();
+    this.cancelExpiryRound = undefined;
   }
 
   /**
@@ -233,8 +240,9 @@ export class OwnershipManager {
     const { processId, leaseTtlMs } = this.settings;
     this.awaitingDatabase = true;
     try {
-      const { liveProcesses, accounts } = await store.announce(processId, leaseTtlMs);
+      const { liveProcesses, accounts, nextExpiryInMs } = await store.announce(processId, leaseTtlMs);
       if (this.stopped) return;
+      this.roundAtExpiry(nextExpiryInMs);
       await this.renew();
       if (this.stopped) return;
       this.databaseFailing = false;
@@ -251,6 +259,21 @@ export class OwnershipManager {
       this.awaitingDatabase = false;
       this.expireLocally();
     }
+  }
+
+  /**
+   * A dead process's accounts may be taken the moment its leases run out, which is up to one
+   * renewal period before the next regular round would see it: a round then keeps the failover
+   * (and the time its accounts go without a drawdown check) near LEASE_TTL_MS.
+   */
+  private roundAtExpiry(inMs: number | undefined): void {
+    this.cancelExpiryRound?.();
+    this.cancelExpiryRound = undefined;
+    if (inMs === undefined || inMs >= this.settings.leaseRenewMs) return;
+    this.cancelExpiryRound = this.ports.scheduler.after(Math.max(0, inMs) + EXPIRY_ROUND_DELAY_MS, () => {
+      this.cancelExpiryRound = undefined;
+      this.tick();
+    });
   }
 
   private async renew(): Promise<void> {

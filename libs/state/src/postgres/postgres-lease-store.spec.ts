@@ -85,11 +85,30 @@ describe('PostgresLeaseStore', () => {
     setup = await Setup.create(7);
     const { p1, p2, p3 } = setup.stores;
     expect(await p1.announce('p1', TTL)).toEqual({ liveProcesses: 1, accounts: 7 });
-    expect(await p2.announce('p2', TTL)).toEqual({ liveProcesses: 2, accounts: 7 });
-    expect(await p3.announce('p3', TTL)).toEqual({ liveProcesses: 3, accounts: 7 });
+    expect(await p2.announce('p2', TTL)).toMatchObject({ liveProcesses: 2, accounts: 7 });
+    expect(await p3.announce('p3', TTL)).toMatchObject({ liveProcesses: 3, accounts: 7 });
     await setup.admin.query(`UPDATE processes SET expires_at = now() - interval '1 second' WHERE id = 'p2'`);
     await p3.leave('p3');
     expect(await p1.announce('p1', TTL)).toEqual({ liveProcesses: 1, accounts: 7 });
+  });
+
+  it("announce says when another process's announcement or lease runs out next, on the database's clock", async () => {
+    setup = await Setup.create(2);
+    const { p1, p2 } = setup.stores;
+    await p1.announce('p1', TTL);
+    await p1.acquire('p1', 2, TTL);
+    // Only p1's own announcement and leases run: nothing of another process.
+    expect((await p1.announce('p1', TTL)).nextExpiryInMs).toBeUndefined();
+    const seen = await p2.announce('p2', TTL);
+    expect(seen.nextExpiryInMs).toBeGreaterThan(TTL - 2_000);
+    expect(seen.nextExpiryInMs).toBeLessThanOrEqual(TTL);
+    // One of p1's leases runs out in 700 ms: that is the next change p2 can act on.
+    await setup.admin.query(
+      `UPDATE leases SET expires_at = now() + interval '700 milliseconds' WHERE account_id = (SELECT min(account_id) FROM leases)`,
+    );
+    const soon = await p2.announce('p2', TTL);
+    expect(soon.nextExpiryInMs).toBeGreaterThan(0);
+    expect(soon.nextExpiryInMs).toBeLessThanOrEqual(700);
   });
 
   it('three processes acquiring 300 accounts at once, in rounds: no account ever given to two', async () => {

@@ -1,4 +1,4 @@
-import type { Lease, LeaseStore, RenewalResult } from '@app/core';
+import type { Announcement, Lease, LeaseStore, RenewalResult } from '@app/core';
 import type { Pool } from 'pg';
 
 /** bigint columns come back as strings unless a type parser says otherwise. */
@@ -48,10 +48,10 @@ const RENEW = `
     AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = l.account_id)
   RETURNING l.account_id, l.epoch`;
 
-/** Frees the leases $1 holds at these epochs; the epoch stays, the next owner's is one higher. */
 /** Notified when a process leaves after releasing its leases: the others run a round at once. */
 export const LEASES_CHANNEL = 'trading_leases';
 
+/** Frees the leases $1 holds at these epochs; the epoch stays, the next owner's is one higher. */
 const RELEASE = `
   UPDATE leases l SET owner = NULL, expires_at = now()
   FROM unnest($2::text[], $3::bigint[]) AS held(account_id, epoch)
@@ -59,7 +59,8 @@ const RELEASE = `
 
 /**
  * Marks $1 alive for $2 ms and counts the live processes and the accounts. The count reads the
- * statement's snapshot, which does not include this upsert: this process is counted apart.
+ * statement's snapshot, which does not include this upsert: this process is counted apart. Also
+ * the milliseconds until another process's announcement or lease runs out next (null: none).
  */
 const ANNOUNCE = `
   WITH me AS (
@@ -69,7 +70,12 @@ const ANNOUNCE = `
   )
   SELECT (SELECT count(*) FROM processes WHERE expires_at > now() AND id <> $1)::int + 1 AS live,
          (SELECT count(*) FROM accounts)::int AS accounts,
-         (SELECT count(*) FROM me)::int AS announced`;
+         (SELECT count(*) FROM me)::int AS announced,
+         (SELECT extract(epoch FROM min(expires_at) - now()) * 1000 FROM (
+            SELECT expires_at FROM processes WHERE expires_at > now() AND id <> $1
+            UNION ALL
+            SELECT expires_at FROM leases WHERE expires_at > now() AND owner IS NOT NULL AND owner <> $1
+          ) AS running)::float8 AS next_expiry_ms`;
 
 /**
  * The leases in PostgreSQL (docs/scale-out.md, Ownership), on the tables of `migrations.ts`.
@@ -80,14 +86,18 @@ const ANNOUNCE = `
 export class PostgresLeaseStore implements LeaseStore {
   constructor(private readonly pool: Pool) {}
 
-  async announce(processId: string, ttlMs: number): Promise<{ liveProcesses: number; accounts: number }> {
-    const result = await this.pool.query<{ live: number; accounts: number }>(ANNOUNCE, [
-      processId,
-      Math.round(ttlMs),
-    ]);
+  async announce(processId: string, ttlMs: number): Promise<Announcement> {
+    const result = await this.pool.query<{ live: number; accounts: number; next_expiry_ms: number | null }>(
+      ANNOUNCE,
+      [processId, Math.round(ttlMs)],
+    );
     const row = result.rows[0];
     if (row === undefined) throw new Error('announce: the database returned no row');
-    return { liveProcesses: row.live, accounts: row.accounts };
+    return {
+      liveProcesses: row.live,
+      accounts: row.accounts,
+      ...(row.next_expiry_ms === null ? {} : { nextExpiryInMs: row.next_expiry_ms }),
+    };
   }
 
   async renew(processId: string, held: readonly Lease[], ttlMs: number): Promise<RenewalResult> {
