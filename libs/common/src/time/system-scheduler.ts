@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Cancel, Scheduler } from '@app/core';
 
 /** What a registry of intervals must offer (SchedulerRegistry of @nestjs/schedule). */
@@ -58,6 +59,9 @@ export class SystemScheduler implements Scheduler {
         this.live.delete(timer);
         resolve();
       };
+      // Many sleeps share one signal (every retry of a busy account waits on its executor's stop):
+      // each removes its listener when it ends, so a count above node's default of 10 is no leak.
+      if (signal !== undefined) setMaxListeners(0, signal);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
