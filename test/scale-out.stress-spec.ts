@@ -528,6 +528,18 @@ describe('scale-out stress: three processes, many accounts, one PostgreSQL, unde
       }
     });
     const executedRows = statusCounts.executed ?? 0;
+    // A failed row whose order filled anyway: the ledger says the opposite of the terminal.
+    const filledRequests = new Map<string, Set<string>>();
+    terminals.forEach((terminal, i) =>
+      filledRequests.set(accountId(i), new Set(terminal.fillLog.map((fill) => fill.request_id))),
+    );
+    const failedButFilled = work.rows
+      .filter(
+        (row) =>
+          row.status === 'failed' &&
+          filledRequests.get(row.account_id)?.has(openRequestId(row.signal_id)) === true,
+      )
+      .map((row) => `${row.account_id}/${row.signal_id}: ${row.reason ?? ''}`);
     const onHalted = haltedIndexes.flatMap((i) =>
       (terminalWatch.orderTimes[i] ?? []).filter((at) => at > haltedAt).map(() => accountId(i)),
     );
@@ -566,9 +578,15 @@ describe('scale-out stress: three processes, many accounts, one PostgreSQL, unde
       accepted_lost: lost.length,
       lost_examples: lost.slice(0, 5),
       twice_examples: twice.slice(0, 5),
+      failed_but_filled: failedButFilled.length,
+      failed_but_filled_examples: failedButFilled.slice(0, 5),
     };
     process.stdout.write(`${JSON.stringify(figures)}\n`);
     if (lost.length > 0) process.stdout.write(`${JSON.stringify(await explainLost(lost.slice(0, 3)))}\n`);
+    if (failedButFilled.length > 0)
+      process.stdout.write(
+        `${JSON.stringify(await explainLost(failedButFilled.slice(0, 3).map((e) => e.split(':')[0] ?? e)))}\n`,
+      );
 
     expect(killFigures.takeover_ms.p99).toBeLessThanOrEqual(TAKEOVER_TARGET_MS);
     expect(killFigures.equity_read_gap_ms.max).toBeLessThanOrEqual(EQUITY_GAP_TARGET_MS);
@@ -581,6 +599,7 @@ describe('scale-out stress: three processes, many accounts, one PostgreSQL, unde
     expect(left).toBe(0);
     expect(lost.slice(0, 10)).toEqual([]);
     // Every executed row has its fill at the terminal, and no fill lacks its executed row.
+    expect(failedButFilled.slice(0, 5)).toEqual([]);
     expect(fills).toBe(executedRows);
   });
 });

@@ -15,6 +15,7 @@ const options = (over: Partial<SettlementOptions> = {}): SettlementOptions => ({
   resolveWaitMs: 30_000,
   laterMaxDelayMs: 5_000,
   restoredListRetries: 3,
+  absentAfterMs: 0,
   backoff: { baseDelayMs: 50, maxDelayMs: 2_000, random: () => 0.5 },
   ...over,
 });
@@ -146,13 +147,60 @@ describe('OrderSettlement: one open order, exactly one ending', () => {
     });
   });
 
-  it('a stop during the wait in the loop fails it naming the stop; behind the loop it stays unfinished', () => {
+  it('an order that lands after the first listing: absence is proven only absentAfterMs after the answer was lost', () => {
+    const landsLate = new OrderSettlement(options({ absentAfterMs: 5_000 }));
+    landsLate.onAdmission(null);
+    landsLate.onSent(errorOutcome(), lost, ctx());
+    // Listed at once without it: the busy bridge still holds the request. Not failed: look again.
+    expect(landsLate.onListed(ok([]), ctx())).toEqual({ kind: 'wait', ms: 5_000 });
+    expect(landsLate.onWaited(ctx({ now: T0 + 5_000 }))).toEqual({ kind: 'list' });
+    expect(landsLate.onListed(ok([position()]), ctx({ now: T0 + 5_000 }))).toMatchObject({
+      kind: 'done',
+      outcome: { kind: 'executed_by_position', sentHere: true },
+    });
+
+    const neverLands = new OrderSettlement(options({ absentAfterMs: 5_000 }));
+    neverLands.onAdmission(null);
+    neverLands.onSent(errorOutcome(), lost, ctx());
+    neverLands.onListed(ok([]), ctx({ now: T0 + 1_000 }));
+    neverLands.onWaited(ctx({ now: T0 + 5_000 }));
+    expect(neverLands.onListed(ok([]), ctx({ now: T0 + 5_000 }))).toMatchObject({
+      kind: 'done',
+      outcome: { kind: 'failed', reason: expect.stringContaining('no position carries its request id') },
+    });
+
+    const stopped = new OrderSettlement(options({ absentAfterMs: 5_000 }));
+    stopped.onAdmission(null);
+    stopped.onSent(errorOutcome(), lost, ctx());
+    expect(stopped.onListed(ok([]), ctx({ stopping: true }))).toEqual({
+      kind: 'done',
+      outcome: { kind: 'unfinished' },
+    });
+  });
+
+  it('the loop waits for the proof at most until its deadline, then goes on looking behind it', () => {
+    const s = new OrderSettlement(options({ absentAfterMs: 5_000, resolveWaitMs: 2_000 }));
+    s.onAdmission(null);
+    s.onSent(errorOutcome(), lost, ctx());
+    expect(s.onListed(ok([]), ctx())).toEqual({ kind: 'wait', ms: 2_000 });
+    s.onWaited(ctx({ now: T0 + 2_000 }));
+    expect(s.onListed(ok([]), ctx({ now: T0 + 2_000 }))).toEqual({ kind: 'detach' });
+    expect(s.onWaited(ctx({ now: T0 + 2_000 }))).toEqual({ kind: 'list' });
+    expect(s.onListed(ok([]), ctx({ now: T0 + 2_000 }))).toEqual({ kind: 'wait', ms: 3_000 });
+    s.onWaited(ctx({ now: T0 + 5_000 }));
+    expect(s.onListed(ok([]), ctx({ now: T0 + 5_000 }))).toMatchObject({
+      kind: 'done',
+      outcome: { kind: 'failed' },
+    });
+  });
+
+  it('a stop with the outcome unknown leaves it unfinished, in the loop and behind it (the next owner lists)', () => {
     const inLoop = new OrderSettlement(options());
     inLoop.onAdmission(null);
     inLoop.onSent(errorOutcome(), lost, ctx());
-    expect(inLoop.onListed(unlisted, ctx({ stopping: true }))).toMatchObject({
+    expect(inLoop.onListed(unlisted, ctx({ stopping: true }))).toEqual({
       kind: 'done',
-      outcome: { kind: 'failed', reason: expect.stringContaining('service stopping') },
+      outcome: { kind: 'unfinished' },
     });
 
     const behind = new OrderSettlement(options({ resolveWaitMs: 0 }));
@@ -201,6 +249,53 @@ describe('OrderSettlement: one open order, exactly one ending', () => {
       expect(s.onListed(unlisted, ctx())).toMatchObject({ kind: 'wait' });
       s.onWaited(ctx());
       expect(s.onListed(unlisted, ctx())).toEqual({ kind: 'admit' });
+    });
+
+    /** Restored, positions not listable, so admitted and sent anyway. */
+    const sentUnlisted = () => {
+      const s = new OrderSettlement(options({ restored: true, restoredListRetries: 0 }));
+      s.start();
+      expect(s.onListed(unlisted, ctx())).toEqual({ kind: 'admit' });
+      expect(s.onAdmission(null)).toEqual({ kind: 'send' });
+      return s;
+    };
+    const refusedLocally = (): OrderOutcome => ({
+      kind: 'error',
+      error: { kind: 'transient', code: 'circuit_open', message: 'circuit open' },
+      reason: 'transient: circuit_open',
+      attempts: 4,
+    });
+
+    it('sent without a listing and refused without an answer: not failed, listed until the earlier order is found', () => {
+      const s = sentUnlisted();
+      // No attempt reached the bridge, but the previous owner's may have: that is unknown, not failed.
+      expect(s.onSent(refusedLocally(), undefined, ctx())).toEqual({ kind: 'list' });
+      expect(s.onListed(unlisted, ctx())).toMatchObject({ kind: 'wait' });
+      s.onWaited(ctx());
+      expect(s.onListed(ok([position()]), ctx())).toMatchObject({
+        kind: 'done',
+        outcome: { kind: 'executed_by_position', sentHere: false },
+      });
+    });
+
+    it('sent without a listing and refused without an answer: failed once a listing proves no order exists', () => {
+      const s = sentUnlisted();
+      s.onSent(refusedLocally(), undefined, ctx());
+      expect(s.onListed(ok([position('o-another-request-id-0000')]), ctx())).toMatchObject({
+        kind: 'done',
+        outcome: { kind: 'failed', reason: expect.stringContaining('no position carries its request id') },
+      });
+    });
+
+    it('listed without its position, then refused without an answer: failed at once (no earlier order exists)', () => {
+      const s = new OrderSettlement(options({ restored: true }));
+      s.start();
+      expect(s.onListed(ok([]), ctx())).toEqual({ kind: 'admit' });
+      s.onAdmission(null);
+      expect(s.onSent(refusedLocally(), undefined, ctx())).toMatchObject({
+        kind: 'done',
+        outcome: { kind: 'failed', reason: 'transient: circuit_open' },
+      });
     });
   });
 

@@ -12,17 +12,22 @@ import { positionWithRequestId } from './order-executor';
  * and an order whose fate is unknown is never declared failed while its position may exist.
  *
  * Phases:
- * - `restored`: a signal an earlier run accepted but did not finish. Its order may have filled
- *   before the crash, so positions are listed first (a few tries); a position carrying its
- *   request id means it executed. An unfinished signal older than `maxAgeMs` is not sent at all.
+ * - `restored`: a signal an earlier run (or the account's previous owner) accepted but did not
+ *   finish. Its order may have filled before, so positions are listed first (a few tries); a
+ *   position carrying its request id means it executed. An unfinished signal older than
+ *   `maxAgeMs` is not sent at all. When positions could not be listed, it is sent anyway (the
+ *   bridge answers a repeated request id with its stored result), and an error that proves
+ *   nothing (no answer from the bridge: a local circuit breaker, a 503) is then an unknown
+ *   outcome, settled by listing as below: the earlier order may exist.
  * - `admission`: the trading state and the rate limit say whether it may be sent.
  * - `sending`: the order executor sends it with retries (same request id).
  * - `resolving`: the last answer was an error after an attempt that may have reached the
  *   terminal; positions are listed until the position is found or proven absent, for at most
  *   `resolveWaitMs` (the trading loop waits meanwhile).
  * - `later`: still unknown after that: the loop goes on, and the lookup continues behind it
- *   with waits of at most `laterMaxDelayMs`, until found, proven absent, or the service stops
- *   (then the signal stays unfinished for the next start).
+ *   with waits of at most `laterMaxDelayMs`, until found, proven absent, or the service stops.
+ * A stop (the service's, or the account's moving to another owner) with the outcome unknown
+ * leaves the signal unfinished, in the loop or behind it: the next start or owner settles it.
  */
 export type SettlementOutcome =
   | { kind: 'executed'; fill: TradeResult; attempts: number }
@@ -52,6 +57,12 @@ export interface SettlementOptions {
   laterMaxDelayMs: number;
   /** Tries to list positions for a restored signal before sending it anyway. */
   restoredListRetries: number;
+  /**
+   * An order whose answer was lost may still reach the terminal a while later (queued in a busy
+   * bridge, say): a listing without its position proves it absent only this long after the
+   * outcome became unknown.
+   */
+  absentAfterMs: number;
   backoff: Backoff;
 }
 
@@ -67,8 +78,15 @@ type Phase =
   | { name: 'restored'; listFailures: number }
   | { name: 'admission' }
   | { name: 'sending' }
-  | { name: 'resolving'; deadline: number; listFailures: number; outcome: SentError; first: BrokerError }
-  | { name: 'later'; listFailures: number; outcome: SentError; first: BrokerError }
+  | {
+      name: 'resolving';
+      deadline: number;
+      listFailures: number;
+      outcome: SentError;
+      first: BrokerError;
+      unknownSince: number;
+    }
+  | { name: 'later'; listFailures: number; outcome: SentError; first: BrokerError; unknownSince: number }
   | { name: 'done' };
 
 type SentError = Extract<OrderOutcome, { kind: 'error' }>;
@@ -76,6 +94,8 @@ type SentError = Extract<OrderOutcome, { kind: 'error' }>;
 export class OrderSettlement {
   private phase: Phase;
   private waitingFor: 'list' | undefined;
+  /** Restored, and positions could not be listed: an earlier order of it may exist. */
+  private earlierOrderPossible = false;
 
   constructor(private readonly options: SettlementOptions) {
     this.phase = options.restored ? { name: 'restored', listFailures: 0 } : { name: 'admission' };
@@ -130,7 +150,7 @@ export class OrderSettlement {
           attempts: outcome.attempts,
         });
       case 'error':
-        if (firstAmbiguous === undefined)
+        if (firstAmbiguous === undefined && !this.earlierOrderPossible)
           return this.done({
             kind: 'failed',
             reason: outcome.reason,
@@ -142,7 +162,8 @@ export class OrderSettlement {
           deadline: ctx.now + this.options.resolveWaitMs,
           listFailures: 0,
           outcome,
-          first: firstAmbiguous,
+          first: firstAmbiguous ?? outcome.error,
+          unknownSince: ctx.now,
         };
         return this.list();
     }
@@ -170,6 +191,7 @@ export class OrderSettlement {
           return this.done({ kind: 'executed_by_position', position: closed, attempts: 0, sentHere: false });
         if (ctx.now - this.options.receivedAtMs > this.options.maxAgeMs)
           return this.done({ kind: 'failed', reason: 'stale_after_restart', attempts: 0 });
+        this.earlierOrderPossible = !listed.ok;
         this.phase = { name: 'admission' };
         return { kind: 'admit' };
       }
@@ -182,24 +204,37 @@ export class OrderSettlement {
             kind: 'executed_by_position',
             position: found,
             attempts: outcome.attempts,
-            sentHere: true,
+            // Found after a restored signal's send proved nothing: it may be the earlier order's.
+            sentHere: !this.earlierOrderPossible,
           });
-        if (listed.ok)
+        if (listed.ok) {
+          const provenAt = phase.unknownSince + this.options.absentAfterMs;
+          if (ctx.now < provenAt) {
+            if (ctx.stopping) return this.done({ kind: 'unfinished' });
+            if (phase.name === 'later') return this.waitThenList(undefined, provenAt - ctx.now);
+            if (ctx.now >= phase.deadline) {
+              this.phase = {
+                name: 'later',
+                listFailures: 0,
+                outcome,
+                first,
+                unknownSince: phase.unknownSince,
+              };
+              return { kind: 'detach' };
+            }
+            return this.waitThenList(undefined, Math.min(provenAt, phase.deadline) - ctx.now);
+          }
           return this.done({
             kind: 'failed',
             reason: `${unknownAfter}: no position carries its request id`,
             error: outcome.error.message,
             attempts: outcome.attempts,
           });
+        }
         // Declaring it failed now could hide a filled position: keep looking.
         if (phase.name === 'resolving') {
-          if (ctx.stopping)
-            return this.done({
-              kind: 'failed',
-              reason: `${unknownAfter}: service stopping`,
-              error: outcome.error.message,
-              attempts: outcome.attempts,
-            });
+          // Failing it now could hide a filled position (the next owner may list them): unfinished.
+          if (ctx.stopping) return this.done({ kind: 'unfinished' });
           if (ctx.now < phase.deadline) {
             const ms = Math.min(
               backoffDelay(this.options.backoff, phase.listFailures++),
@@ -207,7 +242,7 @@ export class OrderSettlement {
             );
             return this.waitThenList(undefined, ms);
           }
-          this.phase = { name: 'later', listFailures: 0, outcome, first };
+          this.phase = { name: 'later', listFailures: 0, outcome, first, unknownSince: phase.unknownSince };
           return { kind: 'detach' };
         }
         if (ctx.stopping) return this.done({ kind: 'unfinished' });

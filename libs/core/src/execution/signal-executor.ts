@@ -28,6 +28,11 @@ const LATER_MAX_DELAY_MS = 5_000;
 const RESTORED_LIST_RETRIES = 3;
 /** Upper bound on how long the loop waits for an unknown outcome (kept well under the heartbeat's staleness). */
 const MAX_RESOLVE_WAIT_MS = 30_000;
+/**
+ * How long after an order's answer was lost a listing without its position proves it absent: a
+ * busy bridge may still be holding the request (seen under load: listed first, filled after).
+ */
+const ABSENT_AFTER_MS = 5_000;
 
 export interface SignalExecutorSettings {
   magic: number;
@@ -124,6 +129,7 @@ export class SignalExecutor {
       maxAgeMs: this.settings.maxAgeMs,
       resolveWaitMs: Math.min(MAX_RESOLVE_WAIT_MS, Math.floor(this.settings.heartbeatStaleAfterMs / 2)),
       laterMaxDelayMs: LATER_MAX_DELAY_MS,
+      absentAfterMs: ABSENT_AFTER_MS,
       restoredListRetries: RESTORED_LIST_RETRIES,
       backoff: this.retry,
     });
