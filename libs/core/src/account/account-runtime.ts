@@ -52,6 +52,8 @@ export interface AccountPorts {
   logger: CoreLogger;
   /** The process is stopping (or lost the account). */
   stopping: () => boolean;
+  /** The process is shutting down (not: the account's lease lapsed); defaults to `stopping`. */
+  shuttingDown?: () => boolean;
   /** The process's order rate guard, shared by its accounts (HOST_MAX_ORDERS_PER_SECOND). */
   hostRateLimiter?: { tryAcquire(now: number): boolean };
 }
@@ -146,6 +148,7 @@ export class AccountRuntime implements FanOutAccount {
         clock,
         logger,
         stopping,
+        ...(ports.shuttingDown === undefined ? {} : { shuttingDown: ports.shuttingDown }),
         ...(ports.hostRateLimiter === undefined ? {} : { hostRateLimiter: ports.hostRateLimiter }),
       },
     );

@@ -26,6 +26,9 @@ import { positionWithRequestId } from './order-executor';
  *   `resolveWaitMs` (the trading loop waits meanwhile).
  * - `later`: still unknown after that: the loop goes on, and the lookup continues behind it
  *   with waits of at most `laterMaxDelayMs`, until found, proven absent, or the service stops.
+ * - `proving`: a restored signal whose earlier order may exist, refused at admission or not
+ *   sizable: that order is looked for behind the loop; found, it executed; proven absent, the
+ *   signal ends with the refusal.
  * A stop (the service's, or the account's moving to another owner) with the outcome unknown
  * leaves the signal unfinished, in the loop or behind it: the next start or owner settles it.
  */
@@ -51,6 +54,11 @@ export interface SettlementOptions {
   restored: boolean;
   /** When the signal was received (an unfinished one older than maxAgeMs is not sent). */
   receivedAtMs: number;
+  /**
+   * When a restored signal was taken up (its earlier run or owner had stopped by then): its
+   * earlier order, if any, may still reach the terminal until `absentAfterMs` after it.
+   */
+  restoredAtMs?: number;
   maxAgeMs: number;
   /** How long the loop waits for an unknown outcome before it goes on (`later`). */
   resolveWaitMs: number;
@@ -87,6 +95,8 @@ type Phase =
       unknownSince: number;
     }
   | { name: 'later'; listFailures: number; outcome: SentError; first: BrokerError; unknownSince: number }
+  /** Restored, an earlier order possible, and this run will not send it: it ends `unsent` unless that order is found. */
+  | { name: 'proving'; listFailures: number; unsent: SettlementOutcome; unknownSince: number }
   | { name: 'done' };
 
 type SentError = Extract<OrderOutcome, { kind: 'error' }>;
@@ -94,7 +104,10 @@ type SentError = Extract<OrderOutcome, { kind: 'error' }>;
 export class OrderSettlement {
   private phase: Phase;
   private waitingFor: 'list' | undefined;
-  /** Restored, and positions could not be listed: an earlier order of it may exist. */
+  /**
+   * Restored, and not proven absent (positions could not be listed, or were listed while the
+   * earlier order could still arrive): an earlier order of it may exist.
+   */
   private earlierOrderPossible = false;
 
   constructor(private readonly options: SettlementOptions) {
@@ -116,8 +129,28 @@ export class OrderSettlement {
       this.phase = { name: 'sending' };
       return { kind: 'send' };
     }
-    if (refusal === 'halted') return this.done({ kind: 'rejected', reason: 'halted' });
-    return this.done({ kind: 'failed', reason: refusal, attempts: 0 });
+    return this.notSent(
+      refusal === 'halted'
+        ? { kind: 'rejected', reason: 'halted' }
+        : { kind: 'failed', reason: refusal, attempts: 0 },
+    );
+  }
+
+  /**
+   * It will not be sent (refused at admission, or it could not be sized): it ends so, unless an
+   * earlier order of a restored signal may exist; then that is looked for first, behind the loop.
+   */
+  notSent(outcome: Extract<SettlementOutcome, { kind: 'failed' | 'rejected' }>): SettlementStep {
+    if (this.phase.name !== 'admission' && this.phase.name !== 'sending')
+      throw new Error(`settlement: not sent in phase ${this.phase.name}`);
+    if (!this.earlierOrderPossible) return this.done(outcome);
+    this.phase = {
+      name: 'proving',
+      listFailures: 0,
+      unsent: outcome,
+      unknownSince: this.options.restoredAtMs ?? this.options.receivedAtMs,
+    };
+    return { kind: 'detach' };
   }
 
   /**
@@ -191,7 +224,8 @@ export class OrderSettlement {
           return this.done({ kind: 'executed_by_position', position: closed, attempts: 0, sentHere: false });
         if (ctx.now - this.options.receivedAtMs > this.options.maxAgeMs)
           return this.done({ kind: 'failed', reason: 'stale_after_restart', attempts: 0 });
-        this.earlierOrderPossible = !listed.ok;
+        const restoredAt = this.options.restoredAtMs ?? ctx.now;
+        this.earlierOrderPossible = !listed.ok || ctx.now < restoredAt + this.options.absentAfterMs;
         this.phase = { name: 'admission' };
         return { kind: 'admit' };
       }
@@ -252,6 +286,19 @@ export class OrderSettlement {
         );
         return this.waitThenList(undefined, ms);
       }
+      case 'proving': {
+        if (found !== undefined)
+          return this.done({ kind: 'executed_by_position', position: found, attempts: 0, sentHere: false });
+        if (ctx.stopping) return this.done({ kind: 'unfinished' });
+        if (!listed.ok)
+          return this.waitThenList(
+            undefined,
+            Math.min(this.options.laterMaxDelayMs, backoffDelay(this.options.backoff, phase.listFailures++)),
+          );
+        const provenAt = phase.unknownSince + this.options.absentAfterMs;
+        if (ctx.now < provenAt) return this.waitThenList(undefined, provenAt - ctx.now);
+        return this.done(phase.unsent);
+      }
       default:
         throw new Error(`settlement: positions listed in phase ${phase.name}`);
     }
@@ -259,7 +306,8 @@ export class OrderSettlement {
 
   /** A `wait` ended (or was cut short by a stop). */
   onWaited(ctx: SettlementContext): SettlementStep {
-    if (this.phase.name === 'later' && ctx.stopping) return this.done({ kind: 'unfinished' });
+    if ((this.phase.name === 'later' || this.phase.name === 'proving') && ctx.stopping)
+      return this.done({ kind: 'unfinished' });
     return this.list();
   }
 

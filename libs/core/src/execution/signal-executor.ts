@@ -67,7 +67,13 @@ export interface SignalExecutorPorts {
   scheduler: Scheduler;
   clock: Clock;
   logger: CoreLogger;
+  /** No order now: the process is stopping, or (shared accounts) this process may not trade the account. */
   stopping: () => boolean;
+  /**
+   * The process is shutting down: waits for an unknown outcome end (unfinished). Without it,
+   * `stopping` is taken for it.
+   */
+  shuttingDown?: () => boolean;
   /** Every account's orders together (HOST_MAX_ORDERS_PER_SECOND): the process's own guard, shared. */
   hostRateLimiter?: Pick<OrderRateLimiter, 'tryAcquire'>;
 }
@@ -125,6 +131,7 @@ export class SignalExecutor {
     const settlement = new OrderSettlement({
       requestId,
       restored: signal.restoredAtMs !== undefined,
+      ...(signal.restoredAtMs === undefined ? {} : { restoredAtMs: signal.restoredAtMs }),
       receivedAtMs: signal.receivedAtMs,
       maxAgeMs: this.settings.maxAgeMs,
       resolveWaitMs: Math.min(MAX_RESOLVE_WAIT_MS, Math.floor(this.settings.heartbeatStaleAfterMs / 2)),
@@ -143,8 +150,13 @@ export class SignalExecutor {
         case 'send': {
           const sized = await this.size(signal, gate);
           if (!sized.ok) {
-            this.record(signal, { kind: 'failed', reason: sized.reason, error: sized.detail, attempts: 0 });
-            return;
+            step = settlement.notSent({
+              kind: 'failed',
+              reason: sized.reason,
+              error: sized.detail,
+              attempts: 0,
+            });
+            break;
           }
           sentAt = this.ports.clock.now();
           let ambiguous: BrokerError | undefined;
@@ -181,11 +193,16 @@ export class SignalExecutor {
         case 'detach':
           this.ports.logger.warn(
             { signal_id: signal.id, request_id: requestId },
-            'order outcome unknown and positions cannot be listed; the signal stays open until they can',
+            'order outcome not known yet (positions not listable, or its order may still arrive); the signal stays open, settled behind the loop',
           );
           this.settleBehind(signal, requestId, settlement, sentAt);
           return;
         case 'done':
+          if (step.outcome.kind === 'unfinished')
+            this.ports.logger.warn(
+              { signal_id: signal.id, request_id: requestId },
+              'stopping with an order outcome unknown: the signal stays unfinished, and the next start or owner settles it by its comment',
+            );
           this.record(signal, step.outcome, requestId, sentAt);
           return;
       }
@@ -266,7 +283,9 @@ export class SignalExecutor {
   private context(): SettlementContext {
     return {
       now: this.ports.clock.now(),
-      stopping: this.ports.stopping() || this.stopped.signal.aborted,
+      // Ends waits for an unknown outcome: the process shutting down, or this account stopped
+      // here. Not a lease that lapsed for a moment (the account goes on here; nothing is sent).
+      stopping: (this.ports.shuttingDown ?? this.ports.stopping)() || this.stopped.signal.aborted,
       closedHere: (requestId) => this.ports.gate.closedPositionWithRequestId(requestId),
     };
   }

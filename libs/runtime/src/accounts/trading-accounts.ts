@@ -160,6 +160,8 @@ export class TradingAccounts {
         scaleOut === null
           ? () => ports.lifecycle.stopping
           : () => ports.lifecycle.stopping || !scaleOut.mayTrade(account.id),
+      // A lease lapsed for a moment is not a stop: an unknown outcome is still settled here.
+      shuttingDown: () => ports.lifecycle.stopping,
       hostRateLimiter: this.hostRateLimiter,
     });
   }
