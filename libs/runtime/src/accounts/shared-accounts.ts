@@ -106,6 +106,8 @@ export class SharedAccounts implements OwnershipListener {
   readonly directory: AllAccountsDirectory;
   private readonly pickup: SharedWorkPickup;
   private readonly chains = new Map<string, Promise<void>>();
+  /** The epoch at which each account was last lost here: an adoption of it still running stops short. */
+  private readonly lostEpoch = new Map<string, number>();
   private cancelCommandPoll: (() => void) | undefined;
   private cancelHaltedPoll: (() => void) | undefined;
   private commandsRunning: Promise<void> | undefined;
@@ -171,6 +173,7 @@ export class SharedAccounts implements OwnershipListener {
   }
 
   onLost(lease: Lease, why: OwnershipLossReason): void {
+    this.lostEpoch.set(lease.accountId, lease.epoch);
     this.pickup.dropped(lease.accountId);
     if (why === 'released')
       this.ports.logger.info(
@@ -245,6 +248,8 @@ export class SharedAccounts implements OwnershipListener {
       await this.giveUp(runtime, lease);
       return;
     }
+    // Lost while it was being taken on (its drop is queued after this): not gained, not begun.
+    if (this.lostEpoch.get(id) === lease.epoch) return;
     this.ports.logger.info(
       {
         type: 'ownership_gained',
