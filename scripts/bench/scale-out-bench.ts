@@ -2,11 +2,17 @@
  * Intake with durable commit on PostgreSQL (docs/scale-out.md, Intake), beside baselines measured
  * in the same run:
  *
- * - ours: one service (in this process) with STATE_BACKEND=postgres on a throwaway PostgreSQL,
- *   signed inbox POSTs as fast as THROUGHPUT_CLIENTS senders allow, each signal for a few bridge
- *   accounts on a fake bridge host in this process (in trials, paper accounts holding the
- *   thousands of positions a run opens stalled on writing their book snapshots);
- *   the sustained 202 rate after the same warm-up as every run here.
+ * - ours, intake: one service (in this process) with STATE_BACKEND=postgres on a throwaway
+ *   PostgreSQL, signed inbox POSTs as fast as THROUGHPUT_CLIENTS senders allow, each signal for a
+ *   few bridge accounts that another process owns (here the bench holds their leases, as that
+ *   process would, and trades nothing): what a process of a scaled-out deployment spends on the
+ *   signals it receives, the target's "per process". The sustained 202 rate after a warm-up.
+ *   Then the bench gives the leases up: the service takes the accounts over and trades every
+ *   pair of the run (the work committed is really there, and ends).
+ * - ours, intake and trading in one process: the same service owning the accounts itself, on a
+ *   fake bridge host in this process (in trials, paper accounts holding the thousands of
+ *   positions a run opens stalled on writing their book snapshots), so each signal is also three
+ *   orders, their fenced ledger updates and the fake terminals' work on the same two cores.
  * - the same service with the files backend (one fdatasync'd ledger append per claim);
  * - a bare node:http server doing one INSERT + COMMIT per request on the same database server
  *   (a pool as large as the service's), which is what one commit per request would give.
@@ -22,6 +28,7 @@ import { createServer, type Server } from 'node:http';
 import { dirname } from 'node:path';
 import { Pool } from 'pg';
 import { SIGNAL_LEDGER } from '@app/core';
+import { migrate, PostgresLeaseStore } from '@app/state';
 import { startThrowawayPostgres } from '@app/state/postgres/testing/throwaway-postgres';
 import { startFakeBridgeHost } from '../../test/fakes/fake-bridge-host';
 import { writeBridgeAccountsFile } from '../../test/support/bridge-accounts-file';
@@ -46,7 +53,9 @@ const POOL_SIZE = 10;
 const TARGET_RATE = 2000;
 /** How long the pairs of a run may take to end after it, before those left are reported. */
 const UNFINISHED_WAIT_MS = 120_000;
-const WIDE_POOL_SIZE = Number(process.env.BENCH_SCALE_OUT_WIDE_POOL ?? 50);
+/** The bench as the process that owns the accounts in the intake-only run. */
+const HOLDER = 'bench-lease-holder';
+const HOLDER_TTL_MS = 10_000;
 
 interface IntakeRun {
   /** Sustained 202s per second over the measured run. */
@@ -63,18 +72,23 @@ interface IntakeRun {
   warmUpEnded?: boolean;
   /** Postgres only: (account, signal) pairs still accepted or approved a while after the run. */
   unfinished?: number;
+  /** Postgres only: pairs not ended when the run's posts were all answered, and how long until none was left (or the wait ended). */
+  backlog?: { pairs: number; ms: number };
 }
 
-/** Pairs not ended yet, once they stop moving (polled until none is left or UNFINISHED_WAIT_MS). */
-async function unfinishedWork(pool: Pool): Promise<number> {
-  const deadline = performance.now() + UNFINISHED_WAIT_MS;
+/** Pairs not ended yet (polled until none is left or UNFINISHED_WAIT_MS), at the start and the end, and how long it took. */
+async function unfinishedWork(pool: Pool): Promise<{ first: number; left: number; ms: number }> {
+  const started = performance.now();
+  let first: number | undefined;
   for (;;) {
     const { rows } = await pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM signal_work WHERE status IN ('accepted', 'approved')`,
     );
     const left = rows[0]?.n ?? -1;
-    if (left === 0 || performance.now() > deadline) return left;
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    first ??= left;
+    const ms = performance.now() - started;
+    if (left === 0 || ms > UNFINISHED_WAIT_MS) return { first, left, ms };
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
@@ -120,12 +134,62 @@ async function startBridgeAccounts(): Promise<{ env: Record<string, string>; clo
   };
 }
 
-/** One service, warmed up (trades of the warm-up ended), then SIGNALS posted as fast as allowed. */
-async function serviceRun(env: Record<string, string>, label: string): Promise<IntakeRun> {
+/**
+ * Owns the ACCOUNTS accounts in `databaseUrl` as another process would (announced, leases held
+ * and renewed every second), trading nothing, until `release`: then it gives them up and leaves,
+ * and the service takes them over at once.
+ */
+async function holdAccountsElsewhere(databaseUrl: string): Promise<{ release: () => Promise<void> }> {
+  const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+  await migrate(pool);
+  const ids = Array.from({ length: ACCOUNTS }, (_, i) => `so${i}`);
+  // The service's start upserts the real entries; the lease only needs the row.
+  await pool.query(
+    `INSERT INTO accounts (id, config) SELECT id, '{}'::jsonb FROM unnest($1::text[]) AS id ON CONFLICT DO NOTHING`,
+    [ids],
+  );
+  const store = new PostgresLeaseStore(pool);
+  await store.announce(HOLDER, HOLDER_TTL_MS);
+  const held = await store.acquire(HOLDER, ACCOUNTS, HOLDER_TTL_MS);
+  if (held.length !== ACCOUNTS) throw new Error(`the holder took ${held.length} of ${ACCOUNTS} accounts`);
+  let renewing = Promise.resolve();
+  const renew = setInterval(() => {
+    renewing = store
+      .announce(HOLDER, HOLDER_TTL_MS)
+      .then(() => store.renew(HOLDER, held, HOLDER_TTL_MS))
+      .then(({ lost }) => {
+        if (lost.length > 0)
+          throw new Error(`the holder lost ${lost.length} accounts: the run is not intake only`);
+      });
+  }, 1_000);
+  return {
+    release: async () => {
+      clearInterval(renew);
+      await renewing;
+      await store.release(HOLDER, held);
+      await store.leave(HOLDER);
+      await pool.end();
+    },
+  };
+}
+
+/**
+ * One service, warmed up, then SIGNALS posted as fast as allowed. Trading in this process: the
+ * warm-up's trades end before the run. Accounts held elsewhere: nothing trades until the run is
+ * measured, then the holder lets go and every pair is traded here.
+ */
+async function serviceRun(
+  env: Record<string, string>,
+  label: string,
+  heldElsewhere?: { release: () => Promise<void> },
+): Promise<IntakeRun> {
   const service = await startService({ ...env, LOG_LEVEL: 'warn' });
   try {
     say(`  ${label}: warm-up...`);
-    const warmedUp = waitForTrades(service.app, WARM_UP_SIGNALS * ACCOUNTS, 180_000);
+    const warmedUp =
+      heldElsewhere === undefined
+        ? waitForTrades(service.app, WARM_UP_SIGNALS * ACCOUNTS, 180_000)
+        : Promise.resolve(0);
     await runLoad(service.port, {
       count: WARM_UP_SIGNALS,
       concurrency: THROUGHPUT_CLIENTS,
@@ -180,13 +244,18 @@ async function serviceRun(env: Record<string, string>, label: string): Promise<I
       concurrency: THROUGHPUT_CLIENTS,
       prefix: `${label}-t`,
     });
-    const unfinished = timed === undefined ? undefined : await unfinishedWork(timed.pool);
+    if (heldElsewhere !== undefined) {
+      say(`  ${label}: the holder lets go; the service trades the run...`);
+      await heldElsewhere.release();
+    }
+    const work = timed === undefined ? undefined : await unfinishedWork(timed.pool);
     return {
       rate: ((SIGNALS - load.failed) / load.elapsedMs) * 1000,
       failed: load.failed,
       elapsedMs: load.elapsedMs,
       warmUpEnded,
-      unfinished,
+      unfinished: work?.left,
+      backlog: work === undefined ? undefined : { pairs: work.first, ms: work.ms },
       ...(timed !== undefined
         ? {
             commitBusyMs: busyMs,
@@ -264,78 +333,86 @@ export async function benchScaleOut(): Promise<void> {
   say('benchmark: scale-out intake on PostgreSQL...');
   const db = await startThrowawayPostgres();
   const accounts = await startBridgeAccounts();
+  let fresh: Awaited<ReturnType<typeof startBridgeAccounts>> | undefined;
   try {
     // Stopping must not close the thousands of positions the run opened: only intake is measured.
     const common = { ...accounts.env, CLOSE_ON_SHUTDOWN: 'false' };
     // The bare baseline first, on an idle database; then files, then ours.
     const bare = await bareDatabaseRun(await db.newDatabase());
     const files = await serviceRun(common, 'files');
-    const postgresRun = async (poolSize: number) =>
-      serviceRun(
-        {
-          ...common,
-          STATE_BACKEND: 'postgres',
-          DATABASE_URL: await db.newDatabase(),
-          DATABASE_POOL_SIZE: String(poolSize),
-          LOOP_ID: 'bench-scale-out',
-          ADMIN_TOKEN: 'bench-scale-out-admin-token',
-        },
-        `pg-pool-${poolSize}`,
-      );
-    const ours = await postgresRun(POOL_SIZE);
-    // The same with a wider pool: whether the claims wait for a connection or for the database.
-    const wide = await postgresRun(WIDE_POOL_SIZE);
+    const postgresEnv = (databaseUrl: string) => ({
+      ...common,
+      STATE_BACKEND: 'postgres',
+      DATABASE_URL: databaseUrl,
+      DATABASE_POOL_SIZE: String(POOL_SIZE),
+      LOOP_ID: 'bench-scale-out',
+      ADMIN_TOKEN: 'bench-scale-out-admin-token',
+    });
+    const trading = await serviceRun(postgresEnv(await db.newDatabase()), 'pg-trading');
+    // Terminals of its own: flat (the others hold the tens of thousands of positions the runs
+    // opened, and a takeover lists them), and no fencing token seen yet.
+    fresh = await startBridgeAccounts();
+    const intakeDatabase = await db.newDatabase();
+    const holder = await holdAccountsElsewhere(intakeDatabase);
+    const intake = await serviceRun({ ...postgresEnv(intakeDatabase), ...fresh.env }, 'pg-intake', holder);
+    const verdict = (run: IntakeRun) =>
+      run.rate >= TARGET_RATE && run.failed === 0 ? 'met' : `NOT met (${run.failed} not accepted)`;
     rows.push([
-      `scale-out intake: 202s/s, one process, postgres (pool ${POOL_SIZE}), signal for ${ACCOUNTS} bridge accounts (after ${WARM_UP_SIGNALS} warm-up)`,
-      `${fmt(ours.rate, 0)} signals/s`,
-      `${fmt(files.rate, 0)} signals/s (same service, files backend)`,
-      fmt(ours.rate / files.rate),
+      `scale-out intake: 202s/s, one process, postgres (pool ${POOL_SIZE}), signal for ${ACCOUNTS} bridge accounts another process owns (after ${WARM_UP_SIGNALS} warm-up)`,
+      `${fmt(intake.rate, 0)} signals/s`,
+      `${fmt(bare.rate, 0)} req/s (node:http + pg pool of ${POOL_SIZE}, one autocommit INSERT per request)`,
+      fmt(intake.rate / bare.rate),
       `>= ${TARGET_RATE} signals/s per process`,
-      ours.rate >= TARGET_RATE && ours.failed === 0 ? 'met' : `NOT met (${ours.failed} not accepted)`,
+      verdict(intake),
     ]);
     rows.push([
-      `scale-out intake, the same with DATABASE_POOL_SIZE=${WIDE_POOL_SIZE}`,
-      `${fmt(wide.rate, 0)} signals/s`,
-      `${fmt(files.rate, 0)} signals/s (same service, files backend)`,
-      fmt(wide.rate / files.rate),
+      `scale-out intake with the trading in the same process: the service owns the ${ACCOUNTS} accounts (3 orders and their ledger updates per signal, fake terminals in this process)`,
+      `${fmt(trading.rate, 0)} signals/s`,
+      `${fmt(files.rate, 0)} signals/s (same service and trading, files backend)`,
+      fmt(trading.rate / files.rate),
       `>= ${TARGET_RATE} signals/s per process`,
-      wide.rate >= TARGET_RATE && wide.failed === 0 ? 'met' : `NOT met (${wide.failed} not accepted)`,
+      verdict(trading),
     ]);
-    rows.push([
-      'scale-out intake against one INSERT + COMMIT per request (bare node:http, same database server)',
-      `${fmt(ours.rate, 0)} signals/s`,
-      `${fmt(bare.rate, 0)} req/s (node:http + pg pool of ${POOL_SIZE}, autocommit INSERT)`,
-      fmt(ours.rate / bare.rate),
-      '-',
-      bare.failed === 0 ? '-' : `baseline: ${bare.failed} failed`,
-    ]);
-    for (const [run, poolSize] of [
-      [ours, POOL_SIZE],
-      [wide, WIDE_POOL_SIZE],
+    for (const [run, what] of [
+      [intake, 'intake'],
+      [trading, 'with trading'],
     ] as const) {
       const share = (run.commitBusyMs ?? NaN) / run.elapsedMs;
       const connectShare = (run.connectWaitMs ?? NaN) / run.elapsedMs;
       const waits = run.claimWaitMs ?? [];
-      // Time per signal that the database adds, compared with the same service on files.
-      const addedShare = 1 - run.rate / files.rate;
       rows.push([
-        `the database's share (pool ${poolSize}): wall time with a claim transaction in flight (group commit, one at a time) / run time; of it, waiting for a pooled connection`,
+        `the database's share (${what}): wall time with a claim transaction in flight (group commit, one at a time) / run time; of it, waiting for a pooled connection`,
         `${fmt(share * 100, 1)} % (connection wait ${fmt(connectShare * 100, 1)} %; ${run.commits ?? '?'} commits, ${fmt(SIGNALS / (run.commits ?? NaN), 1)} signals each)`,
-        `${fmt(addedShare * 100, 1)} % (time per signal added over the files run: 1 - ours/files rate)`,
-        fmt(share / addedShare),
+        '-',
+        '-',
         '-',
         '-',
       ]);
       rows.push([
-        `scale-out (pool ${poolSize}): (account, signal) pairs not ended ${UNFINISHED_WAIT_MS / 1000} s after the run (warm-up ${run.warmUpEnded === true ? 'ended' : 'did NOT all end'} within 180 s)`,
+        `scale-out (${what}): (account, signal) pairs not ended ${UNFINISHED_WAIT_MS / 1000} s after the run${
+          what === 'intake'
+            ? ' (traded by the service once the holder let go)'
+            : ` (warm-up ${run.warmUpEnded === true ? 'ended' : 'did NOT all end'} within 180 s)`
+        }`,
         `${run.unfinished ?? '?'} still accepted or approved`,
         '0 (every accepted pair ends)',
         '-',
         '0',
         run.unfinished === 0 ? 'met' : 'NOT met',
       ]);
+      if (what === 'intake' && run.backlog !== undefined)
+        rows.push([
+          "scale-out (intake): the run's backlog taken over (accounts the service took from the holder after the run, each with its unfinished signals restored)",
+          `${run.backlog.pairs - (run.unfinished ?? 0)} of ${run.backlog.pairs} pairs ended in ${fmt(run.backlog.ms / 1000, 1)} s (${fmt(((run.backlog.pairs - (run.unfinished ?? 0)) * 1000) / run.backlog.ms, 0)} pairs/s)`,
+          `${fmt(trading.rate * ACCOUNTS, 0)} pairs/s (the trading run's sustained rate)`,
+          fmt(
+            (run.backlog.pairs - (run.unfinished ?? 0)) / (run.backlog.ms / 1000) / (trading.rate * ACCOUNTS),
+          ),
+          '-',
+          '-',
+        ]);
       rows.push([
-        `scale-out intake (pool ${poolSize}): claim wait (queued + committed) per signal, p50 / p99`,
+        `scale-out (${what}): claim wait (queued + committed) per signal, p50 / p99`,
         `${fmt(percentile(waits, 50), 2)} / ${fmt(percentile(waits, 99), 2)} ms`,
         `${fmt((1000 * THROUGHPUT_CLIENTS) / files.rate, 2)} ms (mean request time of the files run at ${THROUGHPUT_CLIENTS} clients)`,
         fmt(percentile(waits, 50) / ((1000 * THROUGHPUT_CLIENTS) / files.rate)),
@@ -346,5 +423,6 @@ export async function benchScaleOut(): Promise<void> {
   } finally {
     await db.stop();
     await accounts.close();
+    await fresh?.close();
   }
 }
