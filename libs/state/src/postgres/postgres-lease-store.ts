@@ -38,24 +38,44 @@ const ACQUIRE = `
 
 /**
  * Extends only the leases $1 still holds at the epochs it believes ($2 accounts, $4 epochs), not
- * yet expired, of accounts that still exist: anything else is lost.
+ * yet expired, of accounts that still exist: anything else is lost. The rows are locked in
+ * account order first, as every statement locking several leases does (a batch of fenced ledger
+ * updates locks them FOR SHARE in that order): in any other order the two could deadlock.
  */
 const RENEW = `
+  WITH mine AS (
+    SELECT l.account_id, l.epoch FROM leases l
+    JOIN unnest($2::text[], $4::bigint[]) AS held(account_id, epoch)
+      ON l.account_id = held.account_id AND l.epoch = held.epoch
+    WHERE l.owner = $1 AND l.expires_at > now()
+      AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = l.account_id)
+    ORDER BY l.account_id
+    FOR NO KEY UPDATE OF l
+  )
   UPDATE leases l SET expires_at = now() + ${TTL}
-  FROM unnest($2::text[], $4::bigint[]) AS held(account_id, epoch)
-  WHERE l.account_id = held.account_id AND l.epoch = held.epoch AND l.owner = $1
-    AND l.expires_at > now()
-    AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = l.account_id)
+  FROM mine
+  WHERE l.account_id = mine.account_id AND l.epoch = mine.epoch AND l.owner = $1 AND l.expires_at > now()
   RETURNING l.account_id, l.epoch`;
 
 /** Notified when a process leaves after releasing its leases: the others run a round at once. */
 export const LEASES_CHANNEL = 'trading_leases';
 
-/** Frees the leases $1 holds at these epochs; the epoch stays, the next owner's is one higher. */
+/**
+ * Frees the leases $1 holds at these epochs; the epoch stays, the next owner's is one higher.
+ * Locked in account order first, as RENEW.
+ */
 const RELEASE = `
+  WITH mine AS (
+    SELECT l.account_id, l.epoch FROM leases l
+    JOIN unnest($2::text[], $3::bigint[]) AS held(account_id, epoch)
+      ON l.account_id = held.account_id AND l.epoch = held.epoch
+    WHERE l.owner = $1
+    ORDER BY l.account_id
+    FOR NO KEY UPDATE OF l
+  )
   UPDATE leases l SET owner = NULL, expires_at = now()
-  FROM unnest($2::text[], $3::bigint[]) AS held(account_id, epoch)
-  WHERE l.account_id = held.account_id AND l.epoch = held.epoch AND l.owner = $1`;
+  FROM mine
+  WHERE l.account_id = mine.account_id AND l.epoch = mine.epoch AND l.owner = $1`;
 
 /**
  * Marks $1 alive for $2 ms and counts the live processes and the accounts. The count reads the

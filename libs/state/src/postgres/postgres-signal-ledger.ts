@@ -173,6 +173,11 @@ export class PostgresSignalLedger implements SignalLedger {
     try {
       outcome = await withRetry(() => this.updateAll(batch));
     } catch (error) {
+      // A value the database refuses (a ticket out of range, say) must fail its own update only.
+      if (batch.length > 1 && isDataError(error)) {
+        for (const update of batch) await this.writeUpdates([update]);
+        return;
+      }
       for (const update of batch) update.reject(error);
       return;
     }
@@ -222,8 +227,8 @@ export class PostgresSignalLedger implements SignalLedger {
         batch.map((u) => u.id),
         batch.map((u) => u.status),
         batch.map((u) => Math.floor(u.at)),
-        batch.map((u) => u.details.reason ?? null),
-        batch.map((u) => u.details.request_id ?? null),
+        batch.map((u) => textValue(u.details.reason)),
+        batch.map((u) => textValue(u.details.request_id)),
         batch.map((u) => u.details.ticket ?? null),
       ],
     );
@@ -361,6 +366,17 @@ async function withRetry<T>(attempt: () => Promise<T>): Promise<T> {
       if (tries >= BATCH_ATTEMPTS || !RETRYABLE_CODES.has(errorCode(error))) throw error;
     }
   }
+}
+
+/** Data exceptions and integrity violations (SQLSTATE classes 22 and 23): the statement's values, not the database. */
+function isDataError(error: unknown): boolean {
+  const code = errorCode(error);
+  return code.startsWith('22') || code.startsWith('23');
+}
+
+/** A text column cannot hold NUL (PostgreSQL refuses the whole statement): it becomes U+FFFD, as in jsonb. */
+function textValue(value: string | undefined): string | null {
+  return value === undefined ? null : value.replaceAll('\u0000', '\uFFFD');
 }
 
 function errorCode(error: unknown): string {
