@@ -152,6 +152,8 @@ async function holdAccountsElsewhere(databaseUrl: string): Promise<{ release: ()
   await store.announce(HOLDER, HOLDER_TTL_MS);
   const held = await store.acquire(HOLDER, ACCOUNTS, HOLDER_TTL_MS);
   if (held.length !== ACCOUNTS) throw new Error(`the holder took ${held.length} of ${ACCOUNTS} accounts`);
+  // A failed renewal is kept for `release` to throw: the run would not have been intake only.
+  let failure: unknown;
   let renewing = Promise.resolve();
   const renew = setInterval(() => {
     renewing = store
@@ -160,12 +162,16 @@ async function holdAccountsElsewhere(databaseUrl: string): Promise<{ release: ()
       .then(({ lost }) => {
         if (lost.length > 0)
           throw new Error(`the holder lost ${lost.length} accounts: the run is not intake only`);
+      })
+      .catch((error: unknown) => {
+        failure ??= error;
       });
   }, 1_000);
   return {
     release: async () => {
       clearInterval(renew);
       await renewing;
+      if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
       await store.release(HOLDER, held);
       await store.leave(HOLDER);
       await pool.end();
