@@ -171,7 +171,10 @@ async function holdAccountsElsewhere(databaseUrl: string): Promise<{ release: ()
     release: async () => {
       clearInterval(renew);
       await renewing;
-      if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
+      if (failure !== undefined)
+        throw failure instanceof Error
+          ? failure
+          : new Error(`the holder's renewal failed: ${JSON.stringify(failure)}`);
       await store.release(HOLDER, held);
       await store.leave(HOLDER);
       await pool.end();
