@@ -223,4 +223,34 @@ describe('SharedAccounts', () => {
     // Today: ['begin (trading)', 'halt'] - it trades for up to a second (the command poll) first.
     expect(log).toEqual(['halt', 'begin (halted)']);
   });
+
+  it('a lease that lapses for a moment while the account is taken on (no onLost) does not leave it held and untraded', async () => {
+    const hold = deferred();
+    const { scheduler, scaleOut, runtimes, shared } = setup(['acc'], { holdRiskLoad: hold.promise });
+    await shared.start();
+    scaleOut.gain('acc', 4);
+    await scheduler.flush();
+    // A slow renewal: the lease's local validity runs out, then the renewal answers and it is
+    // valid again; the ownership manager never dropped it, so no onLost comes.
+    scaleOut.owned.delete('acc');
+    hold.resolve();
+    await scheduler.flush();
+    scaleOut.owned.set('acc', 4);
+    scaleOut.accept('acc', 'sig-after-lapse');
+    await scheduler.advanceAsync(5_000);
+    expect(runtimes.get('acc')?.log).toEqual(['begin (trading)', 'admit sig-after-lapse']);
+  });
+
+  it('an account lost while it is taken on is neither begun nor logged gained', async () => {
+    const hold = deferred();
+    const { scheduler, scaleOut, runtimes, shared } = setup(['acc'], { holdRiskLoad: hold.promise });
+    await shared.start();
+    scaleOut.gain('acc', 4);
+    await scheduler.flush();
+    scaleOut.owned.delete('acc');
+    scaleOut.listener?.onLost({ accountId: 'acc', epoch: 4 }, 'expired');
+    hold.resolve();
+    await scheduler.advanceAsync(5_000);
+    expect(runtimes.get('acc')?.log ?? []).toEqual([]);
+  });
 });

@@ -204,7 +204,12 @@ export class SharedAccounts implements OwnershipListener {
 
   private async adopt(lease: Lease): Promise<void> {
     const id = lease.accountId;
-    if (!this.scaleOut.mayTrade(id) || this.registry.account(id) !== undefined) return;
+    // Lost before or while it is taken on: its drop is queued after this (onLost), so nothing to
+    // do. Not `mayTrade`: a lease whose local validity lapses for a moment while a slow renewal
+    // is in flight comes back without any onLost, and an account skipped then would be held and
+    // renewed, but traded by nobody.
+    const lost = () => this.lostEpoch.get(id) === lease.epoch;
+    if (lost() || this.registry.account(id) !== undefined) return;
     let account = this.accounts.get(id);
     if (account === undefined) {
       // Acquired before this process read its row (an account just put): read the rows now.
@@ -222,7 +227,7 @@ export class SharedAccounts implements OwnershipListener {
       return;
     }
     const state = await this.ports.backend.openAccount(id);
-    if (!this.scaleOut.mayTrade(id)) return;
+    if (lost()) return;
     await this.ports.brokers.adopt(id);
     const runtime = this.ports.build(account, state);
     this.registry.add(runtime);
@@ -249,7 +254,7 @@ export class SharedAccounts implements OwnershipListener {
       return;
     }
     // Lost while it was being taken on (its drop is queued after this): not gained, not begun.
-    if (this.lostEpoch.get(id) === lease.epoch) return;
+    if (lost()) return;
     this.ports.logger.info(
       {
         type: 'ownership_gained',
@@ -324,18 +329,28 @@ export class SharedAccounts implements OwnershipListener {
   /** The account's pending commands, carried out before it trades; a few tries (false: they could not be read). */
   private async commandsCarriedOut(accountId: string): Promise<boolean> {
     for (let attempt = 0; attempt < ADOPT_COMMAND_ATTEMPTS; attempt++) {
-      if (await this.runCommands([accountId])) return true;
+      if (await this.runCommands([accountId], { allCarriedOut: true })) return true;
       await this.ports.scheduler.sleep(ADOPT_COMMAND_RETRY_MS);
     }
     return false;
   }
 
-  /** Carries out the accounts' pending halts and resumes, oldest first; never rejects (false: logged). */
-  private async runCommands(accountIds: readonly string[]): Promise<boolean> {
+  /**
+   * Carries out the accounts' pending halts and resumes, oldest first; never rejects (false:
+   * failed, logged). A command of an account this process may not trade this instant is left for
+   * the next run; with `allCarriedOut` (an account about to trade) that counts as not done.
+   */
+  private async runCommands(
+    accountIds: readonly string[],
+    options: { allCarriedOut: boolean } = { allCarriedOut: false },
+  ): Promise<boolean> {
     try {
       for (const pending of await this.scaleOut.pendingCommands(accountIds)) {
         const runtime = this.registry.account(pending.accountId);
-        if (runtime === undefined || !this.scaleOut.mayTrade(pending.accountId)) continue;
+        if (runtime === undefined || !this.scaleOut.mayTrade(pending.accountId)) {
+          if (options.allCarriedOut) return false;
+          continue;
+        }
         const outcome = await carryOutCommand(runtime, pending.command, this.scaleOut);
         await this.scaleOut.completeCommand(pending, outcome);
       }
