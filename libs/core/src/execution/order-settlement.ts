@@ -245,7 +245,12 @@ export class OrderSettlement {
           const provenAt = phase.unknownSince + this.options.absentAfterMs;
           if (ctx.now < provenAt) {
             if (ctx.stopping) return this.done({ kind: 'unfinished' });
-            if (phase.name === 'later') return this.waitThenList(undefined, provenAt - ctx.now);
+            // Look again soon (a late fill shows up), but conclude nothing before provenAt.
+            const next = Math.min(
+              backoffDelay(this.options.backoff, phase.listFailures++),
+              provenAt - ctx.now,
+            );
+            if (phase.name === 'later') return this.waitThenList(undefined, next);
             if (ctx.now >= phase.deadline) {
               this.phase = {
                 name: 'later',
@@ -256,7 +261,7 @@ export class OrderSettlement {
               };
               return { kind: 'detach' };
             }
-            return this.waitThenList(undefined, Math.min(provenAt, phase.deadline) - ctx.now);
+            return this.waitThenList(undefined, Math.min(next, phase.deadline - ctx.now));
           }
           return this.done({
             kind: 'failed',
@@ -296,7 +301,11 @@ export class OrderSettlement {
             Math.min(this.options.laterMaxDelayMs, backoffDelay(this.options.backoff, phase.listFailures++)),
           );
         const provenAt = phase.unknownSince + this.options.absentAfterMs;
-        if (ctx.now < provenAt) return this.waitThenList(undefined, provenAt - ctx.now);
+        if (ctx.now < provenAt)
+          return this.waitThenList(
+            undefined,
+            Math.min(backoffDelay(this.options.backoff, phase.listFailures++), provenAt - ctx.now),
+          );
         return this.done(phase.unsent);
       }
       default:

@@ -29,7 +29,7 @@ const RESTORED_LIST_RETRIES = 3;
 /** Upper bound on how long the loop waits for an unknown outcome (kept well under the heartbeat's staleness). */
 const MAX_RESOLVE_WAIT_MS = 30_000;
 /**
- * How long after an order's answer was lost a listing without its position proves it absent: a
+ * How long after an order's answer was lost a listing without its position counts as its absence: a
  * busy bridge may still be holding the request (seen under load: listed first, filled after).
  */
 const ABSENT_AFTER_MS = 5_000;
