@@ -471,6 +471,13 @@ describe('scale-out stress: three processes, many accounts, one PostgreSQL, unde
     }
     const statusCounts: Record<string, number> = {};
     for (const row of work.rows) statusCounts[row.status] = (statusCounts[row.status] ?? 0) + 1;
+    /** Why signals failed, by the reason's first words. */
+    const failedReasons: Record<string, number> = {};
+    for (const row of work.rows)
+      if (row.status === 'failed') {
+        const key = (row.reason ?? '').split(/[;:(]/)[0] ?? '';
+        failedReasons[key] = (failedReasons[key] ?? 0) + 1;
+      }
     const lost: string[] = [];
     /** For a few lost (account, signal): the account's lease now, and what each process logged of it. */
     const explainLost = async (examples: readonly string[]) => {
@@ -486,14 +493,21 @@ describe('scale-out stress: three processes, many accounts, one PostgreSQL, unde
            WHERE w.account_id = $1 AND w.signal_id = $2`,
           [account, signal?.split(':')[0]],
         );
-        const logged = members.flatMap((m) =>
-          m.lives.flatMap((life, n) =>
-            life.lines
-              .filter((l) => l.account_id === account)
-              .map((l) => `${m.name}#${n} ${String(l.time)} ${String(l.type ?? '')} ${String(l.msg)}`),
-          ),
-        );
-        explained.push({ example, lease: lease.rows[0], work: work.rows[0], logged: logged.slice(-12) });
+        // Every process's lines about the account, in time order (the last ones say most).
+        const logged = members
+          .flatMap((m) =>
+            m.lives.flatMap((life, n) =>
+              life.lines
+                .filter((l) => l.account_id === account || l.account === account)
+                .map((l) => ({
+                  time: String(l.time),
+                  text: `${m.name}#${n} ${String(l.time)} ${String(l.type ?? '')} ${String(l.msg)}`,
+                })),
+            ),
+          )
+          .sort((a, b) => a.time.localeCompare(b.time))
+          .map((l) => l.text);
+        explained.push({ example, lease: lease.rows[0], work: work.rows[0], logged: logged.slice(-16) });
       }
       return { lost_explained: explained };
     };
@@ -570,6 +584,7 @@ describe('scale-out stress: three processes, many accounts, one PostgreSQL, unde
       drain_ms: drainMs,
       unfinished_after_drain: left,
       work_rows: statusCounts,
+      failed_reasons: failedReasons,
       fills,
       executed_rows: executedRows,
       orders_twice: twice.length,

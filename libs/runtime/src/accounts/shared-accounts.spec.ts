@@ -135,9 +135,21 @@ class FakeScaleOut {
     this.owned.set(accountId, epoch);
     this.listener?.onGained({ accountId, epoch });
   }
+  readAccounts(): Promise<void> {
+    return Promise.resolve();
+  }
+  /** Given up here: as the ownership manager does, the lease is dropped and the loss told. */
+  givenUp: string[] = [];
+  lostElsewhere(accountId: string, epoch: number): void {
+    if (this.owned.get(accountId) !== epoch) return;
+    this.givenUp.push(`${accountId}@${epoch}`);
+    this.owned.delete(accountId);
+    this.listener?.onLost({ accountId, epoch }, 'taken_over');
+  }
 }
 
-function setup(configured: string[], options: { holdRiskLoad?: Promise<void> } = {}) {
+function setup(configured: string[], options: { holdRiskLoad?: Promise<void>; failOpens?: number } = {}) {
+  let failOpens = options.failOpens ?? 0;
   const scheduler = new ManualScheduler(T0);
   const scaleOut = new FakeScaleOut();
   const registry = new AccountRegistry();
@@ -155,7 +167,11 @@ function setup(configured: string[], options: { holdRiskLoad?: Promise<void> } =
       loaded: { problems: [], ledgerTrusted: true, where: 'db', unfinished: [] },
     }) as unknown as AccountState;
   const shared = new SharedAccounts(configs, scaleOut as unknown as ScaleOut, registry, {
-    backend: { ledger: {} as never, openAccount: () => Promise.resolve(state()) },
+    backend: {
+      ledger: {} as never,
+      openAccount: () =>
+        failOpens-- > 0 ? Promise.reject(new Error('Query read timeout')) : Promise.resolve(state()),
+    },
     build: (account) => {
       const runtime = new FakeRuntime(account.id);
       runtimes.set(account.id, runtime);
@@ -195,18 +211,20 @@ describe('SharedAccounts', () => {
     expect(runtimes.get('acc')?.log).toContain('admit sig-1');
   });
 
-  it('an account whose lease this process holds is traded once its row is read here', async () => {
+  it('an account whose lease was taken before its row was read here is given up, and traded once taken again', async () => {
     // The lease was taken in the round that ran before this process read the new row (PUT).
     const { scheduler, scaleOut, registry, configs, shared } = setup([]);
     await shared.start();
     scaleOut.gain('new-acc', 1);
     await scheduler.flush();
     expect(registry.account('new-acc')).toBeUndefined();
-    // The next read of the rows (2 s later at most) brings the account.
+    // Held but not tradable here, it is given up rather than renewed for nobody.
+    expect(scaleOut.givenUp).toEqual(['new-acc@1']);
+    // The next read of the rows (2 s later at most) brings the account; the lease, free again,
+    // is taken at the next epoch (by this process here) and the account trades.
     configs.replace([accountConfig('new-acc')]);
+    scaleOut.gain('new-acc', 2);
     await scheduler.advanceAsync(10_000);
-    // It still holds (and renews) the lease: nobody else may trade it, so this one must.
-    expect(scaleOut.mayTrade('new-acc')).toBe(true);
     expect(registry.account('new-acc')).toBeDefined();
   });
 
@@ -252,5 +270,18 @@ describe('SharedAccounts', () => {
     hold.resolve();
     await scheduler.advanceAsync(5_000);
     expect(runtimes.get('acc')?.log ?? []).toEqual([]);
+  });
+
+  it('an account whose opening fails (a database query timeout) is given up, not held untraded; taken again, it trades', async () => {
+    const { scheduler, scaleOut, runtimes, shared } = setup(['acc'], { failOpens: 1 });
+    await shared.start();
+    scaleOut.gain('acc', 5);
+    await scheduler.advanceAsync(1_000);
+    expect(scaleOut.givenUp).toEqual(['acc@5']);
+    expect(scaleOut.mayTrade('acc')).toBe(false);
+    scaleOut.gain('acc', 6);
+    scaleOut.accept('acc', 'sig-1');
+    await scheduler.advanceAsync(5_000);
+    expect(runtimes.get('acc')?.log).toEqual(['begin (trading)', 'admit sig-1']);
   });
 });

@@ -212,8 +212,13 @@ export class SharedAccounts implements OwnershipListener {
     if (lost() || this.registry.account(id) !== undefined) return;
     let account = this.accounts.get(id);
     if (account === undefined) {
-      // Acquired before this process read its row (an account just put): read the rows now.
-      await this.scaleOut.readAccounts();
+      // Acquired before this process read its row (an account just put): read the rows now (a
+      // failed read leaves it unknown here, so it is given up below).
+      await this.scaleOut
+        .readAccounts()
+        .catch((error: unknown) =>
+          this.ports.logger.warn({ err: error, account_id: id }, 'could not read the accounts'),
+        );
       account = this.accounts.get(id);
     }
     if (account === undefined) {
@@ -226,9 +231,19 @@ export class SharedAccounts implements OwnershipListener {
       this.scaleOut.lostElsewhere(id, lease.epoch, 'database');
       return;
     }
-    const state = await this.ports.backend.openAccount(id);
-    if (lost()) return;
-    await this.ports.brokers.adopt(id);
+    let state: AccountState;
+    try {
+      state = await this.ports.backend.openAccount(id);
+      if (lost()) return;
+      await this.ports.brokers.adopt(id);
+    } catch (error) {
+      // A database too slow or gone (a query timeout): held but not opened, it would be renewed
+      // and traded by nobody. Given up, another process (or this one, later) takes it.
+      this.ports.logger.error({ err: error, account_id: id }, 'could not open the account; giving it up');
+      await this.ports.brokers.release(id);
+      this.scaleOut.lostElsewhere(id, lease.epoch, 'database');
+      return;
+    }
     const runtime = this.ports.build(account, state);
     this.registry.add(runtime);
     this.pickup.adopted(
@@ -264,14 +279,16 @@ export class SharedAccounts implements OwnershipListener {
       },
       `ownership_gained: account ${id} at epoch ${lease.epoch}`,
     );
-    runtime
-      .begin()
-      .catch((error: unknown) =>
-        this.ports.logger.error(
-          { err: error, account_id: id },
-          'account start failed after its latch was loaded',
-        ),
+    runtime.begin().catch((error: unknown) => {
+      this.ports.logger.error(
+        { err: error, account_id: id },
+        'account start failed after its latch was loaded; giving it up',
       );
+      // Not begun, it would be held and traded by nobody; unless it was dropped meanwhile.
+      this.serially(id, async () => {
+        if (this.registry.account(id) === runtime) await this.giveUp(runtime, lease);
+      });
+    });
   }
 
   /** An account taken on that cannot trade here: undone, and its lease given up for another process. */
