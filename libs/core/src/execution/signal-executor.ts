@@ -33,6 +33,9 @@ const MAX_RESOLVE_WAIT_MS = 30_000;
  * busy bridge may still be holding the request (seen under load: listed first, filled after).
  */
 const ABSENT_AFTER_MS = 5_000;
+/** Waits between tries of an outcome's ledger write: from 200 ms, doubling, at most 5 s. */
+const OUTCOME_RETRY_BASE_MS = 200;
+const OUTCOME_RETRY_MAX_MS = 5_000;
 
 export interface SignalExecutorSettings {
   magic: number;
@@ -427,6 +430,9 @@ export class SignalExecutor {
    * Write how a signal ended to the ledger and publish its event once that is on disk, without
    * holding up the next signal of the instrument: the broker's answer is already final, and a
    * crash before the write only means the restart asks the broker again with the same request id.
+   * A failed write is tried again until it is written or this account stops here: while the
+   * process goes on trading the account, nothing else would ever end the signal (a shared
+   * account's lease lapsing for a moment refuses writes, then holds again).
    */
   private writeOutcome(
     id: string,
@@ -435,13 +441,29 @@ export class SignalExecutor {
     details: Omit<SignalLedgerRecord, 'id' | 'status' | 'at'>,
     publish?: () => void,
   ): void {
-    const write = this.ports.ledger
-      .update(id, status, at, details)
-      .then(() => publish?.())
-      .catch((error: unknown) =>
-        this.ports.logger.error({ err: error, signal_id: id, status }, 'could not record how a signal ended'),
-      )
-      .finally(() => this.pendingOutcomes.delete(write));
+    const write = (async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.ports.ledger.update(id, status, at, details);
+          publish?.();
+          return;
+        } catch (error) {
+          const stopped = this.stopped.signal.aborted;
+          if (attempt === 0 || stopped)
+            this.ports.logger.error(
+              { err: error, signal_id: id, status },
+              stopped
+                ? 'could not record how a signal ended; the account stopped here, so its next start or owner settles it'
+                : 'could not record how a signal ended; trying again',
+            );
+          if (stopped) return;
+          await this.ports.scheduler.sleep(
+            Math.min(OUTCOME_RETRY_MAX_MS, OUTCOME_RETRY_BASE_MS * 2 ** attempt),
+            this.stopped.signal,
+          );
+        }
+      }
+    })().finally(() => this.pendingOutcomes.delete(write));
     this.pendingOutcomes.add(write);
   }
 }

@@ -29,6 +29,8 @@ export class DurableState {
   failNextSaves = 0;
   /** How long a `riskState.save` takes (an fsync on a slow disk), in scheduler time. */
   saveDelayMs = 0;
+  /** The next `ledger.update` calls fail (a shared account's lease lapsed for a moment, a full disk). */
+  failNextLedgerUpdates = 0;
 }
 
 /**
@@ -101,6 +103,10 @@ export class ProcessPorts {
       }),
     update: (_accountId: string, id: string, status: SignalStatus, at: number, details = {}) =>
       this.call('ledger.update', () => {
+        if (this.durable.failNextLedgerUpdates > 0) {
+          this.durable.failNextLedgerUpdates--;
+          throw new Error('ledger write refused');
+        }
         const records = this.durable.ledger.get(id) ?? [];
         records.push({ id, status, at, ...details });
         this.durable.ledger.set(id, records);
