@@ -1,123 +1,45 @@
-import type { Position } from '../broker/broker-types';
-import { silentLogger } from '../logging/core-logger.port';
-import type { TradeSignal } from '../signals/trade-signal';
-import { DurableState, ProcessPorts } from '../testing/memory-ports';
-import { VirtualBroker } from '../testing/virtual-broker';
-import { ManualScheduler } from '../time/scheduler';
+import {
+  drive,
+  executorProcesses,
+  fillOrderOf,
+  signalEndings,
+  signalFixture,
+} from '../testing/signal-executor-harness';
 import { openRequestId } from './request-ids';
-import { SignalExecutor, type OpenGate } from './signal-executor';
 
 /**
  * The executor's side of "never failed while an order may exist", in virtual time: an order the
  * bridge fills a while after its answer was lost, a stop before absence is proven, a restored
  * signal whose sending got no answer at all, and a loop whose wait is shorter than the proof.
  */
-const MAGIC = 19019;
-
-function gate(): OpenGate {
-  return {
-    isHalted: () => false,
-    haltCount: () => 0,
-    openRefusal: () => null,
-    closedPositionWithRequestId: () => undefined,
-    noteOpened: () => undefined,
-    noteClosed: () => undefined,
-  };
-}
-
-function setUp(heartbeatStaleAfterMs = 60_000) {
-  const scheduler = new ManualScheduler();
-  const broker = new VirtualBroker(scheduler);
-  const durable = new DurableState();
-  /** One process (or owner): its own ports and stop; the broker and the durable state outlive it. */
-  const start = () => {
-    let stopping = false;
-    const ports = new ProcessPorts(durable, scheduler);
-    const executor = new SignalExecutor(
-      {
-        magic: MAGIC,
-        sizing: { mode: 'multiplier', value: 1 },
-        maxVolume: 100,
-        maxOrdersPerSecond: 50,
-        maxAgeMs: 300_000,
-        heartbeatStaleAfterMs,
-        retry: { maxRetries: 2, baseDelayMs: 50, maxDelayMs: 2_000, random: () => 0.5 },
-      },
-      {
-        broker,
-        ledger: ports.accountLedger,
-        events: ports.eventSink,
-        gate: gate(),
-        scheduler,
-        clock: scheduler,
-        logger: silentLogger,
-        stopping: () => stopping,
-      },
-    );
-    const stop = () => {
-      stopping = true;
-      executor.stop();
-    };
-    return { executor, ports, stop };
-  };
-  return { scheduler, broker, durable, start };
-}
-
-const signal = (id: string, at: number, extra: Partial<TradeSignal> = {}): TradeSignal => ({
-  id,
-  instrument: 'EURUSD',
-  side: 'buy',
-  volume: 0.1,
-  createdAtMs: at,
-  receivedAtMs: at,
-  source: 'test',
-  ...extra,
-});
-
-async function drive(scheduler: ManualScheduler, work: Promise<unknown>, limitMs = 120_000): Promise<void> {
-  let done = false;
-  void work.finally(() => (done = true));
-  for (let t = 0; t < limitMs && !done; t += 10) await scheduler.advanceAsync(10);
-  await work;
-}
-
-const endings = (ports: ProcessPorts, id: string) =>
-  ports.events
-    .filter((e) => 'signal_id' in e.payload && e.payload.signal_id === id)
-    .filter((e) => e.type === 'trade_executed' || e.type === 'trade_failed' || e.type === 'signal_rejected');
-
-/** The position of the signal's order, as the bridge fills it (by its comment). */
-const fills = (broker: VirtualBroker, id: string): Position =>
-  broker.addPosition({ symbol: 'EURUSD', magic: MAGIC, comment: openRequestId(id).slice(0, 26) });
-
 describe('settlement: absence proven only after the proof time (virtual time)', () => {
   it('an order the busy bridge fills 3 s after its answers were lost is executed, not failed, within the loop', async () => {
-    const { scheduler, broker, start } = setUp();
+    const { scheduler, broker, start } = executorProcesses();
     const { executor, ports } = start();
     const at = scheduler.now();
     broker.failNext('open', { kind: 'unknown_outcome', executeFirst: false }, 3);
-    scheduler.after(3_000, () => void fills(broker, 'late-1'));
-    await drive(scheduler, executor.execute(signal('late-1', at), { allowed: true }));
+    scheduler.after(3_000, () => void fillOrderOf(broker, 'late-1'));
+    await drive(scheduler, executor.execute(signalFixture('late-1', at), { allowed: true }));
     // Settled in the loop: it waited for the proof, not for the 30 s bound.
     expect(scheduler.now() - at).toBeLessThan(10_000);
     await drive(scheduler, executor.flushOutcomes());
-    expect(endings(ports, 'late-1').map((e) => e.type)).toEqual(['trade_executed']);
+    expect(signalEndings(ports, 'late-1').map((e) => e.type)).toEqual(['trade_executed']);
     expect(broker.open.size).toBe(1);
     expect(new Set(broker.ordersSent())).toEqual(new Set([openRequestId('late-1')]));
   });
 
   it('a stop before absence is proven leaves it unfinished; the next owner finds the late fill without sending', async () => {
-    const { scheduler, broker, durable, start } = setUp();
+    const { scheduler, broker, durable, start } = executorProcesses();
     const first = start();
     const at = scheduler.now();
-    await first.ports.ledger.claim(signal('late-2', at), { accepted: ['default'], rejected: [] }, at);
+    await first.ports.ledger.claim(signalFixture('late-2', at), { accepted: ['default'], rejected: [] }, at);
     broker.failNext('open', { kind: 'unknown_outcome', executeFirst: false }, 3);
-    scheduler.after(3_000, () => void fills(broker, 'late-2'));
+    scheduler.after(3_000, () => void fillOrderOf(broker, 'late-2'));
     scheduler.after(1_000, () => first.stop());
-    await drive(scheduler, first.executor.execute(signal('late-2', at), { allowed: true }));
+    await drive(scheduler, first.executor.execute(signalFixture('late-2', at), { allowed: true }));
     await drive(scheduler, first.executor.flushOutcomes());
     expect(scheduler.now() - at).toBeLessThan(3_000);
-    expect(endings(first.ports, 'late-2')).toEqual([]);
+    expect(signalEndings(first.ports, 'late-2')).toEqual([]);
     expect(durable.ledger.get('late-2')?.at(-1)?.status).toBe('accepted');
 
     await scheduler.advanceAsync(3_000);
@@ -125,25 +47,30 @@ describe('settlement: absence proven only after the proof time (virtual time)', 
     const next = start();
     await drive(
       scheduler,
-      next.executor.execute(signal('late-2', at, { restoredAtMs: scheduler.now() }), { allowed: true }),
+      next.executor.execute(signalFixture('late-2', at, { restoredAtMs: scheduler.now() }), {
+        allowed: true,
+      }),
     );
     await drive(scheduler, next.executor.flushOutcomes());
-    expect(endings(next.ports, 'late-2').map((e) => e.type)).toEqual(['trade_executed']);
+    expect(signalEndings(next.ports, 'late-2').map((e) => e.type)).toEqual(['trade_executed']);
     expect(broker.ordersSent()).toHaveLength(sent);
     expect(broker.open.size).toBe(1);
   });
 
   it('restored, positions not listable, its sending never reaches the bridge: found by listing, executed once, no execution time', async () => {
-    const { scheduler, broker, start } = setUp();
+    const { scheduler, broker, start } = executorProcesses();
     const { executor, ports } = start();
     const at = scheduler.now();
-    fills(broker, 'r-1'); // the earlier owner's order filled
+    fillOrderOf(broker, 'r-1'); // the earlier owner's order filled
     // 4 failed listings of the restored phase (1 + 3 retries), then 2 more after the sending.
     broker.failNext('positions', { kind: 'transient', code: 'circuit_open' }, 6);
     broker.failNext('open', { kind: 'transient', code: 'circuit_open' }, 3);
-    await drive(scheduler, executor.execute(signal('r-1', at, { restoredAtMs: at }), { allowed: true }));
+    await drive(
+      scheduler,
+      executor.execute(signalFixture('r-1', at, { restoredAtMs: at }), { allowed: true }),
+    );
     await drive(scheduler, executor.flushOutcomes());
-    const ending = endings(ports, 'r-1');
+    const ending = signalEndings(ports, 'r-1');
     expect(ending.map((e) => e.type)).toEqual(['trade_executed']);
     // Not this owner's order: no execution time is claimed for it.
     expect(ending[0]?.payload).toMatchObject({ execution_time_ms: 0 });
@@ -152,16 +79,16 @@ describe('settlement: absence proven only after the proof time (virtual time)', 
 
   it('a loop wait shorter than the proof: the loop goes on, and the signal fails once behind it, not before the proof time', async () => {
     // HEARTBEAT_STALE_AFTER_MS 4 s: the loop waits at most 2 s for an unknown outcome.
-    const { scheduler, broker, start } = setUp(4_000);
+    const { scheduler, broker, start } = executorProcesses({ heartbeatStaleAfterMs: 4_000 });
     const { executor, ports } = start();
     const at = scheduler.now();
     broker.failNext('open', { kind: 'unknown_outcome', executeFirst: false }, 3);
-    await drive(scheduler, executor.execute(signal('absent-1', at), { allowed: true }));
+    await drive(scheduler, executor.execute(signalFixture('absent-1', at), { allowed: true }));
     const loopFreeAfter = scheduler.now() - at;
     expect(loopFreeAfter).toBeLessThan(3_000);
-    expect(endings(ports, 'absent-1')).toEqual([]);
+    expect(signalEndings(ports, 'absent-1')).toEqual([]);
     await drive(scheduler, executor.flushOutcomes());
-    const ending = endings(ports, 'absent-1');
+    const ending = signalEndings(ports, 'absent-1');
     expect(ending.map((e) => e.type)).toEqual(['trade_failed']);
     expect(ending[0]?.payload).toMatchObject({
       reason: expect.stringContaining('no position carries its request id'),

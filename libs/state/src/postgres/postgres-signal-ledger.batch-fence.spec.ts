@@ -1,51 +1,25 @@
 import { OwnershipLostError } from '@app/core';
-import { Pool, type PoolClient } from 'pg';
-import { PostgresStateBackend } from './postgres-state-backend';
+import type { Pool, PoolClient } from 'pg';
+import type { PostgresStateBackend } from './postgres-state-backend';
 import {
   PG_T0 as T0,
-  backendFor,
-  holdLease,
-  migratedDatabase,
-  pgSignal as signal,
+  leasedAccountsWithSignal,
+  outcome,
+  throwawayPostgresPerSuite,
+  untilWaitingOnLocks,
 } from './postgres-state-backend.test-helpers';
-import { startThrowawayPostgres, type ThrowawayPostgres } from './testing/throwaway-postgres';
 
 const ME = 'process-me';
 const EPOCH = 5;
 const ACCOUNTS = ['acct-1', 'acct-2', 'acct-3', 'acct-4'];
 
-/** Asks `condition` again until it holds (each ask is a round trip to the database, so no busy spin). */
-async function until(condition: () => Promise<boolean>, attempts = 5_000): Promise<void> {
-  for (let i = 0; i < attempts; i++) if (await condition()) return;
-  throw new Error(`condition not met after ${attempts} attempts`);
-}
-
-/** The ledger's updates in the order they settle: 'written' or the error. */
-function outcome(update: Promise<void>): Promise<unknown> {
-  return update.then(
-    () => 'written',
-    (error: unknown) => error,
-  );
-}
-
 describe('PostgresSignalLedger: the fence of a batch of updates', () => {
-  let server: ThrowawayPostgres;
+  const server = throwawayPostgresPerSuite();
   let pool: Pool;
   let backend: PostgresStateBackend;
 
-  beforeAll(async () => {
-    server = await startThrowawayPostgres();
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-  });
-
   beforeEach(async () => {
-    pool = new Pool({ connectionString: await migratedDatabase(server), max: 4 });
-    for (const account of ACCOUNTS) await holdLease(pool, account, ME, EPOCH);
-    backend = backendFor(pool, ME, new Map(ACCOUNTS.map((account) => [account, EPOCH])));
-    await backend.ledger.claim(signal('s-1'), { accepted: ACCOUNTS, rejected: [] }, T0);
+    ({ pool, backend } = await leasedAccountsWithSignal(server(), ME, EPOCH, ACCOUNTS));
   });
 
   afterEach(async () => {
@@ -60,14 +34,7 @@ describe('PostgresSignalLedger: the fence of a batch of updates', () => {
       )
     ).rows[0]?.status;
 
-  const waitingOnALock = () =>
-    until(async () => {
-      const waiting = await pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-         WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-      );
-      return (waiting.rows[0]?.n ?? 0) > 0;
-    });
+  const waitingOnALock = () => untilWaitingOnLocks(pool);
 
   /** A transaction of its own on one connection, rolled back if the test left it open. */
   async function inTransaction(run: (client: PoolClient) => Promise<void>): Promise<void> {

@@ -1,14 +1,13 @@
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { PostgresLeaseStore } from './postgres-lease-store';
-import { PostgresStateBackend } from './postgres-state-backend';
+import type { PostgresStateBackend } from './postgres-state-backend';
 import {
   PG_T0 as T0,
-  backendFor,
-  holdLease,
-  migratedDatabase,
-  pgSignal as signal,
+  leasedAccountsWithSignal,
+  outcome,
+  throwawayPostgresPerSuite,
+  untilWaitingOnLocks,
 } from './postgres-state-backend.test-helpers';
-import { startThrowawayPostgres, type ThrowawayPostgres } from './testing/throwaway-postgres';
 
 /**
  * The group-committed ledger updates beside what else locks lease rows and what the database
@@ -19,36 +18,13 @@ const ME = 'process-me';
 const EPOCH = 5;
 const ACCOUNTS = ['acct-1', 'acct-2', 'acct-3', 'acct-4'];
 
-async function until(condition: () => Promise<boolean>, attempts = 5_000): Promise<void> {
-  for (let i = 0; i < attempts; i++) if (await condition()) return;
-  throw new Error(`condition not met after ${attempts} attempts`);
-}
-
-function outcome(update: Promise<unknown>): Promise<unknown> {
-  return update.then(
-    () => 'written',
-    (error: unknown) => error,
-  );
-}
-
 describe('PostgresSignalLedger batch: bad values and lock order', () => {
-  let server: ThrowawayPostgres;
+  const server = throwawayPostgresPerSuite();
   let pool: Pool;
   let backend: PostgresStateBackend;
 
-  beforeAll(async () => {
-    server = await startThrowawayPostgres();
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-  });
-
   beforeEach(async () => {
-    pool = new Pool({ connectionString: await migratedDatabase(server), max: 4 });
-    for (const account of ACCOUNTS) await holdLease(pool, account, ME, EPOCH);
-    backend = backendFor(pool, ME, new Map(ACCOUNTS.map((account) => [account, EPOCH])));
-    await backend.ledger.claim(signal('s-1'), { accepted: ACCOUNTS, rejected: [] }, T0);
+    ({ pool, backend } = await leasedAccountsWithSignal(server(), ME, EPOCH, ACCOUNTS));
   });
 
   afterEach(async () => {
@@ -126,13 +102,5 @@ describe('PostgresSignalLedger batch: bad values and lock order', () => {
   });
 
   /** Until `n` statements of this database wait on a lock. */
-  async function waitingOnLocks(n: number): Promise<void> {
-    await until(async () => {
-      const waiting = await pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-         WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-      );
-      return (waiting.rows[0]?.n ?? 0) >= n;
-    });
-  }
+  const waitingOnLocks = (n: number) => untilWaitingOnLocks(pool, n);
 });

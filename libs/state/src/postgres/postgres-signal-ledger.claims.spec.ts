@@ -8,8 +8,8 @@ import {
   holdLease,
   migratedDatabase,
   pgSignal as signal,
+  throwawayPostgresPerSuite,
 } from './postgres-state-backend.test-helpers';
-import { startThrowawayPostgres, type ThrowawayPostgres } from './testing/throwaway-postgres';
 
 const A = 'acct-a';
 const B = 'acct-b';
@@ -17,7 +17,7 @@ const C = 'acct-c';
 const forA = { accepted: [A], rejected: [] };
 
 describe('PostgresSignalLedger: claims from several processes', () => {
-  let server: ThrowawayPostgres;
+  const server = throwawayPostgresPerSuite();
   let url: string;
   let poolA: Pool;
   let poolB: Pool;
@@ -25,16 +25,8 @@ describe('PostgresSignalLedger: claims from several processes', () => {
   let processA: PostgresStateBackend;
   let processB: PostgresStateBackend;
 
-  beforeAll(async () => {
-    server = await startThrowawayPostgres();
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-  });
-
   beforeEach(async () => {
-    url = await migratedDatabase(server);
+    url = await migratedDatabase(server());
     poolA = new Pool({ connectionString: url, max: 4 });
     poolB = new Pool({ connectionString: url, max: 4 });
     processA = backendFor(poolA, 'process-a', new Map([[A, 1]]));

@@ -5,10 +5,12 @@ import {
   PG_T0 as T0,
   backendFor,
   holdLease,
-  migratedDatabase,
+  leasedAccountsWithSignal,
+  outcome,
   pgSignal as signal,
+  throwawayPostgresPerSuite,
+  untilWaitingOnLocks,
 } from './postgres-state-backend.test-helpers';
-import { startThrowawayPostgres, type ThrowawayPostgres } from './testing/throwaway-postgres';
 
 const ME = 'process-me';
 const ACCOUNT = 'acct-1';
@@ -22,31 +24,14 @@ const saved: RiskState = {
   halt: null,
 };
 
-/** Asks `condition` again until it holds (each ask is a round trip to the database, so no busy spin). */
-async function until(condition: () => Promise<boolean>, attempts = 5_000): Promise<void> {
-  for (let i = 0; i < attempts; i++) if (await condition()) return;
-  throw new Error(`condition not met after ${attempts} attempts`);
-}
-
 describe('PostgresStateBackend: fenced writes', () => {
-  let server: ThrowawayPostgres;
+  const server = throwawayPostgresPerSuite();
   let pool: Pool;
   let backend: PostgresStateBackend;
   let account: AccountState;
 
-  beforeAll(async () => {
-    server = await startThrowawayPostgres();
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-  });
-
   beforeEach(async () => {
-    pool = new Pool({ connectionString: await migratedDatabase(server), max: 4 });
-    await holdLease(pool, ACCOUNT, ME, EPOCH);
-    backend = backendFor(pool, ME, new Map([[ACCOUNT, EPOCH]]));
-    await backend.ledger.claim(signal('s-1'), { accepted: [ACCOUNT], rejected: [] }, T0);
+    ({ pool, backend } = await leasedAccountsWithSignal(server(), ME, EPOCH, [ACCOUNT]));
     account = await backend.openAccount(ACCOUNT);
     await account.riskState.save(saved);
     await account.audit.append({ at: T0, action: 'started' });
@@ -124,18 +109,9 @@ describe('PostgresStateBackend: fenced writes', () => {
         `UPDATE leases SET owner = 'process-new', epoch = epoch + 1 WHERE account_id = $1`,
         [ACCOUNT],
       );
-      const write = account.audit.append({ at: T0 + 1, action: 'halted' }).then(
-        () => 'written',
-        (error: unknown) => error,
-      );
+      const write = outcome(account.audit.append({ at: T0 + 1, action: 'halted' }));
       // Only once the write waits on the lease row does the takeover commit.
-      await until(async () => {
-        const waiting = await pool.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-           WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-        );
-        return (waiting.rows[0]?.n ?? 0) > 0;
-      });
+      await untilWaitingOnLocks(pool);
       await takeover.query('COMMIT');
       expect(await write).toBeInstanceOf(OwnershipLostError);
     } finally {

@@ -2,7 +2,7 @@ import type { TradeSignal } from '@app/core';
 import { Pool } from 'pg';
 import { migrate } from './migrations';
 import { PostgresStateBackend } from './postgres-state-backend';
-import type { ThrowawayPostgres } from './testing/throwaway-postgres';
+import { startThrowawayPostgres, type ThrowawayPostgres } from './testing/throwaway-postgres';
 
 /** Shared by the PostgreSQL state specs: a fixed time and a valid signal around it. */
 export const PG_T0 = Date.UTC(2026, 10, 30, 9, 0, 0);
@@ -17,6 +17,25 @@ export function pgSignal(id: string, extra: Partial<TradeSignal> = {}): TradeSig
     receivedAtMs: PG_T0,
     source: 'inbox',
     ...extra,
+  };
+}
+
+/**
+ * A throwaway PostgreSQL server for the tests of the enclosing `describe`: started before them,
+ * stopped after them. Returns its getter (the server exists only once `beforeAll` ran).
+ */
+export function throwawayPostgresPerSuite(): () => ThrowawayPostgres {
+  let server: ThrowawayPostgres | undefined;
+  beforeAll(async () => {
+    server = await startThrowawayPostgres();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => {
+    if (server === undefined)
+      throw new Error('the throwaway PostgreSQL server is not started (ask in a test or a hook)');
+    return server;
   };
 }
 
@@ -49,4 +68,46 @@ export function backendFor(
   epochs: ReadonlyMap<string, number>,
 ): PostgresStateBackend {
   return new PostgresStateBackend({ pool, processId, epochOf: (accountId) => epochs.get(accountId) });
+}
+
+/**
+ * A pool (4 connections) on a fresh, migrated database of `server` where `owner` holds each of
+ * `accounts` at `epoch`, and `owner`'s backend, with the signal `s-1` claimed for all of them.
+ */
+export async function leasedAccountsWithSignal(
+  server: ThrowawayPostgres,
+  owner: string,
+  epoch: number,
+  accounts: readonly string[],
+): Promise<{ pool: Pool; backend: PostgresStateBackend }> {
+  const pool = new Pool({ connectionString: await migratedDatabase(server), max: 4 });
+  for (const account of accounts) await holdLease(pool, account, owner, epoch);
+  const backend = backendFor(pool, owner, new Map(accounts.map((account) => [account, epoch])));
+  await backend.ledger.claim(pgSignal('s-1'), { accepted: [...accounts], rejected: [] }, PG_T0);
+  return { pool, backend };
+}
+
+/** What a write settled to, without throwing: 'written', or the error it was refused with. */
+export function outcome(write: Promise<unknown>): Promise<unknown> {
+  return write.then(
+    () => 'written',
+    (error: unknown) => error,
+  );
+}
+
+/** Asks `condition` again until it holds (each ask is a round trip to the database, so no busy spin). */
+async function until(condition: () => Promise<boolean>, attempts = 5_000): Promise<void> {
+  for (let i = 0; i < attempts; i++) if (await condition()) return;
+  throw new Error(`condition not met after ${attempts} attempts`);
+}
+
+/** Until at least `n` statements of `pool`'s database wait on a lock. */
+export function untilWaitingOnLocks(pool: Pool, n = 1): Promise<void> {
+  return until(async () => {
+    const waiting = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+    );
+    return (waiting.rows[0]?.n ?? 0) >= n;
+  });
 }
