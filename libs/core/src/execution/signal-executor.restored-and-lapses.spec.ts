@@ -139,4 +139,28 @@ describe('SignalExecutor: restored signals and lease lapses (virtual time)', () 
     expect(broker.open.size).toBe(1);
     expect(signalEndings(ports, 'r-held').map((e) => e.type)).toEqual(['trade_executed']);
   });
+
+  it('an outcome whose ledger write is refused for a moment (a lease lapse) is written once it can be, and published once', async () => {
+    const { scheduler, durable, start } = executorProcesses({ shuttingDown: () => false });
+    const { ports, executor } = start();
+    durable.failNextLedgerUpdates = 3;
+    await drive(scheduler, executor.execute(signalFixture('w-1', scheduler.now()), { allowed: true }));
+    await drive(scheduler, executor.flushOutcomes(), 60_000);
+    expect(durable.ledger.get('w-1')?.map((record) => record.status)).toEqual(['executed']);
+    expect(signalEndings(ports, 'w-1').map((e) => e.type)).toEqual(['trade_executed']);
+  });
+
+  it('an outcome write still refused when the account stops here is left to the next owner, not retried for ever', async () => {
+    const { scheduler, durable, start } = executorProcesses({ shuttingDown: () => false });
+    const process = start();
+    durable.failNextLedgerUpdates = 1_000;
+    await drive(
+      scheduler,
+      process.executor.execute(signalFixture('w-2', scheduler.now()), { allowed: true }),
+    );
+    scheduler.after(2_000, () => process.stop());
+    await drive(scheduler, process.executor.flushOutcomes(), 60_000);
+    expect(durable.ledger.get('w-2')).toBeUndefined();
+    expect(signalEndings(process.ports, 'w-2')).toEqual([]);
+  });
 });
