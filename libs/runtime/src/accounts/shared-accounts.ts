@@ -240,8 +240,11 @@ export class SharedAccounts implements OwnershipListener {
       // A database too slow or gone (a query timeout): held but not opened, it would be renewed
       // and traded by nobody. Given up, another process (or this one, later) takes it.
       this.ports.logger.error({ err: error, account_id: id }, 'could not open the account; giving it up');
-      await this.ports.brokers.release(id);
-      this.scaleOut.lostElsewhere(id, lease.epoch, 'database');
+      try {
+        await this.ports.brokers.release(id);
+      } finally {
+        this.scaleOut.lostElsewhere(id, lease.epoch, 'database');
+      }
       return;
     }
     const runtime = this.ports.build(account, state);
@@ -296,8 +299,12 @@ export class SharedAccounts implements OwnershipListener {
     this.registry.remove(lease.accountId);
     this.pickup.dropped(lease.accountId);
     runtime.stop();
-    await this.ports.brokers.release(lease.accountId);
-    this.scaleOut.lostElsewhere(lease.accountId, lease.epoch, 'database');
+    try {
+      await this.ports.brokers.release(lease.accountId);
+    } finally {
+      // Also when the release fails: kept, the lease would be renewed for nobody.
+      this.scaleOut.lostElsewhere(lease.accountId, lease.epoch, 'database');
+    }
   }
 
   private async drop(accountId: string): Promise<void> {
