@@ -25,6 +25,8 @@ const HALTED_POLL_MS = 1_000;
 /** Reads of an account's pending commands before it trades, and the wait between them. */
 const ADOPT_COMMAND_ATTEMPTS = 5;
 const ADOPT_COMMAND_RETRY_MS = 200;
+/** The wait before an account whose opening failed is taken on again. */
+const ADOPT_RETRY_MS = 2_000;
 /** The backstop when a command's notification is lost. */
 const COMMAND_POLL_MS = 1_000;
 
@@ -238,13 +240,13 @@ export class SharedAccounts implements OwnershipListener {
       await this.ports.brokers.adopt(id);
     } catch (error) {
       // A database too slow or gone (a query timeout): held but not opened, it would be renewed
-      // and traded by nobody. Given up, another process (or this one, later) takes it.
-      this.ports.logger.error({ err: error, account_id: id }, 'could not open the account; giving it up');
-      try {
-        await this.ports.brokers.release(id);
-      } finally {
-        this.scaleOut.lostElsewhere(id, lease.epoch, 'database');
-      }
+      // and traded by nobody. Tried again shortly while the lease holds (giving it up would only
+      // move the same load to another process); a database that stays gone ends the lease.
+      this.ports.logger.error({ err: error, account_id: id }, 'could not open the account; trying again');
+      await this.ports.brokers.release(id);
+      this.ports.scheduler.after(ADOPT_RETRY_MS, () => {
+        if (!lost()) this.onGained(lease);
+      });
       return;
     }
     const runtime = this.ports.build(account, state);
