@@ -154,7 +154,7 @@ export class PostgresSignalLedger implements SignalLedger {
     const keys = new Set<string>();
     let size = 0;
     for (const update of this.updates) {
-      const key = `${update.accountId}\u0000${update.id}`;
+      const key = pairKey(update.accountId, update.id);
       if (keys.has(key) || size >= MAX_UPDATES_PER_BATCH) break;
       keys.add(key);
       size++;
@@ -182,9 +182,9 @@ export class PostgresSignalLedger implements SignalLedger {
       return;
     }
     for (const update of batch) {
-      if (!outcome.held.has(`${update.accountId}\u0000${update.epoch}`))
+      if (!outcome.held.has(pairKey(update.accountId, update.epoch)))
         update.reject(this.fence.refusedInBatch(update.accountId));
-      else if (!outcome.written.has(`${update.accountId}\u0000${update.id}`))
+      else if (!outcome.written.has(pairKey(update.accountId, update.id)))
         update.reject(new Error(`signal ${update.id} was never claimed for account ${update.accountId}`));
       else update.resolve();
     }
@@ -235,7 +235,7 @@ export class PostgresSignalLedger implements SignalLedger {
     const held = new Set<string>();
     const written = new Set<string>();
     for (const row of result.rows)
-      (row.kind === 'held' ? held : written).add(`${row.account_id}\u0000${row.what}`);
+      (row.kind === 'held' ? held : written).add(pairKey(row.account_id, row.what));
     return { held, written };
   }
 
@@ -261,7 +261,7 @@ export class PostgresSignalLedger implements SignalLedger {
       else firsts.set(claim.signal.id, claim);
     let claimed: Set<string>;
     try {
-      claimed = await this.insertWithRetry([...firsts.values()]);
+      claimed = await withRetry(() => this.insert([...firsts.values()]));
     } catch (error) {
       for (const claim of batch) claim.reject(error);
       return;
@@ -272,10 +272,6 @@ export class PostgresSignalLedger implements SignalLedger {
       claim.resolve(claimed.has(id) ? 'claimed' : 'duplicate');
     }
     for (const claim of repeats) claim.resolve('duplicate');
-  }
-
-  private insertWithRetry(claims: readonly QueuedClaim[]): Promise<Set<string>> {
-    return withRetry(() => this.insert(claims));
   }
 
   /** One transaction: the signals that are new, their work rows, and a notification for those with work. */
@@ -355,6 +351,11 @@ function storedSignal(signal: TradeSignal): TradeSignal {
 
 async function rollback(client: PoolClient): Promise<void> {
   await client.query('ROLLBACK');
+}
+
+/** One key for an account and a signal id (or an epoch): NUL cannot occur in either. */
+function pairKey(accountId: string, other: string | number): string {
+  return `${accountId}\u0000${String(other)}`;
 }
 
 /** Runs `attempt` again after a deadlock or serialization failure, at most BATCH_ATTEMPTS times. */
