@@ -242,14 +242,9 @@ export class OrderSettlement {
             sentHere: !this.earlierOrderPossible,
           });
         if (listed.ok) {
-          const provenAt = phase.unknownSince + this.options.absentAfterMs;
-          if (ctx.now < provenAt) {
+          const next = this.nextLookBeforeAbsence(phase, ctx.now);
+          if (next !== undefined) {
             if (ctx.stopping) return this.done({ kind: 'unfinished' });
-            // Look again soon (a late fill shows up), but conclude nothing before provenAt.
-            const next = Math.min(
-              backoffDelay(this.options.backoff, phase.listFailures++),
-              provenAt - ctx.now,
-            );
             if (phase.name === 'later') return this.waitThenList(undefined, next);
             if (ctx.now >= phase.deadline) {
               this.phase = {
@@ -300,12 +295,8 @@ export class OrderSettlement {
             undefined,
             Math.min(this.options.laterMaxDelayMs, backoffDelay(this.options.backoff, phase.listFailures++)),
           );
-        const provenAt = phase.unknownSince + this.options.absentAfterMs;
-        if (ctx.now < provenAt)
-          return this.waitThenList(
-            undefined,
-            Math.min(backoffDelay(this.options.backoff, phase.listFailures++), provenAt - ctx.now),
-          );
+        const next = this.nextLookBeforeAbsence(phase, ctx.now);
+        if (next !== undefined) return this.waitThenList(undefined, next);
         return this.done(phase.unsent);
       }
       default:
@@ -322,6 +313,19 @@ export class OrderSettlement {
 
   get finished(): boolean {
     return this.phase.name === 'done';
+  }
+
+  /**
+   * Until `absentAfterMs` after the outcome became unknown an empty listing proves nothing: the
+   * wait before looking again (soon, so a late fill shows up). Undefined once absence counts.
+   */
+  private nextLookBeforeAbsence(
+    phase: { unknownSince: number; listFailures: number },
+    now: number,
+  ): number | undefined {
+    const provenAt = phase.unknownSince + this.options.absentAfterMs;
+    if (now >= provenAt) return undefined;
+    return Math.min(backoffDelay(this.options.backoff, phase.listFailures++), provenAt - now);
   }
 
   private waitThenList(retry: number | undefined, ms?: number): SettlementStep {
