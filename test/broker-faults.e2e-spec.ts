@@ -144,7 +144,9 @@ describe('broker faults (HTTP bridge)', () => {
   it('a garbage body gives trade_failed with the reason, and the loop goes on: the next signal fills', async () => {
     await start();
     bridge.failNext(ORDERS, { kind: 'garbage' }, 1);
-    const bad = await trade({ instrument: 'EURUSD' });
+    // Unreadable, so unknown: it is failed only once a listing comes after the bridge's 30 s
+    // signature window (plus 5 s for the clocks), when the order can no longer arrive.
+    const bad = await trade({ instrument: 'EURUSD' }, 45_000);
     expect(bad.end.outcome).toBe('failed');
     expect(bad.end.reason).toContain('invalid_response');
     const failed = t.eventsOf('trade_failed').find((e) => e.payload.signal_id === bad.id);
@@ -158,7 +160,7 @@ describe('broker faults (HTTP bridge)', () => {
     expect(terminals(bad.id)).toHaveLength(1);
     expectOnePositionPer([good.id]);
     expectEverySignatureOk();
-  });
+  }, 70_000);
 
   it('a garbage body for an order the bridge did execute is resolved by the comment, not reported failed', async () => {
     await start();

@@ -99,9 +99,12 @@ describe('restart recovery of unfinished signals', () => {
       (e) => e.payload.signal_id === 'filled-then-halted',
     );
     expect(filled.payload.request_id).toBe(openRequestId('filled-then-halted'));
+    // Its earlier run may have sent it moments before stopping: it is rejected once a listing
+    // comes after the bridge's 30 s signature window (plus 5 s), when that order cannot arrive.
     const refused = await app.waitForEvent(
       'signal_rejected',
       (e) => e.payload.signal_id === 'never-sent-halted',
+      45_000,
     );
     expect(refused.payload.reason).toBe('halted');
     expect(app.eventsOf('signal_rejected').map((e) => e.payload.signal_id)).not.toContain(
@@ -114,5 +117,5 @@ describe('restart recovery of unfinished signals', () => {
       timeoutMs: 5_000,
     });
     expect(bridge.positions()).toEqual([]);
-  });
+  }, 70_000);
 });

@@ -633,13 +633,13 @@ class Bridge:
             if method == "POST" and path == "/v1/orders":
                 payload = _json_object(body)
                 request_id = check_request_id(payload, headers.get(HEADER_IDEMPOTENCY_KEY))
-                return self._idempotent(request_id, token, lambda: self._open(payload, request_id))
+                return self._idempotent(request_id, token, headers, lambda: self._open(payload, request_id))
             match = _CLOSE_PATH.fullmatch(path)
             if method == "POST" and match is not None:
                 payload = _json_object(body)
                 request_id = check_request_id(payload, headers.get(HEADER_IDEMPOTENCY_KEY))
                 ticket = int(match.group(1))
-                return self._idempotent(request_id, token, lambda: self._close(payload, request_id, ticket))
+                return self._idempotent(request_id, token, headers, lambda: self._close(payload, request_id, ticket))
         except BadRequest as error:
             return _error(400, "bad_request", str(error))
         return _error(404, "not_found", f"{method} {path}")
@@ -755,13 +755,20 @@ class Bridge:
             return None
         return _error(409, STALE_FENCING_TOKEN, f"{HEADER_FENCING_TOKEN} {token} is below {self.fencing.highest}: another process owns this account")
 
-    def _idempotent(self, request_id: str, token: Optional[int], execute: Callable[[], Answer]) -> Answer:
+    def _idempotent(
+        self, request_id: str, token: Optional[int], headers: Mapping[str, str], execute: Callable[[], Answer]
+    ) -> Answer:
         with self._lock:
             # Again under the terminal lock: a newer owner's call may have been admitted while this
             # one waited for it.
             refused = self._fence(token)
             if refused is not None:
                 return refused
+            # And the timestamp window: a request that waited here past it is not sent. The service
+            # counts on it: 35 s after it last signed an order whose answer was lost, a listing
+            # without the order proves it absent (docs/mt5-bridge.md).
+            if abs(self.now_ms() - int(headers.get(HEADER_TIMESTAMP) or "0")) > MAX_CLOCK_SKEW_MS:
+                return _error(401, "unauthorized", "timestamp outside the 30 s window (the request waited for the terminal)")
             claim = self.store.claim(request_id)
             if claim.state == "final":
                 return 200, claim.result or {}

@@ -176,5 +176,36 @@ class BridgeFencingTest(unittest.TestCase):
         self.assertIsNone(self.store.get("o-fence"))
 
 
+    def test_a_request_that_waited_for_the_terminal_past_the_window_is_not_sent(self):
+        # Signed and checked at NOW_MS, then held behind the terminal lock for 31 s: refused under
+        # the lock, nothing sent and no id stored, so the service's proof of absence holds.
+        clock = {"now": NOW_MS}
+        bridge = bridge_core.Bridge(self.mt5, self.store, KEY_ID, SECRET, now_ms=lambda: clock["now"])
+        checked = threading.Event()
+        verify = bridge_core.verify_signature
+
+        def verify_then_tell(*args):
+            result = verify(*args)
+            checked.set()
+            return result
+
+        answers = []
+        bridge_core.verify_signature = verify_then_tell
+        try:
+            with bridge._lock:
+                worker = threading.Thread(target=lambda: answers.append(bridge.handle(*signed("POST", "/v1/orders", order()))))
+                worker.start()
+                self.assertTrue(checked.wait(10))
+                clock["now"] = NOW_MS + 31_000
+        finally:
+            bridge_core.verify_signature = verify
+        worker.join(10)
+        self.assertFalse(worker.is_alive())
+        self.assertEqual(answers[0][0], 401)
+        self.assertIn("waited for the terminal", answers[0][1]["message"])
+        self.assertEqual(self.mt5.sent, [])
+        self.assertIsNone(self.store.get("o-fence"))
+
+
 if __name__ == "__main__":
     unittest.main()

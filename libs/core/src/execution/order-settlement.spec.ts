@@ -2,7 +2,12 @@ import { fail, ok, type BrokerError } from '../broker/broker-error';
 import type { Position, TradeResult } from '../broker/broker-types';
 import { Retcode } from '../broker/retcodes';
 import type { OrderOutcome } from './order-executor';
-import { OrderSettlement, type SettlementContext, type SettlementOptions } from './order-settlement';
+import {
+  LEASE_LAPSED,
+  OrderSettlement,
+  type SettlementContext,
+  type SettlementOptions,
+} from './order-settlement';
 import { positionFixture } from '../testing/position-fixture';
 
 const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
@@ -16,6 +21,7 @@ const options = (over: Partial<SettlementOptions> = {}): SettlementOptions => ({
   laterMaxDelayMs: 5_000,
   restoredListRetries: 3,
   absentAfterMs: 0,
+  loopWaitForAbsenceMs: 30_000,
   backoff: { baseDelayMs: 50, maxDelayMs: 2_000, random: () => 0.5 },
   ...over,
 });
@@ -67,6 +73,24 @@ describe('OrderSettlement: one open order, exactly one ending', () => {
     expect(refused.onAdmission('rate_limited')).toEqual({
       kind: 'done',
       outcome: { kind: 'failed', reason: 'rate_limited', attempts: 0 },
+    });
+  });
+
+  it('lease_lapsed at admission: asked again after a short wait; a stop meanwhile leaves it unfinished', () => {
+    const s = new OrderSettlement(options());
+    for (let i = 0; i < 5; i += 1) {
+      const step = s.onAdmission(LEASE_LAPSED);
+      expect(step).toMatchObject({ kind: 'wait' });
+      expect(step.kind === 'wait' && step.ms).toBeLessThanOrEqual(500);
+      expect(s.onWaited(ctx())).toEqual({ kind: 'admit' });
+    }
+    expect(s.onAdmission(null)).toEqual({ kind: 'send' });
+
+    const stopped = new OrderSettlement(options());
+    stopped.onAdmission(LEASE_LAPSED);
+    expect(stopped.onWaited(ctx({ stopping: true }))).toEqual({
+      kind: 'done',
+      outcome: { kind: 'unfinished' },
     });
   });
 
@@ -206,6 +230,25 @@ describe('OrderSettlement: one open order, exactly one ending', () => {
     expect(behind.now).toBeGreaterThanOrEqual(T0 + 5_000);
   });
 
+  it('empty listings free the loop after loopWaitForAbsenceMs; absence is proven behind it, once the signature window is over', () => {
+    // The executor's figures: the bridge refuses a signature older than 30 s, plus 5 s for the clocks.
+    const s = new OrderSettlement(options({ absentAfterMs: 35_000, loopWaitForAbsenceMs: 5_000 }));
+    s.onAdmission(null);
+    s.onSent(errorOutcome(), lost, ctx());
+    const inLoop = listEmptyWhileWaiting(s, T0);
+    expect(inLoop.step).toEqual({ kind: 'detach' });
+    expect(inLoop.now).toBe(T0 + 5_000);
+    s.onWaited(ctx({ now: inLoop.now }));
+    // Still empty 30 s after: not absent yet (a request signed at T0 may still be taken until T0 + 30 s).
+    const early = listEmptyWhileWaiting(s, inLoop.now, T0 + 34_000);
+    expect(early.step).toMatchObject({ kind: 'wait' });
+    const at = early.now + (early.step.kind === 'wait' ? early.step.ms : 0);
+    s.onWaited(ctx({ now: at }));
+    const behind = listEmptyWhileWaiting(s, at);
+    expect(behind.step).toMatchObject({ kind: 'done', outcome: { kind: 'failed' } });
+    expect(behind.now).toBeGreaterThanOrEqual(T0 + 35_000);
+  });
+
   it('a stop with the outcome unknown leaves it unfinished, in the loop and behind it (the next owner lists)', () => {
     const inLoop = new OrderSettlement(options());
     inLoop.onAdmission(null);
@@ -251,6 +294,50 @@ describe('OrderSettlement: one open order, exactly one ending', () => {
         kind: 'done',
         outcome: { kind: 'failed', reason: 'stale_after_restart', attempts: 0 },
       });
+    });
+
+    it('too old to send, taken up moments ago: its earlier order is looked for before it fails stale', () => {
+      const restoredAtMs = T0 + 300_000;
+      const lands = new OrderSettlement(options({ restored: true, restoredAtMs, absentAfterMs: 35_000 }));
+      lands.start();
+      // The earlier owner's order may still be on its way to the terminal: not failed yet.
+      expect(lands.onListed(ok([]), ctx({ now: restoredAtMs + 1_000 }))).toEqual({ kind: 'detach' });
+      expect(lands.onWaited(ctx({ now: restoredAtMs + 1_000 }))).toEqual({ kind: 'list' });
+      expect(lands.onListed(ok([position()]), ctx({ now: restoredAtMs + 3_000 }))).toMatchObject({
+        kind: 'done',
+        outcome: { kind: 'executed_by_position', sentHere: false },
+      });
+
+      const never = new OrderSettlement(options({ restored: true, restoredAtMs, absentAfterMs: 35_000 }));
+      never.start();
+      never.onListed(ok([]), ctx({ now: restoredAtMs + 1_000 }));
+      never.onWaited(ctx({ now: restoredAtMs + 1_000 }));
+      const ended = listEmptyWhileWaiting(never, restoredAtMs + 1_000);
+      expect(ended.step).toEqual({
+        kind: 'done',
+        outcome: { kind: 'failed', reason: 'stale_after_restart', attempts: 0 },
+      });
+      expect(ended.now).toBeGreaterThanOrEqual(restoredAtMs + 35_000);
+    });
+
+    it('too old for longer than the signature window: failed stale at once (no run signed its order since)', () => {
+      // Received at T0, limit 300 s: no attempt was signed after T0 + 300 s, so none lands after T0 + 335 s.
+      const s = new OrderSettlement(
+        options({ restored: true, restoredAtMs: T0 + 400_000, absentAfterMs: 35_000 }),
+      );
+      s.start();
+      expect(s.onListed(ok([]), ctx({ now: T0 + 400_000 }))).toEqual({
+        kind: 'done',
+        outcome: { kind: 'failed', reason: 'stale_after_restart', attempts: 0 },
+      });
+    });
+
+    it('too old and not listable: never failed while unlisted (its order may exist)', () => {
+      const s = new OrderSettlement(options({ restored: true, restoredListRetries: 0 }));
+      s.start();
+      expect(s.onListed(unlisted, ctx({ now: T0 + 300_001 }))).toEqual({ kind: 'detach' });
+      s.onWaited(ctx({ now: T0 + 300_001 }));
+      expect(s.onListed(unlisted, ctx({ now: T0 + 400_000 }))).toMatchObject({ kind: 'wait' });
     });
 
     it('tries to list a few times, then goes to admission (the bridge keeps the id for 24 h)', () => {

@@ -23,15 +23,22 @@ import { positionWithRequestId } from './order-executor';
  * - `sending`: the order executor sends it with retries (same request id).
  * - `resolving`: the last answer was an error after an attempt that may have reached the
  *   terminal; positions are listed until the position is found or proven absent, for at most
- *   `resolveWaitMs` (the trading loop waits meanwhile).
+ *   `resolveWaitMs` (the trading loop waits meanwhile), or `loopWaitForAbsenceMs` while the
+ *   listings do not show it. Absence is proven only `absentAfterMs` after the last attempt was
+ *   signed: the bridge refuses a request whose signature is older than its window.
  * - `later`: still unknown after that: the loop goes on, and the lookup continues behind it
  *   with waits of at most `laterMaxDelayMs`, until found, proven absent, or the service stops.
- * - `proving`: a restored signal whose earlier order may exist, refused at admission or not
- *   sizable: that order is looked for behind the loop; found, it executed; proven absent, the
- *   signal ends with the refusal.
+ * - `proving`: a restored signal whose earlier order may exist, refused at admission, not
+ *   sizable or too old to send: that order is looked for behind the loop; found, it executed;
+ *   proven absent, the signal ends with the refusal.
  * A stop (the service's, or the account's moving to another owner) with the outcome unknown
  * leaves the signal unfinished, in the loop or behind it: the next start or owner settles it.
  */
+/** Admission's answer when a shared account may not trade this instant but is still held here. */
+export const LEASE_LAPSED = 'lease_lapsed';
+/** Longest wait between admissions while the lease is lapsed. */
+const LEASE_LAPSE_MAX_WAIT_MS = 500;
+
 export type SettlementOutcome =
   | { kind: 'executed'; fill: TradeResult; attempts: number }
   | { kind: 'executed_by_position'; position: Position; attempts: number; sentHere: boolean }
@@ -52,11 +59,15 @@ export type SettlementStep =
 export interface SettlementOptions {
   requestId: string;
   restored: boolean;
-  /** When the signal was received (an unfinished one older than maxAgeMs is not sent). */
+  /**
+   * When the signal was received. No run sends an order of a signal older than `maxAgeMs` (so
+   * an earlier run's order was signed by receivedAtMs + maxAgeMs), and an unfinished one that
+   * old is not sent at all.
+   */
   receivedAtMs: number;
   /**
-   * When a restored signal was taken up (its earlier run or owner had stopped by then): its
-   * earlier order, if any, may still reach the terminal until `absentAfterMs` after it.
+   * When a restored signal was taken up (its earlier run or owner had stopped sending by then):
+   * its earlier order, if any, may still reach the terminal until `absentAfterMs` after it.
    */
   restoredAtMs?: number;
   maxAgeMs: number;
@@ -67,10 +78,16 @@ export interface SettlementOptions {
   restoredListRetries: number;
   /**
    * An order whose answer was lost may still reach the terminal a while later (queued in a busy
-   * bridge, say): a listing without its position proves it absent only this long after the
-   * outcome became unknown.
+   * bridge, say), but never once the bridge refuses its signature's timestamp as too old: a
+   * listing without its position proves it absent only this long after the outcome became
+   * unknown (after its last attempt was signed).
    */
   absentAfterMs: number;
+  /**
+   * How long the loop waits on listings that do not show the order (it most likely never
+   * arrived) before the proof goes on behind it; at most `resolveWaitMs`.
+   */
+  loopWaitForAbsenceMs: number;
   backoff: Backoff;
 }
 
@@ -84,7 +101,8 @@ export interface SettlementContext {
 
 type Phase =
   | { name: 'restored'; listFailures: number }
-  | { name: 'admission' }
+  /** `lapses`: admissions refused because the account's lease had lapsed for a moment. */
+  | { name: 'admission'; lapses: number }
   | { name: 'sending' }
   | {
       name: 'resolving';
@@ -111,7 +129,7 @@ export class OrderSettlement {
   private earlierOrderPossible = false;
 
   constructor(private readonly options: SettlementOptions) {
-    this.phase = options.restored ? { name: 'restored', listFailures: 0 } : { name: 'admission' };
+    this.phase = options.restored ? { name: 'restored', listFailures: 0 } : { name: 'admission', lapses: 0 };
   }
 
   /** The first step. */
@@ -121,10 +139,20 @@ export class OrderSettlement {
 
   /**
    * Why it may not be sent now (null: it may): the latch, the batch's equity read, the trading
-   * state, the rate limit. A halt rejects the signal; anything else fails it with that reason.
+   * state, the rate limit. A halt rejects the signal; anything else fails it with that reason,
+   * except `lease_lapsed`: a shared account whose lease lapsed for a moment (a slow renewal) may
+   * trade again in a moment, or moves to another process (a stop): admission is asked again
+   * after a short wait, and a stop meanwhile leaves the signal unfinished for the next owner.
    */
-  onAdmission(refusal: OpenRefusal | 'rate_limited' | (string & {}) | null): SettlementStep {
-    this.expect('admission');
+  onAdmission(
+    refusal: OpenRefusal | 'rate_limited' | typeof LEASE_LAPSED | (string & {}) | null,
+  ): SettlementStep {
+    const phase = this.expect('admission');
+    if (refusal === LEASE_LAPSED)
+      return {
+        kind: 'wait',
+        ms: Math.min(LEASE_LAPSE_MAX_WAIT_MS, backoffDelay(this.options.backoff, phase.lapses++)),
+      };
     if (refusal === null) {
       this.phase = { name: 'sending' };
       return { kind: 'send' };
@@ -148,7 +176,7 @@ export class OrderSettlement {
       name: 'proving',
       listFailures: 0,
       unsent: outcome,
-      unknownSince: this.options.restoredAtMs ?? this.options.receivedAtMs,
+      unknownSince: this.earlierRunsLastSigning(this.options.restoredAtMs ?? this.options.receivedAtMs),
     };
     return { kind: 'detach' };
   }
@@ -222,11 +250,16 @@ export class OrderSettlement {
         const closed = listed.ok ? undefined : ctx.closedHere(requestId);
         if (closed !== undefined)
           return this.done({ kind: 'executed_by_position', position: closed, attempts: 0, sentHere: false });
-        if (ctx.now - this.options.receivedAtMs > this.options.maxAgeMs)
-          return this.done({ kind: 'failed', reason: 'stale_after_restart', attempts: 0 });
-        const restoredAt = this.options.restoredAtMs ?? ctx.now;
-        this.earlierOrderPossible = !listed.ok || ctx.now < restoredAt + this.options.absentAfterMs;
-        this.phase = { name: 'admission' };
+        const lastSigning = this.earlierRunsLastSigning(ctx.now);
+        this.earlierOrderPossible = !listed.ok || ctx.now < lastSigning + this.options.absentAfterMs;
+        if (ctx.now - this.options.receivedAtMs > this.options.maxAgeMs) {
+          // Too old to send; the earlier order, if it may still exist, is looked for first.
+          const stale: SettlementOutcome = { kind: 'failed', reason: 'stale_after_restart', attempts: 0 };
+          if (!this.earlierOrderPossible) return this.done(stale);
+          this.phase = { name: 'proving', listFailures: 0, unsent: stale, unknownSince: lastSigning };
+          return { kind: 'detach' };
+        }
+        this.phase = { name: 'admission', lapses: 0 };
         return { kind: 'admit' };
       }
       case 'resolving':
@@ -246,7 +279,8 @@ export class OrderSettlement {
           if (next !== undefined) {
             if (ctx.stopping) return this.done({ kind: 'unfinished' });
             if (phase.name === 'later') return this.waitThenList(undefined, next);
-            if (ctx.now >= phase.deadline) {
+            // The order most likely never arrived: the loop goes on, the proof behind it.
+            if (ctx.now >= Math.min(phase.deadline, phase.unknownSince + this.options.loopWaitForAbsenceMs)) {
               this.phase = {
                 name: 'later',
                 listFailures: 0,
@@ -256,7 +290,11 @@ export class OrderSettlement {
               };
               return { kind: 'detach' };
             }
-            return this.waitThenList(undefined, Math.min(next, phase.deadline - ctx.now));
+            const loopWaitEnds = Math.min(
+              phase.deadline,
+              phase.unknownSince + this.options.loopWaitForAbsenceMs,
+            );
+            return this.waitThenList(undefined, Math.min(next, loopWaitEnds - ctx.now));
           }
           return this.done({
             kind: 'failed',
@@ -306,6 +344,8 @@ export class OrderSettlement {
 
   /** A `wait` ended (or was cut short by a stop). */
   onWaited(ctx: SettlementContext): SettlementStep {
+    if (this.phase.name === 'admission')
+      return ctx.stopping ? this.done({ kind: 'unfinished' }) : { kind: 'admit' };
     if ((this.phase.name === 'later' || this.phase.name === 'proving') && ctx.stopping)
       return this.done({ kind: 'unfinished' });
     return this.list();
@@ -328,6 +368,16 @@ export class OrderSettlement {
     return Math.min(backoffDelay(this.options.backoff, phase.listFailures++), provenAt - now);
   }
 
+  /**
+   * The latest an earlier run (or owner) of a restored signal can have signed an attempt of its
+   * order: before it stopped (the signal was taken up here after that), and never once the
+   * signal was older than `maxAgeMs` (no run signs one then).
+   */
+  private earlierRunsLastSigning(now: number): number {
+    const restoredAt = this.options.restoredAtMs ?? now;
+    return Math.min(restoredAt, this.options.receivedAtMs + this.options.maxAgeMs);
+  }
+
   private waitThenList(retry: number | undefined, ms?: number): SettlementStep {
     this.waitingFor = undefined;
     return { kind: 'wait', ms: ms ?? backoffDelay(this.options.backoff, retry ?? 0) };
@@ -343,8 +393,9 @@ export class OrderSettlement {
     return { kind: 'done', outcome };
   }
 
-  private expect(name: Phase['name']): void {
-    if (this.phase.name !== name)
-      throw new Error(`settlement: expected phase ${name}, in ${this.phase.name}`);
+  private expect<N extends Phase['name']>(name: N): Extract<Phase, { name: N }> {
+    const phase = this.phase;
+    if (phase.name !== name) throw new Error(`settlement: expected phase ${name}, in ${phase.name}`);
+    return phase as Extract<Phase, { name: N }>;
   }
 }

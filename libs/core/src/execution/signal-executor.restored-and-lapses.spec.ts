@@ -9,6 +9,7 @@ import {
   signalFixture,
   type SignalExecutorOptions,
 } from '../testing/signal-executor-harness';
+import type { ProcessPorts } from '../testing/memory-ports';
 import { VirtualBroker } from '../testing/virtual-broker';
 import type { BatchGate } from './signal-executor';
 
@@ -65,12 +66,13 @@ describe('SignalExecutor: restored signals and lease lapses (virtual time)', () 
     expect(signalEndings(ports, 'lapse-1').map((e) => e.type)).toEqual(['trade_executed']);
   });
 
+  const reasons = (ports: ProcessPorts, id: string) =>
+    signalEndings(ports, id).map((e) => ('reason' in e.payload ? e.payload.reason : e.type));
   const restored = (id: string, at: number) => signalFixture(id, at, { restoredAtMs: at });
 
   it.each<[string, BatchGate, { refusal?: () => OpenRefusal | null }]>([
     ['the batch read no equity', { allowed: false, reason: 'equity_unavailable' }, {}],
     ['the guard refuses (drawdown_cap)', { allowed: true }, { refusal: () => 'drawdown_cap' }],
-    ['the guard refuses (stopping)', { allowed: true }, { refusal: () => 'stopping' }],
   ])(
     'restored, positions not listable, and %s: not failed while the earlier order may exist',
     async (_what, batch, over) => {
@@ -82,6 +84,57 @@ describe('SignalExecutor: restored signals and lease lapses (virtual time)', () 
       expect(signalEndings(ports, 'r-refused').map((e) => e.type)).not.toContain('trade_failed');
     },
   );
+
+  it('a signal that reaches admission while the lease lapsed for a moment waits for it and is sent, not failed `stopping`', async () => {
+    let lapsed = true;
+    const { scheduler, broker, ports, executor } = setUp({
+      refusal: () => (lapsed ? 'stopping' : null),
+    });
+    scheduler.after(1_500, () => (lapsed = false));
+    await drive(
+      scheduler,
+      executor.execute(signalFixture('lapsed-at-admission', scheduler.now()), { allowed: true }),
+    );
+    await drive(scheduler, executor.flushOutcomes());
+    expect(broker.open.size).toBe(1);
+    expect(signalEndings(ports, 'lapsed-at-admission').map((e) => e.type)).toEqual(['trade_executed']);
+  });
+
+  it('a signal older than the age limit when its turn comes is not sent (stale_in_queue); nor is a retry past the limit', async () => {
+    const { scheduler, broker, ports, executor } = setUp();
+    const received = scheduler.now() - 300_001;
+    await drive(scheduler, executor.execute(signalFixture('queued-too-long', received), { allowed: true }));
+    expect(broker.open.size).toBe(0);
+    expect(reasons(ports, 'queued-too-long')).toEqual(['stale_in_queue']);
+
+    // A 503 at 299.99 s of age: the retry would be signed past the limit, so it is not sent.
+    broker.failNext('open', { kind: 'transient', code: 'http_503' }, 1);
+    const almost = scheduler.now() - 299_990;
+    await drive(
+      scheduler,
+      executor.execute(signalFixture('retried-at-the-limit', almost), { allowed: true }),
+    );
+    await drive(scheduler, executor.flushOutcomes());
+    expect(broker.open.size).toBe(0);
+    expect(reasons(ports, 'retried-at-the-limit')).toEqual([expect.stringContaining('stale_in_queue')]);
+  });
+
+  it('the account moves away while a signal waits out a lapse: nothing sent, nothing recorded (the next owner takes it)', async () => {
+    const { scheduler, broker, durable, start } = executorProcesses({
+      refusal: () => 'stopping',
+      shuttingDown: () => false,
+    });
+    const process = start();
+    scheduler.after(3_000, () => process.stop());
+    await drive(
+      scheduler,
+      process.executor.execute(signalFixture('lost-while-lapsed', scheduler.now()), { allowed: true }),
+    );
+    await drive(scheduler, process.executor.flushOutcomes());
+    expect(broker.open.size).toBe(0);
+    expect(durable.ledger.get('lost-while-lapsed')).toBeUndefined();
+    expect(signalEndings(process.ports, 'lost-while-lapsed')).toEqual([]);
+  });
 
   it('restored, positions not listable, and rate limited: not failed while the earlier order may exist', async () => {
     const { scheduler, broker, ports, executor } = setUp({ maxOrdersPerSecond: 1 });

@@ -12,7 +12,9 @@ import { executeClose, executeOpenOrder, type RetryPolicy } from './order-execut
 import { OrderRateLimiter } from './order-rate-limiter';
 import { sizeOrder, type Sizing } from './order-sizing';
 import { SymbolCache } from './symbol-cache';
+import { SIGNED_REQUEST_MAX_SKEW_MS } from '../signing/signed-request';
 import {
+  LEASE_LAPSED,
   OrderSettlement,
   type SettlementContext,
   type SettlementOutcome,
@@ -29,10 +31,14 @@ const RESTORED_LIST_RETRIES = 3;
 /** Upper bound on how long the loop waits for an unknown outcome (kept well under the heartbeat's staleness). */
 const MAX_RESOLVE_WAIT_MS = 30_000;
 /**
- * How long after an order's answer was lost a listing without its position counts as its absence: a
- * busy bridge may still be holding the request (seen under load: listed first, filled after).
+ * How long after an order's answer was lost a listing without its position counts as its absence.
+ * A busy bridge may still hold the request (seen under load: listed first, filled after), but it
+ * refuses a request signed more than SIGNED_REQUEST_MAX_SKEW_MS before (docs/mt5-bridge.md): past
+ * that, plus a margin for the two clocks, the order can no longer arrive.
  */
-const ABSENT_AFTER_MS = 5_000;
+const ABSENT_AFTER_MS = SIGNED_REQUEST_MAX_SKEW_MS + 5_000;
+/** How long the loop waits on listings without the order before the proof goes on behind it. */
+const LOOP_WAIT_FOR_ABSENCE_MS = 5_000;
 /** Waits between tries of an outcome's ledger write: from 200 ms, doubling, at most 5 s. */
 const OUTCOME_RETRY_BASE_MS = 200;
 const OUTCOME_RETRY_MAX_MS = 5_000;
@@ -140,6 +146,7 @@ export class SignalExecutor {
       resolveWaitMs: Math.min(MAX_RESOLVE_WAIT_MS, Math.floor(this.settings.heartbeatStaleAfterMs / 2)),
       laterMaxDelayMs: LATER_MAX_DELAY_MS,
       absentAfterMs: ABSENT_AFTER_MS,
+      loopWaitForAbsenceMs: LOOP_WAIT_FOR_ABSENCE_MS,
       restoredListRetries: RESTORED_LIST_RETRIES,
       backoff: this.retry,
     });
@@ -147,9 +154,14 @@ export class SignalExecutor {
     let step: SettlementStep = settlement.start();
     for (;;) {
       switch (step.kind) {
-        case 'admit':
-          step = settlement.onAdmission(this.admission(gate, signal));
+        case 'admit': {
+          const refusal = this.admission(gate, signal);
+          // `stopping` without a stop: a shared account's lease lapsed for a moment. Wait for it.
+          step = settlement.onAdmission(
+            refusal === 'stopping' && !this.context().stopping ? LEASE_LAPSED : refusal,
+          );
           break;
+        }
         case 'send': {
           const sized = await this.size(signal, gate);
           if (!sized.ok) {
@@ -178,7 +190,14 @@ export class SignalExecutor {
             },
             this.retry,
             // A halt or a stop while the order waits out a REQUOTE or a timeout: send it no more.
-            () => (this.ports.gate.isHalted() ? 'halted' : this.ports.stopping() ? 'stopping' : undefined),
+            () =>
+              this.ports.gate.isHalted()
+                ? 'halted'
+                : this.ports.stopping()
+                  ? 'stopping'
+                  : this.tooOld(signal)
+                    ? 'stale_in_queue'
+                    : undefined,
             (answer) => {
               if (!answer.ok && mayHaveExecuted(answer.error)) ambiguous ??= answer.error;
             },
@@ -273,6 +292,8 @@ export class SignalExecutor {
     if (signal.queuedAfterHalts !== undefined && this.ports.gate.haltCount() > signal.queuedAfterHalts)
       return 'halted';
     if (!gate.allowed) return gate.reason;
+    // Not sent at a price nobody chose; also what bounds when an earlier run's order can still arrive.
+    if (this.tooOld(signal)) return 'stale_in_queue';
     // The batch's gate may be older than the guard's latest read: that read counts too.
     const refusal = this.ports.gate.openRefusal();
     if (refusal !== null) return refusal;
@@ -281,6 +302,14 @@ export class SignalExecutor {
     if (this.ports.hostRateLimiter !== undefined && !this.ports.hostRateLimiter.tryAcquire(now))
       return 'host_rate_limited';
     return null;
+  }
+
+  /**
+   * Older than SIGNAL_MAX_AGE_MS: no attempt of its order is signed any more, so an attempt of
+   * any run was signed by receivedAtMs + maxAgeMs (OrderSettlement relies on it).
+   */
+  private tooOld(signal: TradeSignal): boolean {
+    return this.ports.clock.now() - signal.receivedAtMs > this.settings.maxAgeMs;
   }
 
   private context(): SettlementContext {
