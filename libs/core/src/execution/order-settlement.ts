@@ -20,7 +20,8 @@ import { positionWithRequestId } from './order-executor';
  *   nothing (no answer from the bridge: a local circuit breaker, a 503) is then an unknown
  *   outcome, settled by listing as below: the earlier order may exist.
  * - `admission`: the trading state and the rate limit say whether it may be sent.
- * - `sending`: the order executor sends it with retries (same request id).
+ * - `sending`: the order executor sends it with retries (same request id); admission is asked
+ *   again when what it checked changed while the order was sized (a broker call).
  * - `resolving`: the last answer was an error after an attempt that may have reached the
  *   terminal; positions are listed until the position is found or proven absent, for at most
  *   `resolveWaitMs` (the trading loop waits meanwhile), or `loopWaitForAbsenceMs` while the
@@ -179,6 +180,16 @@ export class OrderSettlement {
       unknownSince: this.earlierRunsLastSigning(this.options.restoredAtMs ?? this.options.receivedAtMs),
     };
     return { kind: 'detach' };
+  }
+
+  /**
+   * Sized, but what admission checked no longer holds (sizing asked the broker, and a halt, the
+   * lease or the age limit changed meanwhile): nothing was sent, and admission is asked again.
+   */
+  readmit(): SettlementStep {
+    this.expect('sending');
+    this.phase = { name: 'admission', lapses: 0 };
+    return { kind: 'admit' };
   }
 
   /**

@@ -173,6 +173,11 @@ export class SignalExecutor {
             });
             break;
           }
+          // Sizing may have asked the broker: admission's checks must still hold when it is signed.
+          if (this.mayNotSendNow(signal)) {
+            step = settlement.readmit();
+            break;
+          }
           sentAt = this.ports.clock.now();
           let ambiguous: BrokerError | undefined;
           const outcome = await executeOpenOrder(
@@ -297,11 +302,28 @@ export class SignalExecutor {
     // The batch's gate may be older than the guard's latest read: that read counts too.
     const refusal = this.ports.gate.openRefusal();
     if (refusal !== null) return refusal;
+    // The guard says so too; asked here as well, so that this check alone keeps an order unsent.
+    if (this.ports.stopping()) return 'stopping';
     const now = this.ports.clock.now();
     if (!this.rateLimiter.tryAcquire(now)) return 'rate_limited';
     if (this.ports.hostRateLimiter !== undefined && !this.ports.hostRateLimiter.tryAcquire(now))
       return 'host_rate_limited';
     return null;
+  }
+
+  /**
+   * What admission checked no longer holds: halted (or queued before a halt), too old, refused
+   * by the trading state, or not to be traded here now. Asked right before the order is sent.
+   */
+  private mayNotSendNow(signal: TradeSignal): boolean {
+    const { gate } = this.ports;
+    return (
+      gate.isHalted() ||
+      (signal.queuedAfterHalts !== undefined && gate.haltCount() > signal.queuedAfterHalts) ||
+      this.tooOld(signal) ||
+      gate.openRefusal() !== null ||
+      this.ports.stopping()
+    );
   }
 
   /**
