@@ -1,5 +1,6 @@
 import type { BrokerError, BrokerResult } from '../broker/broker-error';
 import type { Position, TradeResult } from '../broker/broker-types';
+import { classifyRetcode, retcodeName } from '../broker/retcodes';
 import { backoffDelay, type Backoff } from '../time/backoff';
 import type { OpenRefusal } from '../risk/trading-state';
 import type { OrderOutcome } from './order-executor';
@@ -214,13 +215,30 @@ export class OrderSettlement {
           retcode: outcome.result.retcode,
           attempts: outcome.attempts,
         });
-      case 'rejected':
-        return this.done({
-          kind: 'failed',
-          reason: outcome.reason,
-          retcode: outcome.retcode,
-          attempts: outcome.attempts,
-        });
+      case 'rejected': {
+        // A transient retcode (REQUOTE) is not stored by the bridge: an earlier attempt whose
+        // answer was lost, or an earlier run's order, may still execute under the same id.
+        const mayStillExecute =
+          classifyRetcode(outcome.retcode) === 'transient' &&
+          (firstAmbiguous !== undefined || this.earlierOrderPossible);
+        if (!mayStillExecute)
+          return this.done({
+            kind: 'failed',
+            reason: outcome.reason,
+            retcode: outcome.retcode,
+            attempts: outcome.attempts,
+          });
+        return this.resolve(
+          {
+            kind: 'error',
+            error: { kind: 'transient', code: retcodeName(outcome.retcode), message: outcome.reason },
+            reason: outcome.reason,
+            attempts: outcome.attempts,
+          },
+          firstAmbiguous,
+          ctx,
+        );
+      }
       case 'error':
         if (firstAmbiguous === undefined && !this.earlierOrderPossible)
           return this.done({
@@ -229,16 +247,25 @@ export class OrderSettlement {
             error: outcome.error.message,
             attempts: outcome.attempts,
           });
-        this.phase = {
-          name: 'resolving',
-          deadline: ctx.now + this.options.resolveWaitMs,
-          listFailures: 0,
-          outcome,
-          first: firstAmbiguous ?? outcome.error,
-          unknownSince: ctx.now,
-        };
-        return this.list();
+        return this.resolve(outcome, firstAmbiguous, ctx);
     }
+  }
+
+  /** The order may have executed: positions are listed until it is found or proven absent. */
+  private resolve(
+    outcome: SentError,
+    firstAmbiguous: BrokerError | undefined,
+    ctx: SettlementContext,
+  ): SettlementStep {
+    this.phase = {
+      name: 'resolving',
+      deadline: ctx.now + this.options.resolveWaitMs,
+      listFailures: 0,
+      outcome,
+      first: firstAmbiguous ?? outcome.error,
+      unknownSince: ctx.now,
+    };
+    return this.list();
   }
 
   /** The broker's answer to `list`. */

@@ -1,5 +1,13 @@
+import { fail, ok } from '../broker/broker-error';
+import { Retcode } from '../broker/retcodes';
 import type { OpenRefusal } from '../risk/trading-state';
-import { drive, executorProcesses, signalEndings, signalFixture } from '../testing/signal-executor-harness';
+import {
+  drive,
+  executorProcesses,
+  fillOrderOf,
+  signalEndings,
+  signalFixture,
+} from '../testing/signal-executor-harness';
 
 /**
  * What admission checked still holds when the order is signed (docs/service.md, lost broker
@@ -69,5 +77,77 @@ describe('SignalExecutor: checks made again before signing (virtual time)', () =
     expect(sentWhileLapsed).toBe(0);
     expect(broker.open.size).toBe(1);
     expect(signalEndings(process.ports, 'lapse-while-sizing').map((e) => e.type)).toEqual(['trade_executed']);
+  });
+});
+
+/**
+ * A bridge does not store a transient retcode (REQUOTE): the request id may be tried again, so an
+ * earlier attempt whose answer was lost, still held by a busy bridge, can execute after the last
+ * REQUOTE. Running out of retries on REQUOTEs is then no proof that nothing filled.
+ */
+describe('SignalExecutor: REQUOTEs after an attempt that may still execute (virtual time)', () => {
+  /** Open attempts answer as scripted (`lost`: no answer, the request held; `requote`), then as the broker does. */
+  function scriptedOpens(script: ('lost' | 'requote')[]) {
+    const processes = executorProcesses();
+    const { broker, scheduler } = processes;
+    const openPosition = broker.openPosition.bind(broker);
+    broker.openPosition = async (request) => {
+      const next = script.shift();
+      if (next === undefined) return openPosition(request);
+      await scheduler.sleep(5);
+      if (next === 'lost') return fail('unknown_outcome', 'timeout', 'no answer (held by a busy bridge)');
+      return ok({
+        request_id: request.request_id,
+        retcode: Retcode.REQUOTE,
+        order: 0,
+        deal: 0,
+        position: 0,
+        volume: 0,
+        price: 0,
+        comment: 'Requote',
+      });
+    };
+    return processes;
+  }
+
+  it('a lost answer, then REQUOTEs until the retries run out: not failed while the held attempt may still fill', async () => {
+    const { scheduler, broker, start } = scriptedOpens(['lost', 'requote', 'requote']);
+    const { ports, executor } = start();
+    // The first attempt, held by the bridge, reaches the terminal 10 s later and fills.
+    scheduler.after(10_000, () => void fillOrderOf(broker, 'held-then-requoted'));
+    await drive(
+      scheduler,
+      executor.execute(signalFixture('held-then-requoted', scheduler.now()), { allowed: true }),
+    );
+    await drive(scheduler, executor.flushOutcomes(), 600_000);
+    await scheduler.advanceAsync(60_000);
+    expect(broker.open.size).toBe(1);
+    expect(signalEndings(ports, 'held-then-requoted').map((e) => e.type)).toEqual(['trade_executed']);
+  });
+
+  it('restored while the earlier order may still arrive, and REQUOTEd here until the retries run out: not failed', async () => {
+    const { scheduler, broker, start } = scriptedOpens(['requote', 'requote', 'requote']);
+    const { ports, executor } = start();
+    const at = scheduler.now();
+    // The earlier owner's order is held by the bridge; it fills 10 s after this owner took the signal up.
+    scheduler.after(10_000, () => void fillOrderOf(broker, 'r-requoted'));
+    await drive(
+      scheduler,
+      executor.execute(signalFixture('r-requoted', at, { restoredAtMs: at }), { allowed: true }),
+    );
+    await drive(scheduler, executor.flushOutcomes(), 600_000);
+    await scheduler.advanceAsync(60_000);
+    expect(broker.open.size).toBe(1);
+    expect(signalEndings(ports, 'r-requoted').map((e) => e.type)).toEqual(['trade_executed']);
+  });
+
+  it('REQUOTEs only (every answer read): failed at once, nothing to wait for', async () => {
+    const { scheduler, broker, start } = scriptedOpens(['requote', 'requote', 'requote']);
+    const { ports, executor } = start();
+    await drive(scheduler, executor.execute(signalFixture('requoted', scheduler.now()), { allowed: true }));
+    expect(broker.open.size).toBe(0);
+    expect(
+      signalEndings(ports, 'requoted').map((e) => ('reason' in e.payload ? e.payload.reason : e.type)),
+    ).toEqual(['REQUOTE after 3 attempts']);
   });
 });
