@@ -1,4 +1,4 @@
-import type { BrokerResult } from '../broker/broker-error';
+import { ok, type BrokerResult } from '../broker/broker-error';
 import type { Position } from '../broker/broker-types';
 import type { OpenRefusal } from '../risk/trading-state';
 import {
@@ -11,6 +11,7 @@ import {
 } from '../testing/signal-executor-harness';
 import type { ProcessPorts } from '../testing/memory-ports';
 import { VirtualBroker } from '../testing/virtual-broker';
+import type { ManualScheduler } from '../time/scheduler';
 import type { BatchGate } from './signal-executor';
 
 /**
@@ -26,6 +27,21 @@ class LapsingBroker extends VirtualBroker {
   override positions(): Promise<BrokerResult<Position[]>> {
     this.onPositions();
     return super.positions();
+  }
+}
+
+/** A bridge that reads the positions when asked but answers `slowMs` later, from `slowFrom` on. */
+class SlowListingBroker extends VirtualBroker {
+  slowFrom = Infinity;
+  slowMs = 0;
+  constructor(private readonly clock: ManualScheduler) {
+    super(clock);
+  }
+  override async positions(): Promise<BrokerResult<Position[]>> {
+    if (this.clock.now() < this.slowFrom) return super.positions();
+    const snapshot = [...this.open.values()];
+    await this.clock.sleep(this.slowMs);
+    return ok(snapshot);
   }
 }
 
@@ -84,6 +100,24 @@ describe('SignalExecutor: restored signals and lease lapses (virtual time)', () 
       expect(signalEndings(ports, 'r-refused').map((e) => e.type)).not.toContain('trade_failed');
     },
   );
+
+  it('a listing read before the proof point but answered after it proves nothing (it counts as of when it was asked)', async () => {
+    const { scheduler, broker, start } = executorProcesses({
+      makeBroker: (clock) => new SlowListingBroker(clock),
+    });
+    const { ports, executor } = start();
+    const t0 = scheduler.now();
+    // Every attempt's answer is lost; the bridge still holds one, which fills at t0 + 29 s.
+    broker.failNext('open', { kind: 'unknown_outcome', executeFirst: false }, 3);
+    scheduler.after(29_000, () => void fillOrderOf(broker, 'slow-list'));
+    // From t0 + 27 s each listing reads at once and answers 10 s later: one reads before the fill
+    // and answers past t0 + 35 s.
+    broker.slowFrom = t0 + 27_000;
+    broker.slowMs = 10_000;
+    await drive(scheduler, executor.execute(signalFixture('slow-list', t0), { allowed: true }));
+    await drive(scheduler, executor.flushOutcomes(), 600_000);
+    expect(signalEndings(ports, 'slow-list').map((e) => e.type)).toEqual(['trade_executed']);
+  });
 
   it('a signal that reaches admission while the lease lapsed for a moment waits for it and is sent, not failed `stopping`', async () => {
     let lapsed = true;

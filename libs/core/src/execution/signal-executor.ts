@@ -211,7 +211,7 @@ export class SignalExecutor {
           break;
         }
         case 'list':
-          step = settlement.onListed(await this.ports.broker.positions(), this.context());
+          step = await this.listFor(settlement);
           break;
         case 'wait':
           await this.ports.scheduler.sleep(step.ms, this.stopped.signal);
@@ -246,8 +246,7 @@ export class SignalExecutor {
     const run = (async () => {
       let step: SettlementStep = settlement.onWaited(this.context());
       while (step.kind !== 'done') {
-        if (step.kind === 'list')
-          step = settlement.onListed(await this.ports.broker.positions(), this.context());
+        if (step.kind === 'list') step = await this.listFor(settlement);
         else if (step.kind === 'wait') {
           await this.ports.scheduler.sleep(step.ms, this.stopped.signal);
           step = settlement.onWaited(this.context());
@@ -334,9 +333,20 @@ export class SignalExecutor {
     return this.ports.clock.now() - signal.receivedAtMs > this.settings.maxAgeMs;
   }
 
-  private context(): SettlementContext {
+  /**
+   * Lists positions for a settlement. The listing counts as of when it was asked, not answered:
+   * the bridge may have read the positions at any moment in between, and a listing is a proof of
+   * absence only from a given time on.
+   */
+  private async listFor(settlement: OrderSettlement): Promise<SettlementStep> {
+    const askedAt = this.ports.clock.now();
+    const listed = await this.ports.broker.positions();
+    return settlement.onListed(listed, this.context(askedAt));
+  }
+
+  private context(now = this.ports.clock.now()): SettlementContext {
     return {
-      now: this.ports.clock.now(),
+      now,
       // Ends waits for an unknown outcome: the process shutting down, or this account stopped
       // here. Not a lease that lapsed for a moment (the account goes on here; nothing is sent).
       stopping: (this.ports.shuttingDown ?? this.ports.stopping)() || this.stopped.signal.aborted,
