@@ -166,12 +166,12 @@ describe('HttpBridgeGateway: orders', () => {
 
   // Orders and closes are sent once per call: the order executor owns their retries
   // (order-retries.spec.ts counts the POSTs of one order end to end).
-  it('sends an order once: a 503 is a transient answer, and the same request id sent again fills once', async () => {
+  it('sends an order once: a 503 may follow a call to the terminal (unknown outcome), and the same request id sent again fills once', async () => {
     const { bridge, gateway } = await setup();
     bridge.failNext({ method: 'POST', path: '/v1/orders' }, { kind: 'http', status: 503 }, MAX_RETRIES + 1);
     const request = order();
     expect(expectError(await gateway.openPosition(request))).toMatchObject({
-      kind: 'transient',
+      kind: 'unknown_outcome',
       code: 'http_503',
       attempts: 1,
     });

@@ -492,6 +492,19 @@ export class HttpBridgeGateway implements BrokerGateway {
     if (response !== undefined) {
       const status = response.status;
       const detail = `${where}: HTTP ${status}${errorBodyText(response.data)} after ${attempts} attempt(s)`;
+      // A 5xx to an order or close may come after the terminal was called (the reference bridge
+      // answers 503 when order_send raised or returned nothing): it may have executed, so it is
+      // retried under the same id like any transient answer, and settled by listing if it stays so.
+      if (isPost && status >= 500)
+        return {
+          result: fail(
+            'unknown_outcome',
+            `http_${status}`,
+            `${detail}; the order may have executed`,
+            attempts,
+          ),
+          transportFailure: true,
+        };
       if (status === 429 || status >= 500)
         return {
           result: fail('transient', `http_${status}`, detail, attempts),
