@@ -11,6 +11,7 @@ import type { Scheduler } from '../time/scheduler';
 import { executeClose, executeOpenOrder, type RetryPolicy } from './order-executor';
 import { OrderRateLimiter } from './order-rate-limiter';
 import { sizeOrder, type Sizing } from './order-sizing';
+import { SharedPositionsListing } from './shared-positions-listing';
 import { SymbolCache } from './symbol-cache';
 import { SIGNED_REQUEST_MAX_SKEW_MS } from '../signing/signed-request';
 import {
@@ -98,6 +99,8 @@ export type BatchGate = { allowed: true; equity?: number } | { allowed: false; r
 export class SignalExecutor {
   private readonly rateLimiter: OrderRateLimiter;
   private readonly symbols: SymbolCache;
+  /** Settlements looking for their orders share listings (a takeover restores many at once). */
+  private readonly listings: SharedPositionsListing;
   private readonly retry: RetryPolicy;
   private readonly pendingOutcomes = new Set<Promise<void>>();
   private readonly behind = new Set<Promise<void>>();
@@ -109,6 +112,7 @@ export class SignalExecutor {
   ) {
     this.rateLimiter = new OrderRateLimiter(settings.maxOrdersPerSecond);
     this.symbols = new SymbolCache(ports.broker, ports.clock);
+    this.listings = new SharedPositionsListing(() => ports.broker.positions(), ports.clock);
     this.retry = { ...settings.retry, sleep: (ms) => ports.scheduler.sleep(ms, this.stopped.signal) };
   }
 
@@ -339,8 +343,7 @@ export class SignalExecutor {
    * absence only from a given time on.
    */
   private async listFor(settlement: OrderSettlement): Promise<SettlementStep> {
-    const askedAt = this.ports.clock.now();
-    const listed = await this.ports.broker.positions();
+    const { askedAt, listed } = await this.listings.ask();
     return settlement.onListed(listed, this.context(askedAt));
   }
 
