@@ -27,9 +27,11 @@ type Attempt = () => Promise<BrokerResult<TradeResult>>;
 
 /**
  * Asked before every retry: a reason to give up instead of sending again (the service halted or
- * is stopping while the order waited out a REQUOTE or a timeout), or undefined to go on.
+ * is stopping while the order waited out a REQUOTE or a timeout), `HOLD_RETRY` to wait and ask
+ * again (a shared account's lease lapsed for a moment), or undefined to go on.
  */
-export type RetryVeto = () => string | undefined;
+export type RetryVeto = () => string | typeof HOLD_RETRY | undefined;
+export const HOLD_RETRY = Symbol('hold the retry');
 
 /**
  * Send one order request, retrying transient outcomes (transient retcodes, transport failures,
@@ -70,7 +72,11 @@ async function sendWithRetry(attempt: Attempt, policy: RetryPolicy, veto?: Retry
         return { kind: 'error', error, reason: `${error.kind}: ${error.code}`, attempts };
     }
     await policy.sleep(backoffDelay(policy, attempts - 1));
-    const stop = veto?.();
+    let stop = veto?.();
+    for (let held = 0; stop === HOLD_RETRY; held++) {
+      await policy.sleep(backoffDelay(policy, held));
+      stop = veto?.();
+    }
     if (stop !== undefined) {
       return {
         kind: 'error',

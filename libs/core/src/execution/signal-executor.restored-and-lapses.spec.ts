@@ -153,6 +153,28 @@ describe('SignalExecutor: restored signals and lease lapses (virtual time)', () 
     expect(reasons(ports, 'retried-at-the-limit')).toEqual([expect.stringContaining('stale_in_queue')]);
   });
 
+  it('a lease that lapses between two attempts of an order holds the retry (nothing sent meanwhile), which goes on once it is back', async () => {
+    const { scheduler, broker, ports, executor, flags } = setUp();
+    broker.failNext('open', { kind: 'transient', code: 'http_429' }, 1);
+    // The first attempt is answered 429 at once; the lease lapses before the retry is due.
+    scheduler.after(1, () => (flags.stopping = true));
+    scheduler.after(2_000, () => (flags.stopping = false));
+    let sentWhileLapsed = 0;
+    const open = broker.openPosition.bind(broker);
+    broker.openPosition = (request) => {
+      if (flags.stopping) sentWhileLapsed += 1;
+      return open(request);
+    };
+    await drive(
+      scheduler,
+      executor.execute(signalFixture('retry-across-a-lapse', scheduler.now()), { allowed: true }),
+    );
+    await drive(scheduler, executor.flushOutcomes());
+    expect(sentWhileLapsed).toBe(0);
+    expect(broker.open.size).toBe(1);
+    expect(signalEndings(ports, 'retry-across-a-lapse').map((e) => e.type)).toEqual(['trade_executed']);
+  });
+
   it('the account moves away while a signal waits out a lapse: nothing sent, nothing recorded (the next owner takes it)', async () => {
     const { scheduler, broker, durable, start } = executorProcesses({
       refusal: () => 'stopping',

@@ -8,7 +8,7 @@ import type { TradeSignal } from '../signals/trade-signal';
 import type { AccountSignalLedger, SignalLedgerRecord } from '../state/signal-ledger.port';
 import type { Clock } from '../time/clock';
 import type { Scheduler } from '../time/scheduler';
-import { executeClose, executeOpenOrder, type RetryPolicy } from './order-executor';
+import { executeClose, executeOpenOrder, HOLD_RETRY, type RetryPolicy } from './order-executor';
 import { OrderRateLimiter } from './order-rate-limiter';
 import { sizeOrder, type Sizing } from './order-sizing';
 import { SharedPositionsListing } from './shared-positions-listing';
@@ -199,14 +199,7 @@ export class SignalExecutor {
             },
             this.retry,
             // A halt or a stop while the order waits out a REQUOTE or a timeout: send it no more.
-            () =>
-              this.ports.gate.isHalted()
-                ? 'halted'
-                : this.ports.stopping()
-                  ? 'stopping'
-                  : this.tooOld(signal)
-                    ? 'stale_in_queue'
-                    : undefined,
+            () => this.retryVerdict(signal),
             (answer) => {
               if (!answer.ok && mayHaveExecuted(answer.error)) ambiguous ??= answer.error;
             },
@@ -327,6 +320,19 @@ export class SignalExecutor {
       gate.openRefusal() !== null ||
       this.ports.stopping()
     );
+  }
+
+  /**
+   * Before a retry of an order: abandoned when halted, stopping or too old; held while a shared
+   * account's lease lapsed for a moment (no attempt is sent then; it goes on once the lease is
+   * back, or is abandoned once the account stops here).
+   */
+  private retryVerdict(signal: TradeSignal): string | typeof HOLD_RETRY | undefined {
+    if (this.ports.gate.isHalted()) return 'halted';
+    if (this.context().stopping) return 'stopping';
+    if (this.tooOld(signal)) return 'stale_in_queue';
+    if (this.ports.stopping()) return HOLD_RETRY;
+    return undefined;
   }
 
   /**
