@@ -156,13 +156,16 @@ describe('SignalExecutor: restored signals and lease lapses (virtual time)', () 
   it('a lease that lapses between two attempts of an order holds the retry (nothing sent meanwhile), which goes on once it is back', async () => {
     const { scheduler, broker, ports, executor, flags } = setUp();
     broker.failNext('open', { kind: 'transient', code: 'http_429' }, 1);
-    // The first attempt is answered 429 at once; the lease lapses before the retry is due.
-    scheduler.after(1, () => (flags.stopping = true));
-    scheduler.after(2_000, () => (flags.stopping = false));
+    // The first attempt is answered 429; the lease lapses before the retry is due (backoff).
     let sentWhileLapsed = 0;
+    let attempts = 0;
     const open = broker.openPosition.bind(broker);
     broker.openPosition = (request) => {
       if (flags.stopping) sentWhileLapsed += 1;
+      if (++attempts === 1) {
+        scheduler.after(1, () => (flags.stopping = true));
+        scheduler.after(2_000, () => (flags.stopping = false));
+      }
       return open(request);
     };
     await drive(
@@ -171,6 +174,7 @@ describe('SignalExecutor: restored signals and lease lapses (virtual time)', () 
     );
     await drive(scheduler, executor.flushOutcomes());
     expect(sentWhileLapsed).toBe(0);
+    expect(attempts).toBe(2);
     expect(broker.open.size).toBe(1);
     expect(signalEndings(ports, 'retry-across-a-lapse').map((e) => e.type)).toEqual(['trade_executed']);
   });
