@@ -20,10 +20,12 @@ export class PostgresRiskStateStore implements RiskStateStore {
   constructor(
     private readonly fence: LeaseFence,
     private readonly accountId: string,
+    /** How it is read (batched with other accounts taken on at once); by default on its own. */
+    private readonly read: () => Promise<RiskStateLoad> = () => loadRiskState(fence.pool, accountId),
   ) {}
 
   load(): Promise<RiskStateLoad> {
-    return loadRiskState(this.fence.pool, this.accountId);
+    return this.read();
   }
 
   async save(state: RiskState): Promise<void> {

@@ -5,7 +5,6 @@ import {
   type SignalStatus,
   type SignalTargets,
   type TradeSignal,
-  type UnfinishedSignal,
 } from '@app/core';
 import type { Pool, PoolClient } from 'pg';
 import type { LeaseFence } from './lease-fence';
@@ -111,16 +110,6 @@ export class PostgresSignalLedger implements SignalLedger {
       this.updates.push({ accountId, epoch, id, status, at, details, resolve, reject });
       this.startUpdates();
     });
-  }
-
-  /** One account's work not finished yet (accepted or approved), with the whole signal, in arrival order. */
-  async unfinishedOf(accountId: string): Promise<UnfinishedSignal[]> {
-    const result = await this.pool.query<WorkRow>(
-      `SELECT w.account_id, w.status, s.body FROM signal_work w JOIN signals s ON s.id = w.signal_id
-       WHERE w.account_id = $1 AND w.status IN ('accepted', 'approved') ORDER BY s.seq`,
-      [accountId],
-    );
-    return result.rows.map((row) => ({ signal: row.body, status: row.status }));
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { AccountState, AuditEntry, PendingWork, RiskStateLoad, StateBackend } from '@app/core';
 import type { Pool } from 'pg';
+import { BatchedAccountReads } from './batched-account-reads';
 import { LeaseFence, type LeaseFenceOptions } from './lease-fence';
 import { PostgresAuditLog, readAudit } from './postgres-audit-log';
 import { PostgresRiskStateStore, loadRiskState } from './postgres-risk-state-store';
@@ -18,10 +19,13 @@ export class PostgresStateBackend implements StateBackend {
   readonly ledger: PostgresSignalLedger;
   /** The lease check every write of an account goes through (also for the account commands). */
   readonly fence: LeaseFence;
+  /** What taking an account on reads, batched across the accounts taken on together. */
+  private readonly reads: BatchedAccountReads;
 
   constructor(private readonly options: PostgresStateBackendOptions) {
     this.fence = new LeaseFence(options);
     this.ledger = new PostgresSignalLedger(this.fence);
+    this.reads = new BatchedAccountReads(options.pool);
   }
 
   /** Writes refused because the lease was not held at the epoch written with (trading_fenced_writes_total{where="database"}). */
@@ -35,9 +39,9 @@ export class PostgresStateBackend implements StateBackend {
   }
 
   async openAccount(accountId: string): Promise<AccountState> {
-    const unfinished = await this.ledger.unfinishedOf(accountId);
+    const unfinished = await this.reads.unfinishedOf(accountId);
     return {
-      riskState: new PostgresRiskStateStore(this.fence, accountId),
+      riskState: new PostgresRiskStateStore(this.fence, accountId, () => this.reads.riskStateOf(accountId)),
       audit: new PostgresAuditLog(this.fence, accountId),
       loaded: { problems: [], ledgerTrusted: true, unfinished, where: this.where },
     };
