@@ -1,9 +1,11 @@
 /**
  * Expected broker failures are values, not exceptions.
- * - `transient`: worth retrying with the same request id (timeout before sending, 5xx, 429, reset).
+ * - `transient`: worth retrying with the same request id (timeout before sending, a 5xx to a read,
+ *   429, reset).
  * - `final`: the request was refused for good (other 4xx, bad signature).
  * - `unknown_outcome`: the request may or may not have reached the terminal (timeout after
- *   sending, dropped connection). Resolve it before sending anything else for that order.
+ *   sending, dropped connection, a 5xx to an order or close). Resolve it before sending anything
+ *   else for that order.
  * - `invalid_response`: the bridge answered something we cannot trust; never guess a fill.
  */
 export type BrokerErrorKind = 'transient' | 'final' | 'unknown_outcome' | 'invalid_response';

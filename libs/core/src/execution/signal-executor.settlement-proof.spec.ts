@@ -96,4 +96,25 @@ describe('settlement: absence proven only after the proof time (virtual time)', 
     expect(scheduler.now() - at).toBeGreaterThanOrEqual(5_000);
     expect(broker.open.size).toBe(0);
   });
+
+  it('a positions listing that throws (an adapter bug) proves nothing: the orders it was shared by stay open and are found once listing works, not failed `internal_error`', async () => {
+    const { scheduler, broker, start } = executorProcesses();
+    const { executor, ports } = start();
+    const at = scheduler.now();
+    const ids = ['throw-1', 'throw-2', 'throw-3'];
+    // Every order's answers are lost; the bridge fills each a while later.
+    broker.failNext('open', { kind: 'unknown_outcome', executeFirst: false }, 9);
+    scheduler.after(4_000, () => ids.forEach((id) => void fillOrderOf(broker, id)));
+    // The first listings throw instead of answering a value.
+    let throwing = 2;
+    const positions = broker.positions.bind(broker);
+    broker.positions = () => (throwing-- > 0 ? Promise.reject(new Error('adapter bug')) : positions());
+    await drive(
+      scheduler,
+      Promise.all(ids.map((id) => executor.execute(signalFixture(id, at), { allowed: true }))),
+    );
+    await drive(scheduler, executor.flushOutcomes());
+    for (const id of ids) expect(signalEndings(ports, id).map((e) => e.type)).toEqual(['trade_executed']);
+    expect(broker.open.size).toBe(3);
+  });
 });

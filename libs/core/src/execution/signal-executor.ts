@@ -1,4 +1,4 @@
-import type { BrokerError } from '../broker/broker-error';
+import { fail, type BrokerError, type BrokerResult } from '../broker/broker-error';
 import type { BrokerGateway } from '../broker/broker-gateway.port';
 import type { Position } from '../broker/broker-types';
 import type { EventSink } from '../events/event-sink.port';
@@ -112,7 +112,7 @@ export class SignalExecutor {
   ) {
     this.rateLimiter = new OrderRateLimiter(settings.maxOrdersPerSecond);
     this.symbols = new SymbolCache(ports.broker, ports.clock);
-    this.listings = new SharedPositionsListing(() => ports.broker.positions(), ports.clock);
+    this.listings = new SharedPositionsListing(() => this.positionsAsValue(), ports.clock);
     this.retry = { ...settings.retry, sleep: (ms) => ports.scheduler.sleep(ms, this.stopped.signal) };
   }
 
@@ -351,6 +351,20 @@ export class SignalExecutor {
   private async listFor(settlement: OrderSettlement): Promise<SettlementStep> {
     const { askedAt, listed } = await this.listings.ask();
     return settlement.onListed(listed, this.context(askedAt));
+  }
+
+  /**
+   * The broker's positions, with a throw (an adapter's bug) taken as a listing that failed:
+   * settlements share listings, and a throw would fail every order waiting on it as
+   * `internal_error`, though any of them may have filled.
+   */
+  private async positionsAsValue(): Promise<BrokerResult<Position[]>> {
+    try {
+      return await this.ports.broker.positions();
+    } catch (error) {
+      this.ports.logger.error({ err: error }, 'listing positions threw; taken as not listable');
+      return fail('transient', 'positions_threw', String(error));
+    }
   }
 
   private context(now = this.ports.clock.now()): SettlementContext {
