@@ -148,8 +148,12 @@ class FakeScaleOut {
   }
 }
 
-function setup(configured: string[], options: { holdRiskLoad?: Promise<void>; failOpens?: number } = {}) {
+function setup(
+  configured: string[],
+  options: { holdRiskLoad?: Promise<void>; failOpens?: number; failRiskLoads?: number } = {},
+) {
   let failOpens = options.failOpens ?? 0;
+  let failRiskLoads = options.failRiskLoads ?? 0;
   const scheduler = new ManualScheduler(T0);
   const scaleOut = new FakeScaleOut();
   const registry = new AccountRegistry();
@@ -160,6 +164,7 @@ function setup(configured: string[], options: { holdRiskLoad?: Promise<void>; fa
       riskState: {
         load: async () => {
           await options.holdRiskLoad;
+          if (failRiskLoads-- > 0) throw new Error('Query read timeout');
           return undefined;
         },
       },
@@ -279,6 +284,16 @@ describe('SharedAccounts', () => {
     scaleOut.accept('acc', 'sig-1');
     await scheduler.advanceAsync(10_000);
     // Still held at the same epoch: opened on the third try, and trading.
+    expect(scaleOut.givenUp).toEqual([]);
+    expect(runtimes.get('acc')?.log).toEqual(['begin (trading)', 'admit sig-1']);
+  });
+
+  it('an account whose risk state cannot be read (one failed batch of a takeover) is taken on again shortly, not given up', async () => {
+    const { scheduler, scaleOut, runtimes, shared } = setup(['acc'], { failRiskLoads: 1 });
+    await shared.start();
+    scaleOut.gain('acc', 5);
+    scaleOut.accept('acc', 'sig-1');
+    await scheduler.advanceAsync(10_000);
     expect(scaleOut.givenUp).toEqual([]);
     expect(runtimes.get('acc')?.log).toEqual(['begin (trading)', 'admit sig-1']);
   });

@@ -3,6 +3,7 @@ import {
   accountStartup,
   type AccountRegistry,
   type AccountRuntime,
+  type AccountStartup,
   type AccountState,
   type BrokerFleet,
   type CoreLogger,
@@ -234,8 +235,12 @@ export class SharedAccounts implements OwnershipListener {
       return;
     }
     let state: AccountState;
+    let startup: AccountStartup;
     try {
       state = await this.ports.backend.openAccount(id);
+      // Its latch and baselines too: read with the other accounts taken on at once, so one
+      // failed read fails them all; tried again like the opening, not given up.
+      startup = await accountStartup(state);
       if (lost()) return;
       await this.ports.brokers.adopt(id);
     } catch (error) {
@@ -256,7 +261,7 @@ export class SharedAccounts implements OwnershipListener {
       state.loaded.unfinished.map((entry) => entry.signal.id),
     );
     try {
-      await runtime.load(await accountStartup(state));
+      await runtime.load(startup);
     } catch (error) {
       // Its lease is given up too: held but not traded, nobody would take its work up.
       this.ports.logger.error({ err: error, account_id: id }, 'could not take the account on; giving it up');
