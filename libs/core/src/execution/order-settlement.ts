@@ -6,6 +6,11 @@ import type { OpenRefusal } from '../risk/trading-state';
 import type { OrderOutcome } from './order-executor';
 import { positionWithRequestId } from './order-executor';
 
+/** Admission's answer when a shared account may not trade this instant but is still held here. */
+export const LEASE_LAPSED = 'lease_lapsed';
+/** Longest wait between admissions while the lease is lapsed. */
+const LEASE_LAPSE_MAX_WAIT_MS = 500;
+
 /**
  * How one open order of a signal ends, as a pure state machine (docs/service.md, Lost broker
  * answers): it takes what the broker answered and the time, and says what to do next. The
@@ -36,11 +41,6 @@ import { positionWithRequestId } from './order-executor';
  * A stop (the service's, or the account's moving to another owner) with the outcome unknown
  * leaves the signal unfinished, in the loop or behind it: the next start or owner settles it.
  */
-/** Admission's answer when a shared account may not trade this instant but is still held here. */
-export const LEASE_LAPSED = 'lease_lapsed';
-/** Longest wait between admissions while the lease is lapsed. */
-const LEASE_LAPSE_MAX_WAIT_MS = 500;
-
 export type SettlementOutcome =
   | { kind: 'executed'; fill: TradeResult; attempts: number }
   | { kind: 'executed_by_position'; position: Position; attempts: number; sentHere: boolean }
