@@ -27,23 +27,24 @@ import { waitUntil } from './support/wait-until';
  *    (account, signal), no order on the accounts halted at the start, and every accepted (202)
  *    (account, signal) ends executed, failed with a reason, or rejected in `signal_work`.
  *
- * Figures are printed as one JSON line. Parameters (environment): STRESS_ACCOUNTS (600),
+ * Figures are printed as one JSON line. Parameters (environment): STRESS_ACCOUNTS (3000),
  * STRESS_ACCOUNTS_PER_SIGNAL (2), STRESS_SIGNALS (100000), STRESS_RUN_MS (budget of the signal
- * run, 480000: it stops early and says so), STRESS_CLIENTS (32), STRESS_HALTED (5),
+ * run, 900000: it stops early and says so), STRESS_CLIENTS (32), STRESS_HALTED (5),
  * STRESS_LEASE_TTL_MS (10000), STRESS_LEASE_RENEW_MS (3000), STRESS_EQUITY_CHECK_MS (3000),
  * STRESS_FAULT_GAP_MS (10000), STRESS_DRAIN_MS (240000).
  */
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 /**
- * 600 by default: with 3,000 (the target) three processes on this 2-core machine did not cope
- * (leases lost for want of renewal, epochs past 40 in ten minutes, 17% of posts accepted); 600
- * passed every check. STRESS_ACCOUNTS=3000 runs the target size.
+ * The target size, 3,000 accounts. On a 2-core machine that also runs PostgreSQL, 3,000 fake
+ * terminals and the load, about 95 signals/s are accepted: 100,000 posts take about 12 minutes,
+ * hence the 15-minute budget (the run stops early when it is spent, and says so).
+ * STRESS_ACCOUNTS=600 STRESS_RUN_MS=480000 is a quicker look.
  */
-const ACCOUNTS = env('STRESS_ACCOUNTS', 600);
+const ACCOUNTS = env('STRESS_ACCOUNTS', 3_000);
 const PER_SIGNAL = env('STRESS_ACCOUNTS_PER_SIGNAL', 2);
 const SIGNALS = env('STRESS_SIGNALS', 100_000);
-const RUN_BUDGET_MS = env('STRESS_RUN_MS', 480_000);
+const RUN_BUDGET_MS = env('STRESS_RUN_MS', 900_000);
 const CLIENTS = env('STRESS_CLIENTS', 32);
 const HALTED = env('STRESS_HALTED', 5);
 const LEASE_TTL_MS = env('STRESS_LEASE_TTL_MS', 10_000);
@@ -562,10 +563,7 @@ describe('scale-out stress: three processes, many accounts, one PostgreSQL, unde
       suite: 'scale-out stress',
       processes: PROCESSES,
       accounts: ACCOUNTS,
-      accounts_note:
-        ACCOUNTS < 3000
-          ? 'scaled down from 3000: three processes on 2 cores did not cope with 3000'
-          : 'target size',
+      accounts_note: ACCOUNTS < 3000 ? 'scaled down from the target of 3000' : 'target size',
       accounts_per_signal: PER_SIGNAL,
       lease_ttl_ms: LEASE_TTL_MS,
       lease_renew_ms: LEASE_RENEW_MS,
