@@ -277,26 +277,22 @@ describe('SharedAccounts', () => {
     expect(runtimes.get('acc')?.log ?? []).toEqual([]);
   });
 
-  it('an account whose opening fails (a database query timeout) is taken on again shortly, not held untraded', async () => {
-    const { scheduler, scaleOut, runtimes, shared } = setup(['acc'], { failOpens: 2 });
-    await shared.start();
-    scaleOut.gain('acc', 5);
-    scaleOut.accept('acc', 'sig-1');
-    await scheduler.advanceAsync(10_000);
-    // Still held at the same epoch: opened on the third try, and trading.
-    expect(scaleOut.givenUp).toEqual([]);
-    expect(runtimes.get('acc')?.log).toEqual(['begin (trading)', 'admit sig-1']);
-  });
-
-  it('an account whose risk state cannot be read (one failed batch of a takeover) is taken on again shortly, not given up', async () => {
-    const { scheduler, scaleOut, runtimes, shared } = setup(['acc'], { failRiskLoads: 1 });
-    await shared.start();
-    scaleOut.gain('acc', 5);
-    scaleOut.accept('acc', 'sig-1');
-    await scheduler.advanceAsync(10_000);
-    expect(scaleOut.givenUp).toEqual([]);
-    expect(runtimes.get('acc')?.log).toEqual(['begin (trading)', 'admit sig-1']);
-  });
+  it.each([
+    ['its opening fails twice (a database query timeout)', { failOpens: 2 }],
+    ['its risk state cannot be read (one failed batch of a takeover)', { failRiskLoads: 1 }],
+  ])(
+    'an account taken on when %s is taken on again shortly, neither held untraded nor given up',
+    async (_what, failures) => {
+      const { scheduler, scaleOut, runtimes, shared } = setup(['acc'], failures);
+      await shared.start();
+      scaleOut.gain('acc', 5);
+      scaleOut.accept('acc', 'sig-1');
+      await scheduler.advanceAsync(10_000);
+      // Still held at the same epoch: taken on at a later try, and trading.
+      expect(scaleOut.givenUp).toEqual([]);
+      expect(runtimes.get('acc')?.log).toEqual(['begin (trading)', 'admit sig-1']);
+    },
+  );
 
   it('an account whose opening fails is not taken on again once its lease is lost', async () => {
     const { scheduler, scaleOut, runtimes, shared } = setup(['acc'], { failOpens: 1 });
