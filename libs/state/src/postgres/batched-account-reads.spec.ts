@@ -2,9 +2,8 @@ import { ManualScheduler, type RiskState } from '@app/core';
 import type { Pool } from 'pg';
 import {
   PG_T0 as T0,
-  leasedAccountsWithSignal,
+  leasedAccountsPerTest,
   pgSignal as signal,
-  throwawayPostgresPerSuite,
 } from './postgres-state-backend.test-helpers';
 import { PostgresAccountCommands } from './postgres-account-commands';
 import type { PostgresStateBackend } from './postgres-state-backend';
@@ -32,16 +31,12 @@ function countQueries(pool: Pool): () => number {
 }
 
 describe('BatchedAccountReads: accounts taken on together are read together', () => {
-  const server = throwawayPostgresPerSuite();
+  const database = leasedAccountsPerTest(ME, 3, ACCOUNTS);
   let pool: Pool;
   let backend: PostgresStateBackend;
 
-  beforeEach(async () => {
-    ({ pool, backend } = await leasedAccountsWithSignal(server(), ME, 3, ACCOUNTS));
-  });
-
-  afterEach(async () => {
-    await pool.end();
+  beforeEach(() => {
+    ({ pool, backend } = database());
   });
 
   it('opening 40 accounts at once reads their work and risk states in one query each, every account its own', async () => {

@@ -3,9 +3,8 @@ import type { Pool, PoolClient } from 'pg';
 import type { PostgresStateBackend } from './postgres-state-backend';
 import {
   PG_T0 as T0,
-  leasedAccountsWithSignal,
+  leasedAccountsPerTest,
   outcome,
-  throwawayPostgresPerSuite,
   untilWaitingOnLocks,
 } from './postgres-state-backend.test-helpers';
 
@@ -14,16 +13,12 @@ const EPOCH = 5;
 const ACCOUNTS = ['acct-1', 'acct-2', 'acct-3', 'acct-4'];
 
 describe('PostgresSignalLedger: the fence of a batch of updates', () => {
-  const server = throwawayPostgresPerSuite();
+  const database = leasedAccountsPerTest(ME, EPOCH, ACCOUNTS);
   let pool: Pool;
   let backend: PostgresStateBackend;
 
-  beforeEach(async () => {
-    ({ pool, backend } = await leasedAccountsWithSignal(server(), ME, EPOCH, ACCOUNTS));
-  });
-
-  afterEach(async () => {
-    await pool.end();
+  beforeEach(() => {
+    ({ pool, backend } = database());
   });
 
   const statusOf = async (accountId: string) =>

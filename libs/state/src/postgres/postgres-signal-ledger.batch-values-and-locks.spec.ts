@@ -3,9 +3,8 @@ import { PostgresLeaseStore } from './postgres-lease-store';
 import type { PostgresStateBackend } from './postgres-state-backend';
 import {
   PG_T0 as T0,
-  leasedAccountsWithSignal,
+  leasedAccountsPerTest,
   outcome,
-  throwawayPostgresPerSuite,
   untilWaitingOnLocks,
 } from './postgres-state-backend.test-helpers';
 
@@ -19,16 +18,12 @@ const EPOCH = 5;
 const ACCOUNTS = ['acct-1', 'acct-2', 'acct-3', 'acct-4'];
 
 describe('PostgresSignalLedger batch: bad values and lock order', () => {
-  const server = throwawayPostgresPerSuite();
+  const database = leasedAccountsPerTest(ME, EPOCH, ACCOUNTS);
   let pool: Pool;
   let backend: PostgresStateBackend;
 
-  beforeEach(async () => {
-    ({ pool, backend } = await leasedAccountsWithSignal(server(), ME, EPOCH, ACCOUNTS));
-  });
-
-  afterEach(async () => {
-    await pool.end();
+  beforeEach(() => {
+    ({ pool, backend } = database());
   });
 
   it("one account's update the database refuses does not fail the other accounts' updates of its batch", async () => {

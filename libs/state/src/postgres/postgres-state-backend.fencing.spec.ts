@@ -5,10 +5,9 @@ import {
   PG_T0 as T0,
   backendFor,
   holdLease,
-  leasedAccountsWithSignal,
+  leasedAccountsPerTest,
   outcome,
   pgSignal as signal,
-  throwawayPostgresPerSuite,
   untilWaitingOnLocks,
 } from './postgres-state-backend.test-helpers';
 
@@ -25,20 +24,16 @@ const saved: RiskState = {
 };
 
 describe('PostgresStateBackend: fenced writes', () => {
-  const server = throwawayPostgresPerSuite();
+  const database = leasedAccountsPerTest(ME, EPOCH, [ACCOUNT]);
   let pool: Pool;
   let backend: PostgresStateBackend;
   let account: AccountState;
 
   beforeEach(async () => {
-    ({ pool, backend } = await leasedAccountsWithSignal(server(), ME, EPOCH, [ACCOUNT]));
+    ({ pool, backend } = database());
     account = await backend.openAccount(ACCOUNT);
     await account.riskState.save(saved);
     await account.audit.append({ at: T0, action: 'started' });
-  });
-
-  afterEach(async () => {
-    await pool.end();
   });
 
   /** Every kind of write, each of which must be refused and change nothing. */

@@ -87,6 +87,30 @@ export async function leasedAccountsWithSignal(
   return { pool, backend };
 }
 
+/**
+ * For each test of the enclosing `describe`, `leasedAccountsWithSignal` on a fresh database of a
+ * server started for the suite; its pool ends after the test. Returns its getter.
+ */
+export function leasedAccountsPerTest(
+  owner: string,
+  epoch: number,
+  accounts: readonly string[],
+): () => { pool: Pool; backend: PostgresStateBackend } {
+  const server = throwawayPostgresPerSuite();
+  let current: { pool: Pool; backend: PostgresStateBackend } | undefined;
+  beforeEach(async () => {
+    current = await leasedAccountsWithSignal(server(), owner, epoch, accounts);
+  });
+  afterEach(async () => {
+    await current?.pool.end();
+    current = undefined;
+  });
+  return () => {
+    if (current === undefined) throw new Error('the leased accounts exist only within a test');
+    return current;
+  };
+}
+
 /** What a write settled to, without throwing: 'written', or the error it was refused with. */
 export function outcome(write: Promise<unknown>): Promise<unknown> {
   return write.then(
